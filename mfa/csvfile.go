@@ -1,0 +1,307 @@
+package mfa
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// CSVLimits bound what a CSV upload may be.
+type CSVLimits struct {
+	MaxBytes int64 // size of the file as uploaded
+	MaxRows  int   // data rows, not counting the header and blank lines
+}
+
+// DefaultCSVLimits are SPEC §2's defaults: 50 MiB and 1,000,000 rows.
+var DefaultCSVLimits = CSVLimits{MaxBytes: 50 << 20, MaxRows: 1_000_000}
+
+// CSVReader reads the CSV files admins actually have: UTF-8 with or without BOM, UTF-16 with BOM
+// (Excel's "Unicode text"), delimited by ',', ';' or tab (detected from the header line), CRLF or
+// LF, quoted fields, blank lines skipped. Line numbers are the file's own.
+type CSVReader struct {
+	Header    []string // as found, trimmed
+	Delimiter rune
+	Encoding  string // "UTF-8", "UTF-8 with BOM", "UTF-16LE", "UTF-16BE"
+
+	r      *csv.Reader
+	src    *countingReader
+	limits CSVLimits
+	rows   int
+}
+
+// Record is one data row of a CSV file.
+type Record struct {
+	Line   int
+	Fields []string
+}
+
+// errTooLarge is returned by countingReader past the size limit.
+var errTooLarge = errors.New("too large")
+
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n > c.limit {
+		return 0, errTooLarge
+	}
+	if rest := c.limit + 1 - c.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > c.limit {
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+// OpenCSV detects the encoding and delimiter and reads the header. It refuses, with a message that
+// says what was expected and what was found, an empty file, a binary file, a file in another
+// encoding and a file over the size limit.
+func OpenCSV(r io.Reader, lim CSVLimits) (*CSVReader, error) {
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = DefaultCSVLimits.MaxBytes
+	}
+	if lim.MaxRows <= 0 {
+		lim.MaxRows = DefaultCSVLimits.MaxRows
+	}
+	src := &countingReader{r: r, limit: lim.MaxBytes}
+	br := bufio.NewReaderSize(src, 64<<10)
+	c := &CSVReader{src: src, limits: lim}
+
+	bom, _ := br.Peek(3)
+	var text io.Reader = br
+	switch {
+	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
+		br.Discard(3)
+		c.Encoding = "UTF-8 with BOM"
+	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}):
+		text = transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())
+		c.Encoding = "UTF-16LE"
+	case bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+		text = transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
+		c.Encoding = "UTF-16BE"
+	default:
+		c.Encoding = "UTF-8"
+	}
+	tr := bufio.NewReaderSize(text, 64<<10)
+
+	// Detect the delimiter from the first non-blank line (the header).
+	head, err := tr.Peek(64 << 10)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, c.readError(err)
+	}
+	if len(head) == 0 {
+		return nil, Errorf(EINVALID, "the file is empty: expected a CSV file with a header line")
+	}
+	if bytes.IndexByte(head, 0) >= 0 {
+		return nil, Errorf(EINVALID, "the file is not a text file (it contains NUL bytes): expected a CSV file in UTF-8 or UTF-16 with BOM")
+	}
+	first := firstLine(head)
+	if !utf8.Valid(first) {
+		return nil, Errorf(EINVALID, "the header line is not valid UTF-8 (%s found): save the file as \"CSV UTF-8\" or \"Unicode text\"", c.Encoding)
+	}
+	c.Delimiter = detectDelimiter(first)
+
+	c.r = csv.NewReader(tr)
+	c.r.Comma = c.Delimiter
+	c.r.FieldsPerRecord = -1
+	c.r.ReuseRecord = false
+	for {
+		rec, err := c.r.Read()
+		if err == io.EOF {
+			return nil, Errorf(EINVALID, "the file has no header line: expected a header such as %q", "Username,MFA Status")
+		}
+		if err != nil {
+			return nil, c.readError(err)
+		}
+		if blankRecord(rec) {
+			continue
+		}
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		if len(rec) > 0 {
+			rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
+		}
+		c.Header = rec
+		return c, nil
+	}
+}
+
+// Column returns the index of the header named name (case-insensitive, surrounding spaces and
+// inner runs of spaces ignored), or -1.
+func (c *CSVReader) Column(name string) int {
+	want := strings.Join(strings.Fields(strings.ToLower(name)), " ")
+	for i, h := range c.Header {
+		if strings.Join(strings.Fields(strings.ToLower(h)), " ") == want {
+			return i
+		}
+	}
+	return -1
+}
+
+// Read returns the next non-blank data row, or io.EOF. A malformed row or a row over the limit is an
+// error naming the line; after such an error the file should be refused as a whole.
+func (c *CSVReader) Read() (Record, error) {
+	for {
+		rec, err := c.r.Read()
+		if err == io.EOF {
+			return Record{}, io.EOF
+		}
+		if err != nil {
+			return Record{}, c.readError(err)
+		}
+		if blankRecord(rec) {
+			continue
+		}
+		line, _ := c.r.FieldPos(0)
+		c.rows++
+		if c.rows > c.limits.MaxRows {
+			return Record{}, Errorf(ETOOLARGE, "the file has more than %d rows (line %d): split it into smaller files", c.limits.MaxRows, line)
+		}
+		for i, f := range rec {
+			if !utf8.ValidString(f) {
+				return Record{}, Errorf(EINVALID, "line %d is not valid UTF-8 (%s expected): save the file as \"CSV UTF-8\" or \"Unicode text\"", line, c.Encoding)
+			}
+			if strings.IndexByte(f, 0) >= 0 {
+				return Record{}, Errorf(EINVALID, "line %d contains a NUL byte: expected text", line)
+			}
+			rec[i] = strings.TrimSpace(f)
+		}
+		return Record{Line: line, Fields: rec}, nil
+	}
+}
+
+func (c *CSVReader) readError(err error) error {
+	if errors.Is(err, errTooLarge) {
+		return Errorf(ETOOLARGE, "the file is larger than %s: split it into smaller files", formatBytes(c.limits.MaxBytes))
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, errTooLarge) {
+			return Errorf(ETOOLARGE, "the file is larger than %s: split it into smaller files", formatBytes(c.limits.MaxBytes))
+		}
+		msg := pe.Err.Error()
+		switch {
+		case errors.Is(pe.Err, csv.ErrQuote):
+			msg = "a quote (\") inside a field that is not quoted; quote the whole field and double the inner quotes"
+		case errors.Is(pe.Err, csv.ErrBareQuote):
+			msg = "a bare quote (\") in a quoted field; double it (\"\")"
+		}
+		return Errorf(EINVALID, "line %d: %s", pe.Line, msg)
+	}
+	return Errorf(EINVALID, "the file could not be read as text: %v", err)
+}
+
+func firstLine(b []byte) []byte {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		line := b
+		if i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			return bytes.TrimPrefix(bytes.TrimRight(line, "\r"), []byte("\ufeff"))
+		}
+	}
+	return nil
+}
+
+// detectDelimiter picks the most frequent of ',', ';' and tab outside quotes; ',' on a tie.
+func detectDelimiter(line []byte) rune {
+	counts := map[rune]int{}
+	inQuotes := false
+	for _, b := range line {
+		switch {
+		case b == '"':
+			inQuotes = !inQuotes
+		case !inQuotes && (b == ',' || b == ';' || b == '\t'):
+			counts[rune(b)]++
+		}
+	}
+	best := ','
+	for _, d := range []rune{'\t', ';'} {
+		if counts[d] > counts[best] {
+			best = d
+		}
+	}
+	return best
+}
+
+func blankRecord(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// SafeCSVField neutralizes a cell that a spreadsheet would run as a formula (one starting with
+// = + - @, tab or CR) by prefixing a single quote.
+func SafeCSVField(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// LineError is what is wrong with one line of a file.
+type LineError struct {
+	Line    int
+	Message string
+}
+
+// LineErrors is a file refused because of bad lines. It keeps the first MaxLineErrors and counts the rest.
+type LineErrors struct {
+	Errors []LineError
+	Total  int
+}
+
+// MaxLineErrors is how many line errors are kept for display.
+const MaxLineErrors = 1000
+
+// Add records a bad line.
+func (e *LineErrors) Add(line int, format string, args ...any) {
+	e.Total++
+	if len(e.Errors) < MaxLineErrors {
+		e.Errors = append(e.Errors, LineError{Line: line, Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+func (e *LineErrors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d bad line(s); nothing was changed", e.Total)
+	for _, le := range e.Errors {
+		fmt.Fprintf(&b, "\nline %d: %s", le.Line, le.Message)
+	}
+	if e.Total > len(e.Errors) {
+		fmt.Fprintf(&b, "\n... and %d more", e.Total-len(e.Errors))
+	}
+	return b.String()
+}

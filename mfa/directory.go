@@ -1,0 +1,30 @@
+package mfa
+
+import (
+	"context"
+	"time"
+)
+
+// Directory is where users and their MFA states live: the embedded SQLite directory or Microsoft
+// Graph (through its local index). Implementations are safe for concurrent use.
+type Directory interface {
+	// FindUsers returns one page of users matching f (already validated), sorted by folded display
+	// name then id, with the total count of matching users. A malformed cursor is EINVALID.
+	FindUsers(ctx context.Context, f UserFilter) (*UserPage, error)
+	// FindUser returns the user with the given UPN (case-insensitive); ENOTFOUND if there is none.
+	FindUser(ctx context.Context, upn string) (*User, error)
+	// Ping answers nil when the directory can be read (for /readyz).
+	Ping(ctx context.Context) error
+}
+
+// UserImporter is implemented by directories that can create users (the embedded directory).
+type UserImporter interface {
+	// ImportUsers creates or updates every user in one transaction: all or nothing. Columns absent
+	// from the file leave existing users' values as they are.
+	ImportUsers(ctx context.Context, users []ImportUser, cols ImportColumns, now time.Time) (ImportResult, error)
+}
+
+// ImportResult counts what an import did.
+type ImportResult struct {
+	Created, Updated int
+}
