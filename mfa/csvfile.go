@@ -194,14 +194,17 @@ func (c *CSVReader) readError(err error) error {
 		if errors.Is(pe.Err, errTooLarge) {
 			return Errorf(ETOOLARGE, "the file is larger than %s: split it into smaller files", formatBytes(c.limits.MaxBytes))
 		}
-		msg := pe.Err.Error()
+		line, msg := pe.Line, pe.Err.Error()
 		switch {
 		case errors.Is(pe.Err, csv.ErrQuote):
-			msg = "a quote (\") inside a field that is not quoted; quote the whole field and double the inner quotes"
+			// A quoted field that is never closed, or text after a closing quote: name the line where
+			// the field starts, not the end of the file.
+			line = pe.StartLine
+			msg = "a quoted field is not closed, or has text after its closing quote; expected \"text\" with inner quotes doubled (\"\")"
 		case errors.Is(pe.Err, csv.ErrBareQuote):
-			msg = "a bare quote (\") in a quoted field; double it (\"\")"
+			msg = "a quote (\") inside a field that is not quoted; quote the whole field and double the inner quotes"
 		}
-		return Errorf(EINVALID, "line %d: %s", pe.Line, msg)
+		return Errorf(EINVALID, "line %d: %s", line, msg)
 	}
 	return Errorf(EINVALID, "the file could not be read as text: %v", err)
 }
@@ -215,7 +218,8 @@ func firstLine(b []byte) []byte {
 		} else {
 			b = nil
 		}
-		if len(bytes.TrimSpace(line)) > 0 {
+		// Blank lines and lines of only delimiters are skipped, as Read skips them.
+		if len(bytes.Trim(line, " \t\r\n\v\f,;\ufeff")) > 0 {
 			return bytes.TrimPrefix(bytes.TrimRight(line, "\r"), []byte("\ufeff"))
 		}
 	}
@@ -243,9 +247,11 @@ func detectDelimiter(line []byte) rune {
 	return best
 }
 
+// blankRecord reports whether a record is a blank line or a line of only delimiters (of any of the
+// three kinds, so that it agrees with firstLine).
 func blankRecord(rec []string) bool {
 	for _, f := range rec {
-		if strings.TrimSpace(f) != "" {
+		if strings.Trim(f, " \t\r\n\v\f,;\ufeff") != "" {
 			return false
 		}
 	}

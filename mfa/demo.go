@@ -35,8 +35,11 @@ func DemoUsers(n int) iter.Seq[User] {
 		rng := rand.New(rand.NewPCG(2026, 11))
 		combos := len(demoFirst) * len(demoLast)
 		for i := range n {
-			first := demoFirst[i%len(demoFirst)]
-			last := demoLast[(i/len(demoFirst))%len(demoLast)]
+			// Every (first, last) pair once per round, with surnames spread so that even a small
+			// tenant has many: for a fixed first name, i/len(demoFirst) takes distinct values.
+			a := i % len(demoFirst)
+			first := demoFirst[a]
+			last := demoLast[(i/len(demoFirst)+a*37)%len(demoLast)]
 			local := asciiLocal(first) + "." + asciiLocal(last)
 			if round := i / combos; round > 0 {
 				local += fmt.Sprint(round + 1)

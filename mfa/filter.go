@@ -104,12 +104,16 @@ func (f *UserFilter) Validate() error {
 	if f.View == "" {
 		f.View = ViewAll
 	}
-	if _, err := ParseView(string(f.View), ViewAll); err != nil {
+	v, err := ParseView(string(f.View), ViewAll)
+	if err != nil {
 		return err
 	}
-	if f.Status != StatusAny && !State(f.Status).Valid() {
-		return FieldErrorf("status", "unknown status %q: expected any, enabled, enforced or disabled", string(f.Status))
+	f.View = v // directories compare with the canonical spelling
+	st, err := ParseStatusFilter(string(f.Status))
+	if err != nil {
+		return err
 	}
+	f.Status = st
 	f.Query = strings.TrimSpace(f.Query)
 	if n := len([]rune(f.Query)); n > MaxQueryLen {
 		return FieldErrorf("q", "search is %d characters long: at most %d allowed", n, MaxQueryLen)

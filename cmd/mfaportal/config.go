@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// config is every setting of the portal, with its defaults. Each flag can also be set by an
+// environment variable MFAPORTAL_<FLAG> (upper case, - as _); a flag on the command line wins.
+type config struct {
+	Addr          string
+	Data          string
+	PublicURL     string
+	Demo          bool
+	DemoUsers     int
+	SessionKey    string
+	SessionIdle   time.Duration
+	SessionMaxAge time.Duration
+	LogLevel      string
+	AdminPassword string // MFAPORTAL_ADMIN_PASSWORD only: never a flag, so it stays out of `ps`
+}
+
+// envName is the environment variable of a flag: data-dir → MFAPORTAL_DATA_DIR.
+func envName(flagName string) string {
+	return "MFAPORTAL_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// newFlagSet makes a flag set that writes usage to stderr and does not exit.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags applies environment variables, then the command line, which may mix flags and
+// positional arguments ("users import FILE --data DIR"). It returns the positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func dataFlag(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.Data, "data", "./data", "data folder (the embedded directory, sessions, keys)")
+}
+
+func serveFlags(fs *flag.FlagSet, c *config) {
+	dataFlag(fs, c)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.PublicURL, "public-url", "", "URL users reach the portal at (default http://ADDR); https makes cookies Secure")
+	fs.BoolVar(&c.Demo, "demo", true, "seed the demo tenant into an empty directory")
+	fs.IntVar(&c.DemoUsers, "demo-users", 300, "size of the demo tenant")
+	fs.StringVar(&c.SessionKey, "session-key", "", "64-byte session key, hex or base64 (default: generated once into the data folder)")
+	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "sign out after this long without activity")
+	fs.DurationVar(&c.SessionMaxAge, "session-max-age", 12*time.Hour, "sign out this long after sign-in")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func (c *config) validate() error {
+	if c.DemoUsers < 0 || c.DemoUsers > 10_000_000 {
+		return fmt.Errorf("--demo-users %d: expected 0 to 10000000", c.DemoUsers)
+	}
+	if c.SessionIdle < time.Minute || c.SessionMaxAge < time.Minute {
+		return errors.New("--session-idle and --session-max-age must be at least 1m")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return fmt.Errorf("--public-url %q: expected an http:// or https:// URL", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return nil
+}
+
+// decodeKey reads a 64-byte key written in hex or base64.
+func decodeKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 64 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 64 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("expected 64 bytes written as 128 hex digits or in base64")
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/mfa/sqlite"
+	"github.com/mfaportal/mfaportal/web"
+)
+
+const usage = `mfaportal: per-user multi-factor authentication administration
+
+Usage:
+  mfaportal [serve] [flags]              start the portal (the default)
+  mfaportal users import FILE            import users into the embedded directory
+  mfaportal users export                 write every user as CSV to stdout
+  mfaportal accounts add NAME --role R   add a local account (password on stdin)
+  mfaportal accounts passwd NAME         set a local account's password (on stdin)
+  mfaportal accounts remove NAME         remove a local account
+  mfaportal accounts list                list local accounts
+
+Every command takes --data DIR (default ./data). "mfaportal serve -h" lists the server's flags;
+each flag can also be set as MFAPORTAL_<FLAG>, e.g. MFAPORTAL_ADDR.
+`
+
+// cli is one run of the command: its environment and streams.
+type cli struct {
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = c.serve(ctx, args)
+	case "users":
+		err = c.users(ctx, args)
+	case "accounts":
+		err = c.accounts(ctx, args)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	return c.exitCode(err)
+}
+
+// usageError is a wrong command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func (c *cli) exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(c.stderr, "%s\n\n%s", ue.msg, usage)
+		return 2
+	}
+	if errors.Is(err, errFlagUsage) {
+		return 2
+	}
+	fmt.Fprintf(c.stderr, "mfaportal: %s\n", mfa.ErrorMessage(err))
+	if mfa.ErrorCode(err) == mfa.EINTERNAL {
+		fmt.Fprintf(c.stderr, "detail: %v\n", err)
+	}
+	return 1
+}
+
+var errFlagUsage = errors.New("bad flags")
+
+// openStore opens the embedded directory in the data folder, creating the folder (0700).
+func openStore(ctx context.Context, data string) (*sqlite.DB, error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder %s: %w", data, err)
+	}
+	return sqlite.Open(ctx, filepath.Join(data, "mfaportal.db"))
+}
+
+func newService(db *sqlite.DB) *mfa.Service {
+	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Now: time.Now}
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: expected debug, info, warn or error", level)
+	}
+	return slog.New(web.LogHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})}), nil
+}
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	var cfg config
+	fs := newFlagSet("serve", c.stderr)
+	serveFlags(fs, &cfg)
+	rest, err := parseFlags(fs, args, c.getenv)
+	if err != nil {
+		return errFlagUsage
+	}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, found %q", rest[0])}
+	}
+	cfg.AdminPassword = c.getenv("MFAPORTAL_ADMIN_PASSWORD")
+	if err := cfg.validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	log, err := newLogger(c.stderr, cfg.LogLevel)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	db, err := openStore(ctx, cfg.Data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := newService(db)
+
+	if cfg.Demo {
+		if err := seedDemo(ctx, db, cfg.DemoUsers, log); err != nil {
+			return err
+		}
+	}
+	generated, err := svc.EnsureAdmin(ctx, cfg.AdminPassword)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		// Printed once, to the terminal only (never to the log): SPEC §6.
+		fmt.Fprintf(c.stdout, "Created the local account %q (global-admin). Its password, shown only this once:\n%s\n", mfa.AdminAccount, generated)
+	}
+	key, err := sessionKey(cfg)
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(web.Config{Addr: cfg.Addr, PublicURL: cfg.PublicURL, SessionKey: key,
+		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge}, svc, db, db.Ping, log)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("mfaportal listening", "addr", l.Addr().String(), "url", cfg.PublicURL, "data", cfg.Data, "directory", "embedded")
+	fmt.Fprintf(c.stdout, "mfaportal is running at %s (press Ctrl+C to stop)\n", cfg.PublicURL)
+	return srv.Serve(ctx, l)
+}
+
+// seedDemo seeds the demo tenant once, into an empty directory only.
+func seedDemo(ctx context.Context, db *sqlite.DB, n int, log *slog.Logger) error {
+	if done, err := db.Meta(ctx, "demo_seeded"); err != nil || done != "" {
+		return err
+	}
+	if count, err := db.CountUsers(ctx); err != nil || count > 0 {
+		return err
+	}
+	start := time.Now()
+	log.Info("seeding the demo tenant", "users", n)
+	_, err := db.SeedUsers(ctx, mfa.DemoUsers(n), time.Now(), func(done int) {
+		if n >= 100000 && done%100000 == 0 {
+			log.Info("seeding the demo tenant", "done", done, "of", n)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("seeded the demo tenant", "users", n, "seconds", time.Since(start).Seconds())
+	return db.SetMeta(ctx, "demo_seeded", time.Now().UTC().Format(time.RFC3339))
+}
+
+// sessionKey is MFAPORTAL_SESSION_KEY, or a key generated once into the data folder (mode 0600).
+func sessionKey(cfg config) ([]byte, error) {
+	if cfg.SessionKey != "" {
+		k, err := decodeKey(cfg.SessionKey)
+		if err != nil {
+			return nil, fmt.Errorf("MFAPORTAL_SESSION_KEY: %v", err)
+		}
+		return k, nil
+	}
+	path := filepath.Join(cfg.Data, "session.key")
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := decodeKey(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		return k, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k := make([]byte, 64)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("%x\n", k)), 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// readPassword reads a password from the first line of stdin.
+func (c *cli) readPassword() (string, error) {
+	line, err := bufio.NewReader(c.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", mfa.Errorf(mfa.EINVALID, "no password on standard input: pipe it in, e.g. `printf '%%s\\n' \"$PW\" | mfaportal accounts add NAME --role reader`")
+	}
+	return pw, nil
+}

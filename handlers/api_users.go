@@ -1,0 +1,116 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// APIUser is a user in the JSON API (SPEC §5).
+type APIUser struct {
+	ID                         string       `json:"id"`
+	UserPrincipalName          string       `json:"userPrincipalName"`
+	DisplayName                string       `json:"displayName"`
+	AccountEnabled             bool         `json:"accountEnabled"`
+	Privileged                 bool         `json:"privileged"`
+	PerUserMfaState            mfa.State    `json:"perUserMfaState"`
+	Methods                    []mfa.Method `json:"methods"`
+	AppPasswords               int          `json:"appPasswords"`
+	RememberedDevicesNotBefore *time.Time   `json:"rememberedDevicesNotBefore"`
+	StateReadAt                *time.Time   `json:"stateReadAt"`
+	Version                    int64        `json:"version"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// NewAPIUser converts a domain user to its API form.
+func NewAPIUser(u *mfa.User) APIUser {
+	methods := u.Methods
+	if methods == nil {
+		methods = []mfa.Method{}
+	}
+	return APIUser{
+		ID: u.ID, UserPrincipalName: u.UPN, DisplayName: u.DisplayName, AccountEnabled: u.AccountEnabled,
+		Privileged: u.Privileged, PerUserMfaState: u.State, Methods: methods, AppPasswords: u.AppPasswords,
+		RememberedDevicesNotBefore: timePtr(u.RememberedDevicesNotBefore), StateReadAt: timePtr(u.StateReadAt),
+		Version: u.Version,
+	}
+}
+
+// APIUserList is GET /api/v1/users's answer.
+type APIUserList struct {
+	Users      []APIUser `json:"users"`
+	Total      int       `json:"total"`
+	NextCursor *string   `json:"nextCursor"`
+}
+
+// APIListUsers is GET /api/v1/users?view=&status=&q=&limit=&cursor=.
+func (h *Handlers) APIListUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "view", "status", "q", "limit", "cursor":
+		default:
+			h.APIErrorResponse(w, r, mfa.FieldErrorf(k, "unknown parameter %q: expected view, status, q, limit or cursor", k))
+			return
+		}
+	}
+	view, err := mfa.ParseView(q.Get("view"), mfa.ViewAll)
+	if err != nil {
+		h.APIErrorResponse(w, r, err)
+		return
+	}
+	status, err := mfa.ParseStatusFilter(q.Get("status"))
+	if err != nil {
+		h.APIErrorResponse(w, r, err)
+		return
+	}
+	limit := mfa.DefaultLimit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > mfa.MaxLimit {
+			h.APIErrorResponse(w, r, mfa.FieldErrorf("limit", "limit must be a whole number from 1 to %d, found %q", mfa.MaxLimit, s))
+			return
+		}
+		limit = n
+	}
+	page, err := h.Service.ListUsers(r.Context(), Actor(r), mfa.UserFilter{
+		View: view, Status: status, Query: q.Get("q"), Limit: limit, After: q.Get("cursor"),
+	})
+	if err != nil {
+		h.APIErrorResponse(w, r, err)
+		return
+	}
+	out := APIUserList{Users: make([]APIUser, 0, len(page.Users)), Total: page.Total}
+	for _, u := range page.Users {
+		out.Users = append(out.Users, NewAPIUser(u))
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+// APIGetUser is GET /api/v1/users/{upn}.
+func (h *Handlers) APIGetUser(w http.ResponseWriter, r *http.Request) {
+	upn, err := url.PathUnescape(chi.URLParam(r, "upn"))
+	if err != nil {
+		upn = chi.URLParam(r, "upn")
+	}
+	u, err := h.Service.GetUser(r.Context(), Actor(r), upn)
+	if err != nil {
+		h.APIErrorResponse(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, NewAPIUser(u))
+}

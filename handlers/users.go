@@ -1,0 +1,160 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/templates"
+)
+
+// listParams are the users page's URL parameters, validated: every bad value is replaced by the
+// nearest valid one with a notice, so that a hand-edited or stale URL still shows a page.
+type listParams struct {
+	filter  mfa.UserFilter
+	pageNum int
+	notices []string
+}
+
+func parseListParams(q url.Values) listParams {
+	var p listParams
+	view, err := mfa.ParseView(q.Get("view"), mfa.ViewAllowed)
+	if err != nil {
+		p.notices = append(p.notices, mfa.ErrorMessage(err)+"; showing "+mfa.ViewAllowed.Label()+".")
+		view = mfa.ViewAllowed
+	}
+	status, err := mfa.ParseStatusFilter(q.Get("status"))
+	if err != nil {
+		p.notices = append(p.notices, mfa.ErrorMessage(err)+"; showing any status.")
+	}
+	query := strings.TrimSpace(q.Get("q"))
+	if r := []rune(query); len(r) > mfa.MaxQueryLen {
+		query = string(r[:mfa.MaxQueryLen])
+		p.notices = append(p.notices, fmt.Sprintf("The search was longer than %d characters; only the first %d are used.", mfa.MaxQueryLen, mfa.MaxQueryLen))
+	}
+	p.pageNum = 1
+	if s := q.Get("page"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 1 {
+			p.pageNum = n
+		}
+	}
+	p.filter = mfa.UserFilter{View: view, Status: status, Query: query, Limit: mfa.DefaultLimit, After: q.Get("after"), Before: q.Get("before")}
+	if p.filter.After != "" && p.filter.Before != "" {
+		p.filter.Before = ""
+	}
+	return p
+}
+
+// values are the filter's URL parameters without paging, in a stable order.
+func (p listParams) values() url.Values {
+	v := url.Values{}
+	v.Set("view", string(p.filter.View))
+	v.Set("status", p.filter.Status.String())
+	if p.filter.Query != "" {
+		v.Set("q", p.filter.Query)
+	}
+	return v
+}
+
+func listURL(path string, v url.Values, extra ...string) string {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = vs
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		out.Set(extra[i], extra[i+1])
+	}
+	return path + "?" + out.Encode()
+}
+
+// UsersPage is the users tab (GET /users).
+func (h *Handlers) UsersPage(w http.ResponseWriter, r *http.Request) {
+	actor := Actor(r)
+	p := parseListParams(r.URL.Query())
+	page, err := h.Service.ListUsers(r.Context(), actor, p.filter)
+	if mfa.ErrorField(err) == "cursor" {
+		p.notices = append(p.notices, "The page link is no longer valid; showing the first page.")
+		p.filter.After, p.filter.Before = "", ""
+		page, err = h.Service.ListUsers(r.Context(), actor, p.filter)
+	}
+	if err != nil {
+		h.ErrorPage(w, r, err)
+		return
+	}
+	// The page number is a label carried in the URL; keep it consistent with what we know.
+	pages := max(1, (page.Total+mfa.DefaultLimit-1)/mfa.DefaultLimit)
+	switch {
+	case page.PrevCursor == "":
+		p.pageNum = 1
+	case page.NextCursor == "":
+		p.pageNum = pages
+	default:
+		p.pageNum = min(max(p.pageNum, 2), pages-1)
+	}
+	base := p.values()
+	v := templates.UsersView{
+		View: p.filter.View, Status: p.filter.Status, Query: p.filter.Query,
+		Page: page, PageNum: p.pageNum, PerPage: mfa.DefaultLimit, Notices: p.notices,
+		FirstURL: listURL("/users", base),
+		Export:   listURL("/users/export", base),
+		CanBulk:  actor.Role.Can(mfa.PermBulkUpdate),
+	}
+	switch {
+	case p.filter.After != "":
+		v.Self = listURL("/users", base, "after", p.filter.After, "page", strconv.Itoa(p.pageNum))
+	case p.filter.Before != "":
+		v.Self = listURL("/users", base, "before", p.filter.Before, "page", strconv.Itoa(p.pageNum))
+	default:
+		v.Self = v.FirstURL
+	}
+	if page.PrevCursor != "" {
+		v.PrevURL = listURL("/users", base, "before", page.PrevCursor, "page", strconv.Itoa(p.pageNum-1))
+	}
+	if page.NextCursor != "" {
+		v.NextURL = listURL("/users", base, "after", page.NextCursor, "page", strconv.Itoa(p.pageNum+1))
+	}
+	Render(r.Context(), w, http.StatusOK, templates.Users(PageFor(r, "users", "users"), v), h.Log)
+}
+
+// UserPage is one user's page (GET /users/{upn}).
+func (h *Handlers) UserPage(w http.ResponseWriter, r *http.Request) {
+	upn, err := url.PathUnescape(chi.URLParam(r, "upn"))
+	if err != nil {
+		upn = chi.URLParam(r, "upn")
+	}
+	u, err := h.Service.GetUser(r.Context(), Actor(r), upn)
+	if err != nil {
+		h.ErrorPage(w, r, err)
+		return
+	}
+	back := r.URL.Query().Get("from")
+	if !strings.HasPrefix(back, "/users?") {
+		back = "/users"
+	}
+	Render(r.Context(), w, http.StatusOK, templates.UserPage(PageFor(r, u.DisplayName, "users"),
+		templates.UserView{User: u, BackURL: back}), h.Log)
+}
+
+// ExportUsers streams the current filtered view as CSV (GET /users/export).
+func (h *Handlers) ExportUsers(w http.ResponseWriter, r *http.Request) {
+	p := parseListParams(r.URL.Query())
+	if len(p.notices) > 0 {
+		h.ErrorPage(w, r, mfa.Errorf(mfa.EINVALID, "%s", strings.Join(p.notices, " ")))
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="mfa-users.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	if err := h.Service.ExportUsers(r.Context(), Actor(r), p.filter, w); err != nil {
+		// Headers are gone once the first rows are written; log and cut the stream short.
+		h.logInternal(r, err)
+		if h.Log != nil && mfa.ErrorCode(err) != mfa.EINTERNAL {
+			h.Log.WarnContext(r.Context(), "export stopped", "err", mfa.ErrorMessage(err))
+		}
+	}
+}

@@ -1,0 +1,119 @@
+// Package web is the portal's HTTP server: the router, middleware (request ids, logs, metrics,
+// security headers, CSRF protection, sessions), sign-in and the check that a request is signed in.
+// Pages and API handlers live in package handlers.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mfaportal/mfaportal/handlers"
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// Config is the web server's part of the portal's configuration.
+type Config struct {
+	Addr          string
+	PublicURL     string        // e.g. https://mfa.contoso.com; https makes cookies Secure
+	SessionKey    []byte        // 64 bytes: 32 to sign the session cookie, 32 to encrypt it
+	SessionIdle   time.Duration // sign out after this long without a request
+	SessionMaxAge time.Duration // sign out this long after sign-in, whatever the activity
+}
+
+// Server is the portal's HTTP server.
+type Server struct {
+	cfg      Config
+	svc      *mfa.Service
+	sessions *SessionStore
+	log      *slog.Logger
+	h        *handlers.Handlers
+	reg      *prometheus.Registry
+	metrics  *metrics
+	throttle *throttle
+	ready    func(context.Context) error
+	handler  http.Handler
+}
+
+// New builds the server. ready is what /readyz checks (the store and the directory).
+func New(cfg Config, svc *mfa.Service, sessions mfa.SessionStore, ready func(context.Context) error, log *slog.Logger) (*Server, error) {
+	if len(cfg.SessionKey) != 64 {
+		return nil, errors.New("the session key must be 64 bytes")
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = time.Hour
+	}
+	if cfg.SessionMaxAge <= 0 {
+		cfg.SessionMaxAge = 12 * time.Hour
+	}
+	https := strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://")
+	s := &Server{
+		cfg:      cfg,
+		svc:      svc,
+		sessions: NewSessionStore(sessions, cfg.SessionKey, https, cfg.SessionIdle, cfg.SessionMaxAge),
+		log:      log,
+		h:        &handlers.Handlers{Service: svc, Log: log},
+		reg:      prometheus.NewRegistry(),
+		throttle: newThrottle(10, 15*time.Minute),
+		ready:    ready,
+	}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = newMetrics(s.reg)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler is the server's root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers requests on l until ctx is cancelled, then drains requests for up to 20 seconds.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // bulk uploads
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go s.expireSessions(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// expireSessions deletes expired sessions every ten minutes.
+func (s *Server) expireSessions(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if _, err := s.sessions.Store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.SessionIdle), now.Add(-s.cfg.SessionMaxAge)); err != nil && ctx.Err() == nil {
+			s.log.Warn("expiring sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
