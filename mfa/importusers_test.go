@@ -311,3 +311,59 @@ func TestParseBoolField(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateUPNAndDisplayName(t *testing.T) {
+	upns := []struct {
+		in string
+		ok bool
+	}{
+		{"ada@contoso.com", true},
+		{" Ada.Lovelace@Contoso.onmicrosoft.com ", true},
+		{strings.Repeat("a", 113) + "@contoso.com", true},
+		{"", false},
+		{"ada", false},
+		{"@contoso.com", false},
+		{"ada@", false},
+		{"ada@contoso", false},
+		{"ada@@contoso.com", false},
+		{"a@b@contoso.com", false},
+		{"ada lovelace@contoso.com", false},
+		{"ada,l@contoso.com", false},
+		{"ada;l@contoso.com", false},
+		{"ada\x00@contoso.com", false},
+		{strings.Repeat("a", 114) + "@contoso.com", false},
+		{"a@" + strings.Repeat("b", 250) + ".com", true}, // 256 characters
+		{"a@" + strings.Repeat("b", 251) + ".com", false},
+	}
+	for _, tt := range upns {
+		err := ValidateUPN(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("ValidateUPN(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+		if err != nil && (ErrorCode(err) != EINVALID || ErrorMessage(err) == "") {
+			t.Errorf("ValidateUPN(%q): %v (code %q), want EINVALID with a message", tt.in, err, ErrorCode(err))
+		}
+	}
+	names := []struct {
+		in string
+		ok bool
+	}{
+		{"Ada Lovelace", true},
+		{" Élodie Lefèvre ", true},
+		{strings.Repeat("é", 256), true},
+		{"", false},
+		{"   ", false},
+		{strings.Repeat("é", 257), false},
+		{"Ada\nLovelace", false},
+		{"Ada\x7f", false},
+	}
+	for _, tt := range names {
+		err := ValidateDisplayName(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("ValidateDisplayName(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+	if NormalizeUPN("  Ada@Contoso.COM ") != "ada@contoso.com" {
+		t.Errorf("NormalizeUPN = %q", NormalizeUPN("  Ada@Contoso.COM "))
+	}
+}

@@ -1,0 +1,316 @@
+// Package e2e drives the whole portal in a real headless Chromium (Debian's /usr/bin/chromium):
+// the server runs in-process on 127.0.0.1 over a real SQLite directory.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/mfa/sqlite"
+	"github.com/mfaportal/mfaportal/web"
+)
+
+const adminPassword = "browser-test-password-1"
+
+// demoSize is big enough for three pages of the "All users" view.
+const demoSize = 260
+
+// startPortal boots the portal on 127.0.0.1:0 with the demo tenant and returns its base URL.
+func startPortal(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mfaportal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SeedUsers(ctx, mfa.DemoUsers(demoSize), time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db}
+	if _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := web.New(web.Config{SessionKey: make([]byte, 64)}, svc, db, db.Ping, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, l); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; db.Close() })
+	return "http://" + l.Addr().String()
+}
+
+// chromiumPath finds Debian's Chromium. The test command installs it; a missing browser is a
+// failure, never a silent skip.
+func chromiumPath(t *testing.T) string {
+	for _, p := range []string{os.Getenv("MFAPORTAL_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p != "" {
+			if _, err := exec.LookPath(p); err == nil {
+				return p
+			}
+		}
+	}
+	t.Fatal("Chromium not found at /usr/bin/chromium: run `apt-get install -y chromium` (or .ci/run, which does) or set MFAPORTAL_CHROMIUM")
+	return ""
+}
+
+// newBrowser starts a fresh headless Chromium with the flags this sandbox needs.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelC := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func texts(t *testing.T, ctx context.Context, selector string) []string {
+	t.Helper()
+	var out []string
+	run(t, ctx, "read "+selector, chromedp.Evaluate(fmt.Sprintf(
+		`Array.from(document.querySelectorAll(%q)).map(e => e.textContent.trim())`, selector), &out))
+	return out
+}
+
+func text(t *testing.T, ctx context.Context, selector string) string {
+	t.Helper()
+	var s string
+	run(t, ctx, "read "+selector, chromedp.Text(selector, &s, chromedp.ByQuery))
+	return strings.TrimSpace(s)
+}
+
+func location(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	var u string
+	run(t, ctx, "location", chromedp.Location(&u))
+	return u
+}
+
+// choose picks an option of a select as a person would: the change event submits the filters.
+func choose(selector, value string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q;
+		s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, selector, value), nil)
+}
+
+// waitForURL waits until the page at a URL containing part has loaded. It retries through the
+// navigation, during which the old page's JavaScript context disappears.
+func waitForURL(part string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var ok bool
+			err := chromedp.Evaluate(fmt.Sprintf(`location.href.includes(%q) && document.readyState === "complete" && !!document.querySelector("#summary")`, part), &ok).Do(ctx)
+			if err == nil && ok {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the page did not reach a URL with %q (last error: %v)", part, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// expected counts the demo tenant's users the way the page should.
+func expected(view mfa.View, status mfa.StatusFilter) int {
+	n := 0
+	for u := range mfa.DemoUsers(demoSize) {
+		if view == mfa.ViewAllowed && !u.AccountEnabled || view == mfa.ViewBlocked && u.AccountEnabled {
+			continue
+		}
+		if status != mfa.StatusAny && u.State != mfa.State(status) {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+func summaryCount(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	s := text(t, ctx, "#summary")
+	var n int
+	if s == "No users match." {
+		return 0
+	}
+	if _, err := fmt.Sscanf(strings.ReplaceAll(s, ",", ""), "%d", &n); err != nil {
+		t.Fatalf("summary %q: %v", s, err)
+	}
+	return n
+}
+
+func TestUsersPageInBrowser(t *testing.T) {
+	base := startPortal(t)
+	ctx := newBrowser(t)
+
+	// Signed out: sent to sign-in, and back to the page asked for afterwards.
+	run(t, ctx, "open users", chromedp.Navigate(base+"/users?status=enforced"), chromedp.WaitVisible("#username", chromedp.ByID))
+	if h := text(t, ctx, "h1"); h != "Sign in" {
+		t.Fatalf("signed out: heading %q", h)
+	}
+	run(t, ctx, "wrong password",
+		chromedp.SendKeys("#username", "admin", chromedp.ByID),
+		chromedp.SendKeys("#password", "not the password", chromedp.ByID),
+		chromedp.Click("button[type=submit]", chromedp.ByQuery),
+		chromedp.WaitVisible("#signin-error", chromedp.ByID))
+	if msg := text(t, ctx, "#signin-error"); !strings.Contains(msg, "incorrect") {
+		t.Fatalf("wrong password message %q", msg)
+	}
+	run(t, ctx, "sign in",
+		chromedp.SetValue("#password", adminPassword, chromedp.ByID),
+		chromedp.Click("button[type=submit]", chromedp.ByQuery),
+		chromedp.WaitVisible("table.users", chromedp.ByQuery))
+	if u := location(t, ctx); !strings.HasSuffix(u, "/users?status=enforced") {
+		t.Fatalf("after sign-in at %s", u)
+	}
+	if got := text(t, ctx, "[data-testid=signed-in-name]"); got != "admin" {
+		t.Fatalf("signed in as %q", got)
+	}
+
+	// Each status filter: choosing it reloads the table with only that state.
+	for _, st := range []mfa.State{mfa.StateEnabled, mfa.StateEnforced, mfa.StateDisabled} {
+		run(t, ctx, "filter "+string(st),
+			chromedp.Navigate(base+"/users?view=all"),
+			chromedp.WaitVisible("#status", chromedp.ByID),
+			choose("#status", string(st)),
+			waitForURL("status="+string(st)))
+		if u := location(t, ctx); !strings.Contains(u, "status="+string(st)) {
+			t.Fatalf("URL %s does not hold the filter", u)
+		}
+		states := texts(t, ctx, "table.users tbody td:nth-child(4)")
+		if len(states) == 0 {
+			t.Fatalf("no %s users shown", st)
+		}
+		for _, s := range states {
+			if s != st.Label() {
+				t.Fatalf("filter %s shows a user who is %s", st, s)
+			}
+		}
+		if got, want := summaryCount(t, ctx), expected(mfa.ViewAll, mfa.StatusFilter(st)); got != want {
+			t.Fatalf("filter %s: %d users, want %d", st, got, want)
+		}
+	}
+
+	// Each view, chosen with the select (its change submits the form by itself).
+	for _, v := range mfa.Views {
+		run(t, ctx, "view "+string(v),
+			chromedp.Navigate(base+"/users?status=any"),
+			chromedp.WaitVisible("#view", chromedp.ByID),
+			choose("#view", string(v)),
+			waitForURL("view="+string(v)))
+		if u := location(t, ctx); !strings.Contains(u, "view="+string(v)) {
+			t.Fatalf("view %s: at %s", v, u)
+		}
+		if got, want := summaryCount(t, ctx), expected(v, mfa.StatusAny); got != want {
+			t.Fatalf("view %s: %d users, want %d", v, got, want)
+		}
+	}
+
+	// Search, accent-insensitive, on the start of a name.
+	run(t, ctx, "search",
+		chromedp.Navigate(base+"/users?view=all"),
+		chromedp.WaitVisible("#q", chromedp.ByID),
+		chromedp.SendKeys("#q", "elo", chromedp.ByID),
+		chromedp.Submit("#q", chromedp.ByID),
+		chromedp.WaitVisible("#summary", chromedp.ByID))
+	names := texts(t, ctx, "table.users tbody td:nth-child(2)")
+	if len(names) == 0 {
+		t.Fatal("search found nobody")
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(mfa.Fold(n), "elo") {
+			t.Fatalf("search elo shows %q", n)
+		}
+	}
+	run(t, ctx, "search nothing",
+		chromedp.Navigate(base+"/users?view=all&q=qqqq"),
+		chromedp.WaitVisible("[data-testid=empty]", chromedp.ByQuery))
+
+	// Next page, then open a user from it.
+	run(t, ctx, "first page", chromedp.Navigate(base+"/users?view=all"), chromedp.WaitVisible("table.users", chromedp.ByQuery))
+	page1 := texts(t, ctx, "table.users tbody td:nth-child(3)")
+	run(t, ctx, "next page", chromedp.Click("a[rel=next]", chromedp.ByQuery), chromedp.WaitVisible("a[rel=prev]", chromedp.ByQuery))
+	if p := text(t, ctx, ".pager .pos"); p != "page 2" {
+		t.Fatalf("pager says %q", p)
+	}
+	page2 := texts(t, ctx, "table.users tbody td:nth-child(3)")
+	if len(page2) != 100 || slices.Contains(page1, page2[0]) {
+		t.Fatalf("page 2 has %d rows, first %q", len(page2), page2[0])
+	}
+	name := texts(t, ctx, "table.users tbody td:nth-child(2)")[0]
+	run(t, ctx, "open user",
+		chromedp.Click("table.users tbody tr:first-child td:nth-child(2) a", chromedp.ByQuery),
+		chromedp.WaitVisible("[data-testid=user-heading]", chromedp.ByQuery))
+	if h := text(t, ctx, "[data-testid=user-heading]"); h != name {
+		t.Fatalf("user page of %q shows %q", name, h)
+	}
+	run(t, ctx, "back", chromedp.Click("main p a", chromedp.ByQuery), chromedp.WaitVisible("a[rel=prev]", chromedp.ByQuery))
+	if p := text(t, ctx, ".pager .pos"); p != "page 2" {
+		t.Fatalf("back link lost the page: %q", p)
+	}
+
+	// Select all: the quick steps pane counts the selection.
+	run(t, ctx, "select all",
+		chromedp.Click("input.select-all", chromedp.ByQuery),
+		chromedp.WaitVisible("aside.quick .many", chromedp.ByQuery))
+	if got := text(t, ctx, "aside.quick .many .count"); got != "100" {
+		t.Fatalf("quick steps count %q", got)
+	}
+	if path := os.Getenv("MFAPORTAL_SCREENSHOT"); path != "" {
+		var png []byte
+		run(t, ctx, "screenshot", chromedp.Navigate(base+"/users"), chromedp.WaitVisible("table.users", chromedp.ByQuery),
+			chromedp.Click("table.users tbody tr:nth-child(3) input", chromedp.ByQuery), chromedp.FullScreenshot(&png, 90))
+		os.WriteFile(path, png, 0o644)
+	}
+
+	// Sign out: back to sign-in, and the pages are closed again.
+	run(t, ctx, "sign out",
+		chromedp.Click("header form button", chromedp.ByQuery),
+		chromedp.WaitVisible("#username", chromedp.ByID))
+	if msg := text(t, ctx, "[role=status]"); !strings.Contains(msg, "signed out") {
+		t.Fatalf("after sign-out: %q", msg)
+	}
+	run(t, ctx, "users after sign-out", chromedp.Navigate(base+"/users"), chromedp.WaitVisible("#username", chromedp.ByID))
+}
