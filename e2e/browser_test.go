@@ -301,7 +301,7 @@ func TestUsersPageInBrowser(t *testing.T) {
 	if path := os.Getenv("MFAPORTAL_SCREENSHOT"); path != "" {
 		var png []byte
 		run(t, ctx, "screenshot", chromedp.Navigate(base+"/users"), chromedp.WaitVisible("table.users", chromedp.ByQuery),
-			chromedp.Click("table.users tbody tr:nth-child(3) input", chromedp.ByQuery), chromedp.FullScreenshot(&png, 90))
+			chromedp.Click("table.users tbody tr:nth-child(3) input", chromedp.ByQuery), chromedp.CaptureScreenshot(&png))
 		os.WriteFile(path, png, 0o644)
 	}
 
