@@ -18,6 +18,7 @@ import (
 // Handlers are the page and API handlers, with their dependencies.
 type Handlers struct {
 	Service *mfa.Service
+	Results *ResultStore
 	Log     *slog.Logger
 }
 

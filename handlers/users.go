@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mfaportal/mfaportal/mfa"
@@ -74,8 +75,21 @@ func listURL(path string, v url.Values, extra ...string) string {
 
 // UsersPage is the users tab (GET /users).
 func (h *Handlers) UsersPage(w http.ResponseWriter, r *http.Request) {
+	h.renderUsersPage(w, r, r.URL.Query(), http.StatusOK, nil)
+}
+
+// stepsFor lists the quick steps the role may take at all.
+func stepsFor(role mfa.Role) []mfa.Action {
+	if !role.Can(mfa.PermChangeState) {
+		return nil
+	}
+	return []mfa.Action{mfa.ActionEnable, mfa.ActionEnforce, mfa.ActionDisable}
+}
+
+// renderUsersPage renders the users page for the URL parameters q, with an optional dialog over it.
+func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url.Values, status int, dialog templ.Component) {
 	actor := Actor(r)
-	p := parseListParams(r.URL.Query())
+	p := parseListParams(q)
 	page, err := h.Service.ListUsers(r.Context(), actor, p.filter)
 	if mfa.ErrorField(err) == "cursor" {
 		p.notices = append(p.notices, "The page link is no longer valid; showing the first page.")
@@ -85,6 +99,16 @@ func (h *Handlers) UsersPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.ErrorPage(w, r, err)
 		return
+	}
+	if n := q.Get("notice"); n != "" {
+		p.notices = append(p.notices, truncateStr(n, 300))
+	}
+	if dialog == nil {
+		if d, gone := h.resultFor(r); d != nil {
+			dialog = templates.Result(*d)
+		} else if gone != "" {
+			p.notices = append(p.notices, gone)
+		}
 	}
 	// The page number is a label carried in the URL; keep it consistent with what we know.
 	pages := max(1, (page.Total+mfa.DefaultLimit-1)/mfa.DefaultLimit)
@@ -102,7 +126,17 @@ func (h *Handlers) UsersPage(w http.ResponseWriter, r *http.Request) {
 		Page: page, PageNum: p.pageNum, PerPage: mfa.DefaultLimit, Notices: p.notices,
 		FirstURL: listURL("/users", base),
 		Export:   listURL("/users/export", base),
+		Filter:   base.Encode(),
 		CanBulk:  actor.Role.Can(mfa.PermBulkUpdate),
+		Steps:    stepsFor(actor.Role),
+		CanReset: actor.Role.Can(mfa.PermManageSettings),
+		Dialog:   dialog,
+	}
+	if page.PrevCursor != "" {
+		v.PrevURL = listURL("/users", base, "before", page.PrevCursor, "page", strconv.Itoa(p.pageNum-1))
+	}
+	if page.NextCursor != "" {
+		v.NextURL = listURL("/users", base, "after", page.NextCursor, "page", strconv.Itoa(p.pageNum+1))
 	}
 	switch {
 	case p.filter.After != "":
@@ -112,13 +146,7 @@ func (h *Handlers) UsersPage(w http.ResponseWriter, r *http.Request) {
 	default:
 		v.Self = v.FirstURL
 	}
-	if page.PrevCursor != "" {
-		v.PrevURL = listURL("/users", base, "before", page.PrevCursor, "page", strconv.Itoa(p.pageNum-1))
-	}
-	if page.NextCursor != "" {
-		v.NextURL = listURL("/users", base, "after", page.NextCursor, "page", strconv.Itoa(p.pageNum+1))
-	}
-	Render(r.Context(), w, http.StatusOK, templates.Users(PageFor(r, "users", "users"), v), h.Log)
+	Render(r.Context(), w, status, templates.Users(PageFor(r, "users", "users"), v), h.Log)
 }
 
 // UserPage is one user's page (GET /users/{upn}).
@@ -127,17 +155,43 @@ func (h *Handlers) UserPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		upn = chi.URLParam(r, "upn")
 	}
-	u, err := h.Service.GetUser(r.Context(), Actor(r), upn)
+	h.renderUserPage(w, r, upn, r.URL.Query().Get("from"), http.StatusOK, nil)
+}
+
+// renderUserPage renders a user's page with its history, and an optional dialog over it.
+func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, from string, status int, dialog templ.Component) {
+	actor := Actor(r)
+	u, err := h.Service.GetUser(r.Context(), actor, upn)
 	if err != nil {
 		h.ErrorPage(w, r, err)
 		return
 	}
-	back := r.URL.Query().Get("from")
-	if !strings.HasPrefix(back, "/users?") {
-		back = "/users"
+	history, err := h.Service.UserHistory(r.Context(), actor, u.UPN, 20)
+	if err != nil {
+		h.ErrorPage(w, r, err)
+		return
 	}
-	Render(r.Context(), w, http.StatusOK, templates.UserPage(PageFor(r, u.DisplayName, "users"),
-		templates.UserView{User: u, BackURL: back}), h.Log)
+	if !strings.HasPrefix(from, "/users?") {
+		from = "/users"
+	}
+	self := templates.UserURL(u.UPN)
+	if from != "/users" {
+		self += "?from=" + url.QueryEscape(from)
+	}
+	v := templates.UserView{User: u, BackURL: from, Self: self, History: history, Dialog: dialog,
+		CanReset: actor.Role.CanOn(mfa.PermManageSettings, u.Privileged)}
+	if actor.Role.CanOn(mfa.PermChangeState, u.Privileged) {
+		v.Steps = mfa.AvailableActions([]mfa.State{u.State})
+	}
+	if v.Dialog == nil {
+		if d, _ := h.resultFor(r); d != nil {
+			v.Dialog = templates.Result(*d)
+		}
+	}
+	if n := r.URL.Query().Get("notice"); n != "" && dialog == nil {
+		v.Notice = truncateStr(n, 300)
+	}
+	Render(r.Context(), w, status, templates.UserPage(PageFor(r, u.DisplayName, "users"), v), h.Log)
 }
 
 // ExportUsers streams the current filtered view as CSV (GET /users/export).

@@ -15,6 +15,10 @@ type Directory interface {
 	FindUser(ctx context.Context, upn string) (*User, error)
 	// Ping answers nil when the directory can be read (for /readyz).
 	Ping(ctx context.Context) error
+	// UpdateUser runs fn on the user's current record and, if fn returns an audit record, stores the
+	// changed user (its version increased) and appends the record, atomically. It returns the user as
+	// stored afterwards. ENOTFOUND if there is no such user; fn's error is returned as is.
+	UpdateUser(ctx context.Context, upn string, fn UserUpdate) (*User, error)
 }
 
 // UserImporter is implemented by directories that can create users (the embedded directory).

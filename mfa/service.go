@@ -14,7 +14,10 @@ type Service struct {
 	Directory Directory
 	Importer  UserImporter // nil when the directory cannot create users
 	Accounts  AccountStore
+	Audit     AuditLog
 	Now       func() time.Time
+	// RequireReason makes a reason (or ticket) mandatory for state changes and user settings.
+	RequireReason bool
 }
 
 func (s *Service) now() time.Time {

@@ -1,7 +1,8 @@
 // mfaportal's page behaviour: no framework, no inline script (the CSP forbids it).
 // - the filters submit themselves when changed;
-// - the select-all checkbox selects the rows of the page;
-// - the quick steps pane follows the selection.
+// - the select-all checkbox selects the rows of the page, and offers every matching user;
+// - the quick steps pane follows the selection: a step shows when it applies to a selected user;
+// - server-rendered dialogs open as modals (focus inside, Escape cancels back to the page).
 (function () {
   "use strict";
 
@@ -9,37 +10,81 @@
     sel.addEventListener("change", function () { sel.form.requestSubmit(); });
   });
 
-  var table = document.querySelector("table.users");
+  document.querySelectorAll("dialog[data-open]").forEach(function (dlg) {
+    if (typeof dlg.showModal === "function") {
+      if (dlg.open) { dlg.close(); }
+      dlg.showModal();
+    } else {
+      dlg.setAttribute("open", "");
+    }
+    dlg.addEventListener("cancel", function (ev) {
+      ev.preventDefault();
+      window.location.assign(dlg.dataset.return || "/users");
+    });
+  });
+
+  var table = document.querySelector("#selection table.users");
   if (!table) { return; }
   var all = table.querySelector("input.select-all");
   var rows = Array.prototype.slice.call(table.querySelectorAll("input.select-row"));
   var pane = document.querySelector("aside.quick");
+  var allMatching = document.getElementById("all-matching");
+  var offer = document.querySelector(".select-all-matching");
+  var chooseAll = document.getElementById("choose-all");
+
+  // Which steps apply to a state (SPEC §2): Enable to Disabled, Enforce to Enabled, Disable to both others.
+  var applies = {
+    enable: function (s) { return s === "disabled"; },
+    enforce: function (s) { return s === "enabled"; },
+    disable: function (s) { return s === "enabled" || s === "enforced"; },
+    manage: function () { return true; }
+  };
 
   function update() {
     var picked = rows.filter(function (c) { return c.checked; });
     rows.forEach(function (c) { c.closest("tr").classList.toggle("selected", c.checked); });
+    var whole = picked.length > 0 && picked.length === rows.length;
     if (all) {
-      all.checked = picked.length > 0 && picked.length === rows.length;
-      all.indeterminate = picked.length > 0 && picked.length < rows.length;
+      all.checked = whole;
+      all.indeterminate = picked.length > 0 && !whole;
+    }
+    if (!whole && allMatching) { allMatching.value = ""; }
+    var everyone = allMatching && allMatching.value === "1";
+    if (offer) {
+      offer.hidden = !whole;
+      if (!everyone) {
+        offer.querySelector(".msg").textContent = "All " + rows.length + " users on this page are selected.";
+        if (chooseAll) { chooseAll.hidden = false; }
+      }
     }
     if (!pane) { return; }
     var none = pane.querySelector(".none"), one = pane.querySelector(".one"), many = pane.querySelector(".many");
     none.hidden = picked.length !== 0;
-    one.hidden = picked.length !== 1;
-    many.hidden = picked.length < 2;
+    one.hidden = picked.length !== 1 || everyone;
+    many.hidden = picked.length < 2 && !everyone;
     if (picked.length === 1) {
       one.querySelector(".name").textContent = picked[0].dataset.name;
-      one.querySelector(".status").textContent = picked[0].dataset.state;
+      one.querySelector(".status").textContent = picked[0].dataset.label;
       one.querySelector("a.manage").href = picked[0].dataset.href;
     }
-    if (picked.length > 1) {
-      many.querySelector(".count").textContent = String(picked.length);
-    }
+    many.querySelector(".count").textContent = everyone ? offer.dataset.total + " matching" : String(picked.length);
+    pane.querySelectorAll("button.step").forEach(function (b) {
+      var test = applies[b.dataset.step];
+      b.hidden = picked.length === 0 || !(everyone || picked.some(function (c) { return test(c.dataset.state); }));
+    });
   }
 
   if (all) {
     all.addEventListener("change", function () {
       rows.forEach(function (c) { c.checked = all.checked; });
+      update();
+    });
+  }
+  if (chooseAll) {
+    chooseAll.addEventListener("click", function () {
+      allMatching.value = "1";
+      offer.querySelector(".msg").textContent = "All " + offer.dataset.total + " matching users are selected.";
+      chooseAll.hidden = true;
       update();
     });
   }

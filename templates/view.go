@@ -6,6 +6,8 @@ package templates
 import (
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
@@ -31,15 +33,23 @@ type UsersView struct {
 	FirstURL string
 	Export   string
 	Self     string // this page's URL, for the per-user pages' "back" link
+	Filter   string // the filter's query string (view, status, q), for "all matching users"
 	CanBulk  bool
+	Steps    []mfa.Action // the quick steps the role may take
+	CanReset bool         // the role may Manage user settings
+	Dialog   templ.Component
 }
 
 // UserView is the per-user page.
 type UserView struct {
-	User      *mfa.User
-	BackURL   string
-	Now       time.Time
-	ReadAtSet bool
+	User     *mfa.User
+	BackURL  string
+	Self     string
+	Steps    []mfa.Action // quick steps that apply to the user and that the role may take
+	CanReset bool
+	History  []*mfa.AuditRecord
+	Notice   string
+	Dialog   templ.Component
 }
 
 // SignInView is the sign-in page.
@@ -63,4 +73,48 @@ func FormatTime(t time.Time) string {
 		return "never"
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// StepDialog is the confirmation dialog of a quick step over a selection.
+type StepDialog struct {
+	Step       string // "enable", "enforce", "disable" or "manage"
+	Op         string // one-time id of this confirmation, so a double submit applies once
+	Return     string // the page to go back to
+	Targets    []StepTarget
+	All        bool   // the whole filtered view rather than the listed targets
+	AllFilter  string // the filter's query string when All
+	Applicable int    // users the step applies to
+	Skipped    int    // selected users it does not apply to
+	Warnings   mfa.StepWarnings
+	Single     *mfa.User // the one user selected, for the dialog's text
+	RequireWhy bool
+	Error      string // a problem with the confirmation itself (e.g. a missing reason)
+	Reason     string
+	Options    mfa.ResetOptions
+}
+
+// StepTarget is a selected user carried by the confirmation form.
+type StepTarget struct {
+	UPN     string
+	Version int64
+}
+
+// ResultDialog shows what a quick step did.
+type ResultDialog struct {
+	Title   string
+	Return  string
+	Results []mfa.UserResult
+	Counts  map[mfa.Outcome]int
+	OK      bool
+}
+
+// AuditView is the audit log page.
+type AuditView struct {
+	Target, Actor, Action, Since, Until string
+	Records                             []*mfa.AuditRecord
+	NextURL                             string
+	FirstURL                            string
+	Export                              string
+	Error                               string
+	ErrorField                          string
 }

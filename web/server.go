@@ -59,7 +59,7 @@ func New(cfg Config, svc *mfa.Service, sessions mfa.SessionStore, ready func(con
 		svc:      svc,
 		sessions: NewSessionStore(sessions, cfg.SessionKey, https, cfg.SessionIdle, cfg.SessionMaxAge),
 		log:      log,
-		h:        &handlers.Handlers{Service: svc, Log: log},
+		h:        &handlers.Handlers{Service: svc, Results: handlers.NewResultStore(30 * time.Minute), Log: log},
 		reg:      prometheus.NewRegistry(),
 		throttle: newThrottle(10, 15*time.Minute),
 		ready:    ready,

@@ -161,4 +161,3 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
-

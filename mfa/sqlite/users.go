@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"os"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mfaportal/mfaportal/mfa"
 )
@@ -84,105 +87,26 @@ const maxPrefixRune = "\U0010FFFF"
 
 // FindUsers returns a page of users in display-name order by keyset, and the total count.
 //
-// Without a search the total is read from user_counts and the page from the index that matches the
-// filters, so the cost does not depend on the directory's size or on how deep the page is. With a
-// search, matches are counted index-only in user_terms; then the cheaper of two plans fetches the
-// page: when matches are dense, walk the display-name index and test each user's terms (about
-// limit × users ÷ matches rows); when sparse, fetch the matches and sort them (about matches rows).
+// Without a search the total is read from user_counts and the page from the users index that
+// matches the filters. A search of one or two characters counts and pages over the partial index
+// user_terms_by_prefix1 (2), which holds each matching user once, in display-name order. A longer
+// search counts the range of its terms in user_terms (one row per user: lcp < length) and sorts
+// the matches after the cursor, keeping only the page. In every case the page's users are then read
+// by id, so no request scans or sorts the directory.
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
-	var where []string
-	var args []any
-	if f.View == mfa.ViewAllowed || f.View == mfa.ViewBlocked {
-		where = append(where, "account_enabled = ?")
-		args = append(args, boolInt(f.View == mfa.ViewAllowed))
+	fq, err := findUsersQuery(f)
+	if err != nil {
+		return nil, err
 	}
-	if f.Status != mfa.StatusAny {
-		where = append(where, "state = ?")
-		args = append(args, string(f.Status))
+	page := &mfa.UserPage{}
+	if err := d.db.QueryRowContext(ctx, fq.count, fq.countArgs...).Scan(&page.Total); err != nil {
+		return nil, err
 	}
-	filter := func(prefix string) (string, []any) {
-		parts := make([]string, len(where))
-		for i, w := range where {
-			parts[i] = prefix + w
-		}
-		return strings.Join(parts, " AND "), slices.Clone(args)
+	if page.Total == 0 {
+		return page, nil
 	}
-
-	var inView int
-	{
-		cond, a := filter("")
-		q := "SELECT COALESCE(SUM(n), 0) FROM user_counts"
-		if cond != "" {
-			q += " WHERE " + cond
-		}
-		if err := d.db.QueryRowContext(ctx, q, a...).Scan(&inView); err != nil {
-			return nil, err
-		}
-	}
-
-	page := &mfa.UserPage{Total: inView}
-	term := mfa.Fold(f.Query)
-	var from string
-	var fromArgs []any
-	cond, condArgs := filter("u.")
-	if term == "" {
-		from = "users u"
-	} else {
-		tcond, targs := filter("t.")
-		countQ := "SELECT COUNT(DISTINCT t.user_id) FROM user_terms t WHERE t.term >= ? AND t.term < ?"
-		targs = append([]any{term, term + maxPrefixRune}, targs...)
-		if tcond != "" {
-			countQ += " AND " + tcond
-		}
-		if err := d.db.QueryRowContext(ctx, countQ, targs...).Scan(&page.Total); err != nil {
-			return nil, err
-		}
-		if page.Total == 0 {
-			return page, nil
-		}
-		if page.Total*page.Total > (f.Limit+1)*inView { // dense: walk the name index
-			from = "users u"
-			if cond != "" {
-				cond += " AND "
-			}
-			cond += "instr(u.search, ?) > 0"
-			condArgs = append(condArgs, "\x1f"+term)
-		} else { // sparse: fetch the matches, then sort them
-			sub := "SELECT DISTINCT t.user_id FROM user_terms t WHERE t.term >= ? AND t.term < ?"
-			if tc, _ := filter("t."); tc != "" {
-				sub += " AND " + tc
-			}
-			from = "(" + sub + ") m CROSS JOIN users u ON u.id = m.user_id"
-			fromArgs = targs
-		}
-	}
-
-	order, cmp := "u.sort_key, u.id", ">"
-	var key cursor
-	backwards := f.Before != ""
-	if f.After != "" || f.Before != "" {
-		c, err := decodeCursor(f.After + f.Before)
-		if err != nil {
-			return nil, err
-		}
-		key = c
-		if backwards {
-			order, cmp = "u.sort_key DESC, u.id DESC", "<"
-		}
-		if cond != "" {
-			cond += " AND "
-		}
-		cond += "(u.sort_key, u.id) " + cmp + " (?, ?)"
-		condArgs = append(condArgs, key.SortKey, key.ID)
-	}
-	q := "SELECT " + userColumns + " FROM " + from
-	if cond != "" {
-		q += " WHERE " + cond
-	}
-	q += " ORDER BY " + order + " LIMIT ?"
-	all := append(fromArgs, condArgs...)
-	all = append(all, f.Limit+1)
-	rows, err := d.db.QueryContext(ctx, q, all...)
+	backwards := fq.backwards
+	rows, err := d.db.QueryContext(ctx, fq.page, fq.pageArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +149,86 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 		}
 	}
 	return page, nil
+}
+
+// findQuery is the SQL of a FindUsers call: the total's query and the page's.
+type findQuery struct {
+	count     string
+	countArgs []any
+	page      string
+	pageArgs  []any
+	backwards bool
+}
+
+// findUsersQuery builds the queries of FindUsers (apart for the tests that check their plans).
+func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
+	term := mfa.Fold(f.Query)
+	var (
+		src     string // the table (and index) the keys come from, aliased t
+		where   []string
+		args    []any
+		keyCols = [2]string{"t.sort_key", "t.id"}
+	)
+	switch n := utf8.RuneCountInString(term); {
+	case term == "":
+		src = "users t"
+	case n <= 2 && utf8.ValidString(term):
+		src = fmt.Sprintf("user_terms t INDEXED BY user_terms_by_prefix%d", n)
+		where = append(where, fmt.Sprintf("substr(t.term, 1, %d) = ? AND t.lcp < %d", n, n))
+		args = append(args, term)
+		keyCols[1] = "t.user_id"
+	default:
+		src = "user_terms t"
+		where = append(where, "t.term >= ? AND t.term < ? AND t.lcp < ?")
+		args = append(args, term, term+maxPrefixRune, n)
+		keyCols[1] = "t.user_id"
+	}
+	if f.View == mfa.ViewAllowed || f.View == mfa.ViewBlocked {
+		where = append(where, "t.account_enabled = ?")
+		args = append(args, boolInt(f.View == mfa.ViewAllowed))
+	}
+	if f.Status != mfa.StatusAny {
+		where = append(where, "t.state = ?")
+		args = append(args, string(f.Status))
+	}
+
+	var fq findQuery
+	if term == "" {
+		fq.count = "SELECT COALESCE(SUM(n), 0) FROM user_counts t"
+	} else {
+		fq.count = "SELECT COUNT(*) FROM " + src
+	}
+	if len(where) > 0 {
+		fq.count += " WHERE " + strings.Join(where, " AND ")
+	}
+	fq.countArgs = slices.Clone(args)
+
+	desc := ""
+	fq.backwards = f.Before != ""
+	if fq.backwards {
+		desc = " DESC"
+	}
+	if f.After != "" || f.Before != "" {
+		key, err := decodeCursor(f.After + f.Before)
+		if err != nil {
+			return findQuery{}, err
+		}
+		cmp := ">"
+		if fq.backwards {
+			cmp = "<"
+		}
+		where = append(where, "("+keyCols[0]+", "+keyCols[1]+") "+cmp+" (?, ?)")
+		args = append(args, key.SortKey, key.ID)
+	}
+	// The keys of the page (index-only), then its users by id.
+	keys := "SELECT " + keyCols[0] + " AS k, " + keyCols[1] + " AS i FROM " + src
+	if len(where) > 0 {
+		keys += " WHERE " + strings.Join(where, " AND ")
+	}
+	keys += " ORDER BY " + keyCols[0] + desc + ", " + keyCols[1] + desc + " LIMIT ?"
+	fq.page = "SELECT " + userColumns + " FROM (" + keys + ") m CROSS JOIN users u ON u.id = m.i ORDER BY m.k" + desc + ", m.i" + desc
+	fq.pageArgs = append(args, f.Limit+1)
+	return fq, nil
 }
 
 // ImportUsers creates or updates users in one transaction.
@@ -278,30 +282,63 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 
 // updateUser rewrites a user's row and search terms and bumps its version.
 func updateUser(ctx context.Context, tx *sql.Tx, id int64, u *mfa.User) error {
-	terms := mfa.SearchTerms(u.DisplayName, u.UPN)
-	_, err := tx.ExecContext(ctx, `UPDATE users SET upn = ?, upn_key = ?, display_name = ?, sort_key = ?, search = ?,
+	// The old terms go first, so that the trigger that copies the filter columns to them has none.
+	if _, err := tx.ExecContext(ctx, "DELETE FROM user_terms WHERE user_id = ?", id); err != nil {
+		return err
+	}
+	sortKey := mfa.Fold(u.DisplayName)
+	_, err := tx.ExecContext(ctx, `UPDATE users SET upn = ?, upn_key = ?, display_name = ?, sort_key = ?,
 		account_enabled = ?, privileged = ?, state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
 		reenabled_with_methods = ?, state_read_at = ?, version = version + 1 WHERE id = ?`,
-		u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, mfa.Fold(u.DisplayName), searchBlob(terms),
+		u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey,
 		boolInt(u.AccountEnabled), boolInt(u.Privileged), string(u.State), mfa.FormatMethodList(u.Methods),
 		u.AppPasswords, toMillis(u.RememberedDevicesNotBefore), boolInt(u.HadMethodsWhenReenabled), toMillis(u.StateReadAt), id)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM user_terms WHERE user_id = ?", id); err != nil {
-		return err
-	}
-	for _, t := range terms {
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO user_terms (term, user_id, account_enabled, state) VALUES (?, ?, ?, ?)",
-			t, id, boolInt(u.AccountEnabled), string(u.State)); err != nil {
+	for _, t := range termRows(u) {
+		if _, err := tx.ExecContext(ctx, insertTerm, t.term, id, t.lcp, sortKey, boolInt(u.AccountEnabled), string(u.State)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func searchBlob(terms []string) string {
-	return "\x1f" + strings.Join(terms, "\x1f")
+const insertTerm = "INSERT OR IGNORE INTO user_terms (term, user_id, lcp, sort_key, account_enabled, state) VALUES (?, ?, ?, ?, ?, ?)"
+
+// termRow is a search term of a user with its lcp: the number of characters it shares with the
+// user's previous term in sorted (byte) order.
+type termRow struct {
+	term string
+	lcp  int
+}
+
+// termRows returns the user's search terms sorted and without duplicates, with their lcp.
+func termRows(u *mfa.User) []termRow {
+	terms := mfa.SearchTerms(u.DisplayName, u.UPN)
+	slices.Sort(terms)
+	terms = slices.Compact(terms)
+	out := make([]termRow, len(terms))
+	for i, t := range terms {
+		out[i].term = t
+		if i > 0 {
+			out[i].lcp = commonPrefixRunes(terms[i-1], t)
+		}
+	}
+	return out
+}
+
+func commonPrefixRunes(a, b string) int {
+	n := 0
+	for a != "" && b != "" {
+		ra, sa := utf8.DecodeRuneInString(a)
+		rb, sb := utf8.DecodeRuneInString(b)
+		if ra != rb || sa != sb || a[:sa] != b[:sb] {
+			break
+		}
+		a, b, n = a[sa:], b[sb:], n+1
+	}
+	return n
 }
 
 // inserter adds new users with prepared statements (the seeding hot path).
@@ -309,14 +346,18 @@ type inserter struct {
 	user, term *sql.Stmt
 }
 
-func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
-	user, err := tx.PrepareContext(ctx, `INSERT INTO users (upn, upn_key, display_name, sort_key, search, account_enabled,
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func newInserter(ctx context.Context, tx preparer) (*inserter, error) {
+	user, err := tx.PrepareContext(ctx, `INSERT INTO users (upn, upn_key, display_name, sort_key, account_enabled,
 		privileged, state, methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
-	term, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO user_terms (term, user_id, account_enabled, state) VALUES (?, ?, ?, ?)")
+	term, err := tx.PrepareContext(ctx, insertTerm)
 	if err != nil {
 		user.Close()
 		return nil, err
@@ -330,8 +371,8 @@ func (in *inserter) insert(ctx context.Context, u *mfa.User, now time.Time) erro
 	if u.State == "" {
 		u.State = mfa.StateDisabled
 	}
-	terms := mfa.SearchTerms(u.DisplayName, u.UPN)
-	res, err := in.user.ExecContext(ctx, u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, mfa.Fold(u.DisplayName), searchBlob(terms),
+	sortKey := mfa.Fold(u.DisplayName)
+	res, err := in.user.ExecContext(ctx, u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey,
 		boolInt(u.AccountEnabled), boolInt(u.Privileged), string(u.State), mfa.FormatMethodList(u.Methods), u.AppPasswords,
 		toMillis(u.RememberedDevicesNotBefore), boolInt(u.HadMethodsWhenReenabled), toMillis(now))
 	if isUniqueViolation(err) {
@@ -344,8 +385,8 @@ func (in *inserter) insert(ctx context.Context, u *mfa.User, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	for _, t := range terms {
-		if _, err := in.term.ExecContext(ctx, t, id, boolInt(u.AccountEnabled), string(u.State)); err != nil {
+	for _, t := range termRows(u) {
+		if _, err := in.term.ExecContext(ctx, t.term, id, t.lcp, sortKey, boolInt(u.AccountEnabled), string(u.State)); err != nil {
 			return err
 		}
 	}
@@ -355,13 +396,38 @@ func (in *inserter) insert(ctx context.Context, u *mfa.User, now time.Time) erro
 // SeedUsers inserts users (for the demo tenant), in transactions of 20,000 so that a large seed
 // keeps the write-ahead log small. progress, if not nil, is called after each transaction.
 func (d *DB) SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.Time, progress func(done int)) (int, error) {
-	const batch = 20000
+	batch := 20000
+	if v, _ := strconv.Atoi(os.Getenv("XSEED_BATCH")); v > 0 {
+		batch = v
+	}
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	if v := os.Getenv("XSEED_CACHE"); v != "" {
+		var old int
+		if err := conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&old); err != nil {
+			return 0, err
+		}
+		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = "+v); err != nil {
+			return 0, err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = "+strconv.Itoa(old))
+	}
 	next, stop := iter.Pull(users)
 	defer stop()
 	done := 0
+	if os.Getenv("XSEED_BULK") != "" {
+		return d.seedBulk(ctx, conn, next, now, progress)
+	}
 	for {
 		n := 0
-		err := d.inTx(ctx, func(tx *sql.Tx) error {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return done, err
+		}
+		err = func() error {
 			ins, err := newInserter(ctx, tx)
 			if err != nil {
 				return err
@@ -378,7 +444,12 @@ func (d *DB) SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.T
 				n++
 			}
 			return nil
-		})
+		}()
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			tx.Rollback()
+		}
 		if err != nil {
 			return done, err
 		}
@@ -390,6 +461,59 @@ func (d *DB) SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.T
 			return done, nil
 		}
 	}
+}
+
+func (d *DB) seedBulk(ctx context.Context, conn *sql.Conn, next func() (mfa.User, bool), now time.Time, progress func(int)) (int, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('users', 'user_terms') AND sql IS NOT NULL")
+	if err != nil {
+		return 0, err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var n, s string
+		if err := rows.Scan(&n, &s); err != nil {
+			return 0, err
+		}
+		names, defs = append(names, n), append(defs, s)
+	}
+	rows.Close()
+	for _, n := range names {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX "+n); err != nil {
+			return 0, err
+		}
+	}
+	ins, err := newInserter(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for {
+		u, ok := next()
+		if !ok {
+			break
+		}
+		if err := ins.insert(ctx, &u, now); err != nil {
+			return done, err
+		}
+		done++
+		if progress != nil && done%20000 == 0 {
+			progress(done)
+		}
+	}
+	ins.close()
+	t := time.Now()
+	for _, s := range defs {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return done, err
+		}
+	}
+	fmt.Fprintln(os.Stderr, "index build", time.Since(t))
+	return done, tx.Commit()
 }
 
 // CountUsers returns the number of users in the directory.

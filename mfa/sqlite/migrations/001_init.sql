@@ -1,12 +1,10 @@
--- Users of the embedded directory. sort_key is the folded display name (mfa.Fold); search holds the
--- folded search terms (mfa.SearchTerms), each preceded by \x1f, for the dense search plan.
+-- Users of the embedded directory. sort_key is the folded display name (mfa.Fold).
 CREATE TABLE users (
 	id                     INTEGER PRIMARY KEY,
 	upn                    TEXT    NOT NULL,
 	upn_key                TEXT    NOT NULL UNIQUE,
 	display_name           TEXT    NOT NULL,
 	sort_key               TEXT    NOT NULL,
-	search                 TEXT    NOT NULL,
 	account_enabled        INTEGER NOT NULL CHECK (account_enabled IN (0, 1)),
 	privileged             INTEGER NOT NULL CHECK (privileged IN (0, 1)),
 	state                  TEXT    NOT NULL CHECK (state IN ('disabled', 'enabled', 'enforced')),
@@ -25,20 +23,33 @@ CREATE INDEX users_by_enabled_name       ON users (account_enabled, sort_key, id
 CREATE INDEX users_by_state_name         ON users (state, sort_key, id);
 CREATE INDEX users_by_enabled_state_name ON users (account_enabled, state, sort_key, id);
 
--- Search terms (prefix-searched), with the filter columns copied so that counting matches is
--- index-only. Kept in step with users by the code (terms) and by a trigger (filter columns).
+-- Search terms (mfa.SearchTerms), prefix-searched, one row per user and distinct term, written by the
+-- code as a whole set per user. With each term are copied the user's sort key and filter columns, so
+-- that a search is answered from this table and its indexes alone, and lcp: how many characters the
+-- term shares with the user's previous term in sorted order. Of a user's terms that start with a
+-- prefix of n characters, exactly one has lcp < n, so matches are counted and listed once per user
+-- without DISTINCT.
 CREATE TABLE user_terms (
 	term            TEXT    NOT NULL,
 	user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	lcp             INTEGER NOT NULL,
+	sort_key        TEXT    NOT NULL,
 	account_enabled INTEGER NOT NULL,
 	state           TEXT    NOT NULL,
 	PRIMARY KEY (term, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX user_terms_by_user ON user_terms (user_id);
 
-CREATE TRIGGER users_filters_to_terms AFTER UPDATE OF account_enabled, state ON users
+-- Searches of one or two characters match too many users to sort: these indexes hold each user once
+-- per distinct first one (two) characters of its terms, in display-name order, so that such a search
+-- pages by keyset like a view, and is counted index-only.
+CREATE INDEX user_terms_by_prefix1 ON user_terms (substr(term, 1, 1), sort_key, user_id, account_enabled, state, lcp) WHERE lcp < 1;
+CREATE INDEX user_terms_by_prefix2 ON user_terms (substr(term, 1, 2), sort_key, user_id, account_enabled, state, lcp) WHERE lcp < 2;
+
+CREATE TRIGGER users_filters_to_terms AFTER UPDATE OF account_enabled, state, sort_key ON users
 BEGIN
-	UPDATE user_terms SET account_enabled = NEW.account_enabled, state = NEW.state WHERE user_id = NEW.id;
+	UPDATE user_terms SET account_enabled = NEW.account_enabled, state = NEW.state, sort_key = NEW.sort_key
+	WHERE user_id = NEW.id;
 END;
 
 -- Counts per filter combination, so that the total of a default view is read, not counted.

@@ -1,0 +1,283 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/templates"
+)
+
+// safeReturn keeps a return URL only if it is the users page or a user's page on this site.
+func safeReturn(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\r\n") {
+		return "/users"
+	}
+	if u.Path != "/users" && !strings.HasPrefix(u.Path, "/users/") || u.Path == "/users/export" {
+		return "/users"
+	}
+	return s
+}
+
+func withParam(u, k, v string) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + k + "=" + url.QueryEscape(v)
+}
+
+func parseStep(s string) (step string, action mfa.Action, err error) {
+	if s == "manage" {
+		return s, "", nil
+	}
+	a, err := mfa.ParseAction(s)
+	if err != nil {
+		return "", "", mfa.Errorf(mfa.EINVALID, "unknown quick step %q: expected enable, enforce, disable or manage", s)
+	}
+	return string(a), a, nil
+}
+
+// parseTargets reads the selected users ("VERSION UPN" each) of a quick-step form.
+func parseTargets(values []string) ([]mfa.Target, error) {
+	if len(values) > mfa.MaxStepUsers {
+		return nil, mfa.Errorf(mfa.EINVALID, "%d users selected: a quick step acts on at most %d", len(values), mfa.MaxStepUsers)
+	}
+	seen := map[string]bool{}
+	var out []mfa.Target
+	for _, v := range values {
+		ver, upn, ok := strings.Cut(strings.TrimSpace(v), " ")
+		n, err := strconv.ParseInt(ver, 10, 64)
+		if !ok || err != nil || n < 0 || upn == "" {
+			return nil, mfa.Errorf(mfa.EINVALID, "the selection is malformed (%q): reload the page and select the users again", truncateStr(v, 60))
+		}
+		key := mfa.NormalizeUPN(upn)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, mfa.Target{UPN: upn, Version: n})
+	}
+	return out, nil
+}
+
+func truncateStr(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// stepForm is a quick-step form, parsed and checked, with the users it names.
+type stepForm struct {
+	dialog  templates.StepDialog
+	action  mfa.Action
+	targets []mfa.Target
+	users   []*mfa.User
+}
+
+// readStepForm parses the confirmation or apply form and loads the selected users.
+func (h *Handlers) readStepForm(r *http.Request) (*stepForm, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, mfa.Errorf(mfa.EINVALID, "the form could not be read: %v", err)
+	}
+	actor := Actor(r)
+	step, action, err := parseStep(r.PostForm.Get("step"))
+	if err != nil {
+		return nil, err
+	}
+	perm := mfa.PermChangeState
+	if step == "manage" {
+		perm = mfa.PermManageSettings
+	}
+	if err := actor.Require(perm); err != nil {
+		return nil, err
+	}
+	f := &stepForm{action: action}
+	d := templates.StepDialog{Step: step, Return: safeReturn(r.PostForm.Get("return")), RequireWhy: h.Service.RequireReason,
+		Reason: r.PostForm.Get("reason")}
+	if r.PostForm.Get("all") == "1" {
+		q, err := url.ParseQuery(r.PostForm.Get("filter"))
+		if err != nil {
+			return nil, mfa.Errorf(mfa.EINVALID, "the view to act on is malformed: reload the page and try again")
+		}
+		p := parseListParams(q)
+		if len(p.notices) > 0 {
+			return nil, mfa.Errorf(mfa.EINVALID, "%s", strings.Join(p.notices, " "))
+		}
+		users, err := h.Service.SelectAll(r.Context(), actor, p.filter)
+		if err != nil {
+			return nil, err
+		}
+		d.All, d.AllFilter = true, p.values().Encode()
+		f.users = users
+		for _, u := range users {
+			f.targets = append(f.targets, mfa.Target{UPN: u.UPN})
+		}
+	} else {
+		targets, err := parseTargets(r.PostForm["sel"])
+		if err != nil {
+			return nil, err
+		}
+		if len(targets) == 0 {
+			return nil, mfa.Errorf(mfa.EINVALID, "Select one or more users first.")
+		}
+		f.targets = targets
+		for _, t := range targets {
+			d.Targets = append(d.Targets, templates.StepTarget{UPN: t.UPN, Version: t.Version})
+		}
+	}
+	d.Options = mfa.ResetOptions{
+		ContactMethods:    r.PostForm.Get("contactMethods") == "true",
+		AppPasswords:      r.PostForm.Get("appPasswords") == "true",
+		RememberedDevices: r.PostForm.Get("rememberedDevices") == "true",
+	}
+	f.dialog = d
+	return f, nil
+}
+
+// ConfirmStep is POST /users/confirm: the page the admin came from, with the step's dialog open.
+// Nothing changes here.
+func (h *Handlers) ConfirmStep(w http.ResponseWriter, r *http.Request) {
+	f, err := h.readStepForm(r)
+	if err != nil {
+		h.stepError(w, r, err)
+		return
+	}
+	if f.users == nil { // a page selection: load the users named, for counts and warnings
+		for _, t := range f.targets {
+			u, err := h.Service.GetUser(r.Context(), Actor(r), t.UPN)
+			if err != nil {
+				if mfa.ErrorCode(err) == mfa.ENOTFOUND {
+					continue
+				}
+				h.ErrorPage(w, r, err)
+				return
+			}
+			f.users = append(f.users, u)
+		}
+	}
+	d := f.dialog
+	d.Op = NewOp()
+	if f.action == "" { // manage user settings: every selected user
+		d.Applicable = len(f.users)
+		if !d.Options.Any() && r.PostForm.Get("op") == "" {
+			d.Options = mfa.ResetOptions{ContactMethods: true}
+		}
+	} else {
+		for _, u := range f.users {
+			if f.action.Applies(u.State) {
+				d.Applicable++
+			} else {
+				d.Skipped++
+			}
+		}
+		d.Warnings = mfa.WarningsFor(f.action, f.users)
+	}
+	if len(f.users) == 1 && !d.All {
+		d.Single = f.users[0]
+	}
+	h.renderReturn(w, r, d.Return, http.StatusOK, templates.Step(d))
+}
+
+// ApplyStep is POST /users/step: apply the confirmed step, remember its result, and send the admin
+// back to the page they came from, which shows the result.
+func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
+	f, err := h.readStepForm(r)
+	if err != nil {
+		h.stepError(w, r, err)
+		return
+	}
+	actor := Actor(r)
+	op := r.PostForm.Get("op")
+	if !validOp(op) {
+		h.stepError(w, r, mfa.Errorf(mfa.EINVALID, "this confirmation is not valid: select the users and choose the step again"))
+		return
+	}
+	if _, done := h.Results.Get(op, actor.Name); done { // submitted twice: applied once already
+		http.Redirect(w, r, withParam(f.dialog.Return, "result", op), http.StatusSeeOther)
+		return
+	}
+	reason := r.PostForm.Get("reason")
+	onError := func(upn string, err error) {
+		if h.Log != nil {
+			h.Log.ErrorContext(r.Context(), "quick step failed", "step", f.dialog.Step, "user", upn, "err", err)
+		}
+	}
+	var results []mfa.UserResult
+	if f.action != "" {
+		results, err = h.Service.ApplyStep(r.Context(), actor, f.action, f.targets, reason, mfa.SourcePage, onError)
+	} else {
+		results, err = h.Service.ApplyReset(r.Context(), actor, f.dialog.Options, f.targets, reason, mfa.SourcePage, onError)
+	}
+	if err != nil {
+		// A problem with the whole form (a missing reason, no option chosen): show the dialog again
+		// with the message next to it.
+		if mfa.ErrorCode(err) == mfa.EINVALID {
+			d := f.dialog
+			d.Op, d.Error, d.Applicable = op, mfa.ErrorMessage(err), len(f.targets)
+			h.renderReturn(w, r, d.Return, http.StatusBadRequest, templates.Step(d))
+			return
+		}
+		h.ErrorPage(w, r, err)
+		return
+	}
+	h.Results.Put(op, actor.Name, resultDialog(f.dialog.Return, results))
+	http.Redirect(w, r, withParam(f.dialog.Return, "result", op), http.StatusSeeOther)
+}
+
+func resultDialog(ret string, results []mfa.UserResult) templates.ResultDialog {
+	d := templates.ResultDialog{Return: ret, Results: results, Counts: map[mfa.Outcome]int{}, OK: true}
+	for _, r := range results {
+		d.Counts[r.Outcome]++
+		if r.Outcome != mfa.OutcomeChanged && r.Outcome != mfa.OutcomeUnchanged {
+			d.OK = false
+		}
+	}
+	d.Title = "Updates successful"
+	if !d.OK {
+		d.Title = "Some updates were not made"
+	}
+	return d
+}
+
+// stepError shows a problem with a quick-step form: bad input goes back to the page with the message.
+func (h *Handlers) stepError(w http.ResponseWriter, r *http.Request, err error) {
+	if mfa.ErrorCode(err) == mfa.EINVALID {
+		http.Redirect(w, r, withParam(safeReturn(r.PostForm.Get("return")), "notice", mfa.ErrorMessage(err)), http.StatusSeeOther)
+		return
+	}
+	h.ErrorPage(w, r, err)
+}
+
+// resultFor returns the result dialog named by the request's result parameter, if any.
+func (h *Handlers) resultFor(r *http.Request) (*templates.ResultDialog, string) {
+	op := r.URL.Query().Get("result")
+	if op == "" {
+		return nil, ""
+	}
+	d, ok := h.Results.Get(op, Actor(r).Name)
+	if !ok {
+		return nil, "The result of that update is no longer available; the table shows the current states."
+	}
+	return &d, ""
+}
+
+// renderReturn renders the page a quick step came from (the users page or a user's page) with a dialog.
+func (h *Handlers) renderReturn(w http.ResponseWriter, r *http.Request, ret string, status int, dialog templ.Component) {
+	u, _ := url.Parse(ret)
+	if strings.HasPrefix(u.Path, "/users/") {
+		upn, err := url.PathUnescape(strings.TrimPrefix(u.Path, "/users/"))
+		if err == nil {
+			h.renderUserPage(w, r, upn, u.Query().Get("from"), status, dialog)
+			return
+		}
+	}
+	h.renderUsersPage(w, r, u.Query(), status, dialog)
+}
+

@@ -1,0 +1,255 @@
+package mfa
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Audit actions. Each change is recorded once under one of these.
+const (
+	AuditEnable        = "state.enable"
+	AuditEnforce       = "state.enforce"
+	AuditDisable       = "state.disable"
+	AuditResetUser     = "user.reset" // manage user settings
+	AuditSaveSettings  = "settings.save"
+	AuditBulkStart     = "bulk.start"
+	AuditBulkCancel    = "bulk.cancel"
+	AuditAccountAdd    = "account.add"
+	AuditAccountPasswd = "account.passwd"
+	AuditAccountRemove = "account.remove"
+	AuditTokenCreate   = "token.create"
+	AuditTokenRevoke   = "token.revoke"
+)
+
+// AuditActions lists the actions for the audit log's filter.
+var AuditActions = []string{AuditEnable, AuditEnforce, AuditDisable, AuditResetUser, AuditSaveSettings,
+	AuditBulkStart, AuditBulkCancel, AuditAccountAdd, AuditAccountPasswd, AuditAccountRemove, AuditTokenCreate, AuditTokenRevoke}
+
+// Audit sources: where a change came from.
+const (
+	SourcePage = "page"
+	SourceAPI  = "api"
+	SourceCLI  = "cli"
+	SourceSync = "sync"
+)
+
+// SourceBulk is the source of a change made by a bulk job.
+func SourceBulk(jobID string) string { return "bulk:" + jobID }
+
+// Outcomes of an audited change.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailed  = "failed"
+)
+
+// AuditRecord is one entry of the append-only, hash-chained audit log (SPEC §1).
+type AuditRecord struct {
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`
+	ActorName   string    `json:"actor"`
+	ActorRole   Role      `json:"actorRole"`
+	ActorMethod string    `json:"actorMethod"`
+	Action      string    `json:"action"`
+	Target      string    `json:"target"`
+	Before      string    `json:"before"`
+	After       string    `json:"after"`
+	Source      string    `json:"source"`
+	Reason      string    `json:"reason"`
+	ClientIP    string    `json:"clientIp"`
+	Outcome     string    `json:"outcome"`
+	PrevHash    string    `json:"prevHash"`
+	Hash        string    `json:"hash"`
+}
+
+// NewAuditRecord starts a record for an actor's change; the caller fills action, target, before and after.
+func NewAuditRecord(actor Actor, source, reason string, at time.Time) AuditRecord {
+	return AuditRecord{Time: at.UTC().Truncate(time.Millisecond), ActorName: actor.Name, ActorRole: actor.Role,
+		ActorMethod: actor.Method, Source: source, Reason: reason, ClientIP: actor.IP, Outcome: OutcomeSuccess}
+}
+
+// ComputeHash is the record's hash: SHA-256 over its content (every field but Hash, in a fixed
+// order, time in Unix milliseconds) and the previous record's hash.
+func (r *AuditRecord) ComputeHash() string {
+	content := []any{r.Seq, r.Time.UnixMilli(), r.ActorName, string(r.ActorRole), r.ActorMethod, r.Action, r.Target,
+		r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome, r.PrevHash}
+	b, _ := json.Marshal(content)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Seal sets the record's place in the chain: its sequence number, the previous hash and its hash.
+func (r *AuditRecord) Seal(seq int64, prevHash string) {
+	r.Seq, r.PrevHash = seq, prevHash
+	r.Hash = r.ComputeHash()
+}
+
+// ChainVerifier checks records one by one in sequence order.
+type ChainVerifier struct {
+	prev    string
+	nextSeq int64
+	Checked int64
+}
+
+// Check answers nil if r follows the records checked before it, or an error describing the break.
+func (v *ChainVerifier) Check(r *AuditRecord) error {
+	if v.nextSeq == 0 {
+		v.nextSeq = 1
+	}
+	switch {
+	case r.Seq != v.nextSeq:
+		return Errorf(EINVALID, "record %d: expected record %d here: a record was removed or reordered", r.Seq, v.nextSeq)
+	case r.PrevHash != v.prev:
+		return Errorf(EINVALID, "record %d: its previous-hash does not match record %d's hash: the chain was altered", r.Seq, r.Seq-1)
+	case r.ComputeHash() != r.Hash:
+		return Errorf(EINVALID, "record %d: its content does not match its hash: the record was altered", r.Seq)
+	}
+	v.prev, v.nextSeq = r.Hash, r.Seq+1
+	v.Checked++
+	return nil
+}
+
+// AuditFilter selects audit records, newest first.
+type AuditFilter struct {
+	Target string // user name (case-insensitive exact), settings, an account...
+	Actor  string // case-insensitive exact
+	Action string // one of AuditActions
+	Since  time.Time
+	Until  time.Time
+	Limit  int
+	// Before is a cursor: only records with a lower sequence number (the next page, going back in time).
+	Before int64
+}
+
+// Validate checks the filter and fills defaults.
+func (f *AuditFilter) Validate() error {
+	f.Target, f.Actor, f.Action = strings.TrimSpace(f.Target), strings.TrimSpace(f.Actor), strings.TrimSpace(f.Action)
+	if len(f.Target) > 256 || len(f.Actor) > 256 {
+		return FieldErrorf("target", "the filter is too long: at most 256 characters")
+	}
+	if f.Action != "" {
+		known := false
+		for _, a := range AuditActions {
+			known = known || a == f.Action
+		}
+		if !known {
+			return FieldErrorf("action", "unknown action %q: expected one of %s", truncate(f.Action, 40), strings.Join(AuditActions, ", "))
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return FieldErrorf("until", "the end of the time range is before its start")
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultLimit
+	}
+	if f.Limit < 1 || f.Limit > MaxLimit {
+		return FieldErrorf("limit", "limit %d is out of range: expected 1 to %d", f.Limit, MaxLimit)
+	}
+	if f.Before < 0 {
+		return FieldErrorf("cursor", "the page cursor is not valid")
+	}
+	return nil
+}
+
+// AuditPage is a page of audit records, newest first.
+type AuditPage struct {
+	Records []*AuditRecord
+	// NextBefore continues with older records; 0 when there are none.
+	NextBefore int64
+}
+
+// AuditLog is the append-only audit store.
+type AuditLog interface {
+	// AppendAudit seals and appends a record (changes that are not user updates: settings, accounts).
+	AppendAudit(ctx context.Context, r *AuditRecord) error
+	// FindAudit returns a page of records matching f (validated), newest first.
+	FindAudit(ctx context.Context, f AuditFilter) (*AuditPage, error)
+	// EachAudit calls fn for every record in sequence order (oldest first), for verify and export.
+	EachAudit(ctx context.Context, fn func(*AuditRecord) error) error
+}
+
+// UserHistory returns the newest audit records about a user.
+func (s *Service) UserHistory(ctx context.Context, actor Actor, upn string, limit int) ([]*AuditRecord, error) {
+	if err := actor.Require(PermView); err != nil {
+		return nil, err
+	}
+	if s.Audit == nil {
+		return nil, nil
+	}
+	page, err := s.Audit.FindAudit(ctx, AuditFilter{Target: upn, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return page.Records, nil
+}
+
+// FindAudit returns a page of the audit log; f is validated here.
+func (s *Service) FindAudit(ctx context.Context, actor Actor, f AuditFilter) (*AuditPage, error) {
+	if err := actor.Require(PermView); err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return s.Audit.FindAudit(ctx, f)
+}
+
+// AuditCSVHeader is the header of the audit log's CSV export.
+var AuditCSVHeader = []string{"Seq", "Time", "Actor", "Role", "Sign-in", "Action", "Target", "Before", "After", "Source", "Reason", "Client IP", "Outcome", "Hash"}
+
+// ExportAudit writes the records matching f as CSV (UTF-8 with BOM, formula-safe), newest first,
+// a page at a time.
+func (s *Service) ExportAudit(ctx context.Context, actor Actor, f AuditFilter, w io.Writer) error {
+	if err := actor.Require(PermView); err != nil {
+		return err
+	}
+	f.Limit, f.Before = MaxLimit, 0
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	cw.Write(AuditCSVHeader)
+	for {
+		page, err := s.Audit.FindAudit(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Records {
+			row := []string{strconv.FormatInt(r.Seq, 10), r.Time.UTC().Format(time.RFC3339Nano), r.ActorName, string(r.ActorRole),
+				r.ActorMethod, r.Action, r.Target, r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome, r.Hash}
+			for i := range row {
+				row[i] = SafeCSVField(row[i])
+			}
+			cw.Write(row)
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		if page.NextBefore == 0 {
+			return nil
+		}
+		f.Before = page.NextBefore
+	}
+}
+
+// VerifyAudit checks the whole hash chain, oldest first. It answers how many records were checked
+// and, when the chain is broken, an EINVALID error naming the first bad record.
+func (s *Service) VerifyAudit(ctx context.Context, actor Actor) (int64, error) {
+	if err := actor.Require(PermView); err != nil {
+		return 0, err
+	}
+	var v ChainVerifier
+	err := s.Audit.EachAudit(ctx, v.Check)
+	return v.Checked, err
+}

@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+var _ mfa.AuditLog = (*DB)(nil)
+
+const auditColumns = `seq, time, actor, actor_role, actor_method, action, target, before, after, source, reason,
+	client_ip, outcome, prev_hash, hash`
+
+// appendAudit seals r after the last record and inserts it, inside tx (an immediate transaction,
+// so no other writer can take the same sequence number).
+func appendAudit(ctx context.Context, tx *sql.Tx, r *mfa.AuditRecord) error {
+	var seq int64
+	var prev string
+	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	r.Seal(seq+1, prev)
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit (seq, time, actor, actor_key, actor_role, actor_method, action, target,
+		target_key, before, after, source, reason, client_ip, outcome, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Seq, r.Time.UnixMilli(), r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole), r.ActorMethod, r.Action,
+		r.Target, strings.ToLower(r.Target), r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome, r.PrevHash, r.Hash)
+	return err
+}
+
+// AppendAudit appends a record in its own transaction.
+func (d *DB) AppendAudit(ctx context.Context, r *mfa.AuditRecord) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, r) })
+}
+
+func scanAudit(sc interface{ Scan(...any) error }) (*mfa.AuditRecord, error) {
+	var r mfa.AuditRecord
+	var at int64
+	var role string
+	if err := sc.Scan(&r.Seq, &at, &r.ActorName, &role, &r.ActorMethod, &r.Action, &r.Target, &r.Before, &r.After,
+		&r.Source, &r.Reason, &r.ClientIP, &r.Outcome, &r.PrevHash, &r.Hash); err != nil {
+		return nil, err
+	}
+	r.Time = fromMillis(at)
+	r.ActorRole = mfa.Role(role)
+	return &r, nil
+}
+
+// FindAudit returns a page of records, newest first, by keyset on seq.
+func (d *DB) FindAudit(ctx context.Context, f mfa.AuditFilter) (*mfa.AuditPage, error) {
+	var where []string
+	var args []any
+	if f.Target != "" {
+		where, args = append(where, "target_key = ?"), append(args, strings.ToLower(f.Target))
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor_key = ?"), append(args, strings.ToLower(f.Actor))
+	}
+	if f.Action != "" {
+		where, args = append(where, "action = ?"), append(args, f.Action)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "time >= ?"), append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "time < ?"), append(args, f.Until.UnixMilli())
+	}
+	if f.Before > 0 {
+		where, args = append(where, "seq < ?"), append(args, f.Before)
+	}
+	q := "SELECT " + auditColumns + " FROM audit"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page := &mfa.AuditPage{}
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Records = append(page.Records, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(page.Records) > f.Limit {
+		page.Records = page.Records[:f.Limit]
+		page.NextBefore = page.Records[f.Limit-1].Seq
+	}
+	return page, nil
+}
+
+// EachAudit calls fn for every record, oldest first, reading in chunks so that a long log never
+// sits in memory or holds a read transaction open for long.
+func (d *DB) EachAudit(ctx context.Context, fn func(*mfa.AuditRecord) error) error {
+	var after int64
+	for {
+		rows, err := d.db.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit WHERE seq > ? ORDER BY seq LIMIT 5000", after)
+		if err != nil {
+			return err
+		}
+		var chunk []*mfa.AuditRecord
+		for rows.Next() {
+			r, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			chunk = append(chunk, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range chunk {
+			if err := fn(r); err != nil {
+				return err
+			}
+			after = r.Seq
+		}
+		if len(chunk) < 5000 {
+			return nil
+		}
+	}
+}
+
+// UpdateUser runs fn on the user's current record inside an immediate transaction and stores the
+// change and its audit record together.
+func (d *DB) UpdateUser(ctx context.Context, upn string, fn mfa.UserUpdate) (*mfa.User, error) {
+	var out *mfa.User
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key = ?", mfa.NormalizeUPN(upn)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return mfa.Errorf(mfa.ENOTFOUND, "no user %q in the directory", upn)
+		}
+		if err != nil {
+			return err
+		}
+		u := r.user
+		rec, err := fn(u)
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			out = r.user
+			return nil
+		}
+		if err := updateUser(ctx, tx, r.id, u); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, tx, rec); err != nil {
+			return err
+		}
+		u.Version++
+		out = u
+		return nil
+	})
+	return out, err
+}
