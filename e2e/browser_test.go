@@ -25,6 +25,14 @@ import (
 
 const adminPassword = "browser-test-password-1"
 
+// fixtures are users with known states and methods, all found by searching "fixture".
+const fixtures = `UserPrincipalName,DisplayName,MFA Status,Admin,Methods
+fix.a@contoso.com,Ava Fixture,Enabled,false,
+fix.b@contoso.com,Ben Fixture,Enabled,true,
+fix.c@contoso.com,Cleo Fixture,Enabled,false,mobilePhone officePhone
+fix.d@contoso.com,Dora Fixture,Disabled,false,
+`
+
 // demoSize is big enough for three pages of the "All users" view.
 const demoSize = 260
 
@@ -41,6 +49,9 @@ func startPortal(t *testing.T) string {
 	}
 	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db}
 	if _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ImportUsers(ctx, mfa.CLIActor, strings.NewReader(fixtures), mfa.DefaultCSVLimits); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -90,7 +101,13 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.WindowSize(1400, 1000),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx)
+	// chromedp logs events of newer Chromium versions it does not know; they are harmless here.
+	quiet := func(format string, args ...any) {
+		if msg := fmt.Sprintf(format, args...); !strings.Contains(msg, "unhandled node event") {
+			t.Log(msg)
+		}
+	}
+	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(quiet))
 	ctx, cancelC := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	if err := chromedp.Run(ctx); err != nil {
@@ -156,7 +173,15 @@ func waitForURL(part string) chromedp.Action {
 // expected counts the demo tenant's users the way the page should.
 func expected(view mfa.View, status mfa.StatusFilter) int {
 	n := 0
-	for u := range mfa.DemoUsers(demoSize) {
+	users := slices.Collect(mfa.DemoUsers(demoSize))
+	extra, _, err := mfa.ParseUserImport(strings.NewReader(fixtures), mfa.DefaultCSVLimits)
+	if err != nil {
+		panic(err)
+	}
+	for _, iu := range extra {
+		users = append(users, iu.User)
+	}
+	for _, u := range users {
 		if view == mfa.ViewAllowed && !u.AccountEnabled || view == mfa.ViewBlocked && u.AccountEnabled {
 			continue
 		}
