@@ -23,6 +23,7 @@ type config struct {
 	SessionIdle   time.Duration
 	SessionMaxAge time.Duration
 	LogLevel      string
+	RequireReason bool
 	AdminPassword string // MFAPORTAL_ADMIN_PASSWORD only: never a flag, so it stays out of `ps`
 }
 
@@ -83,6 +84,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "sign out after this long without activity")
 	fs.DurationVar(&c.SessionMaxAge, "session-max-age", 12*time.Hour, "sign out this long after sign-in")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
 }
 
 func (c *config) validate() error {

@@ -29,6 +29,8 @@ Usage:
   mfaportal accounts passwd NAME         set a local account's password (on stdin)
   mfaportal accounts remove NAME         remove a local account
   mfaportal accounts list                list local accounts
+  mfaportal audit export                 write the audit log as CSV to stdout
+  mfaportal audit verify                 check the audit log's hash chain (exit 1 if broken)
 
 Every command takes --data DIR (default ./data). "mfaportal serve -h" lists the server's flags;
 each flag can also be set as MFAPORTAL_<FLAG>, e.g. MFAPORTAL_ADDR.
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = c.users(ctx, args)
 	case "accounts":
 		err = c.accounts(ctx, args)
+	case "audit":
+		err = c.audit(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -137,6 +141,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	svc := newService(db)
+	svc.RequireReason = cfg.RequireReason
 
 	if cfg.Demo {
 		if err := seedDemo(ctx, db, cfg.DemoUsers, log); err != nil {
