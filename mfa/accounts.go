@@ -57,7 +57,26 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, name string, r
 		return err
 	}
 	now := s.now()
-	return s.Accounts.CreateAccount(ctx, &Account{Name: name, Role: role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
+	if err := s.Accounts.CreateAccount(ctx, &Account{Name: name, Role: role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
+		return err
+	}
+	return s.auditAccount(ctx, actor, AuditAccountAdd, name, "", string(role))
+}
+
+// auditAccount records an administration change of a local account (never the password itself).
+func (s *Service) auditAccount(ctx context.Context, actor Actor, action, name, before, after string) error {
+	if s.Audit == nil {
+		return nil
+	}
+	source := SourcePage
+	if actor.Method == "cli" {
+		source = SourceCLI
+	} else if actor.Method == "token" {
+		source = SourceAPI
+	}
+	rec := NewAuditRecord(actor, source, "", s.now())
+	rec.Action, rec.Target, rec.Before, rec.After = action, "account:"+name, before, after
+	return s.Audit.AppendAudit(ctx, &rec)
 }
 
 // SetAccountPassword replaces a local account's password.
@@ -72,7 +91,10 @@ func (s *Service) SetAccountPassword(ctx context.Context, actor Actor, name, pas
 	if err != nil {
 		return err
 	}
-	return s.Accounts.UpdateAccountPassword(ctx, name, hash, s.now())
+	if err := s.Accounts.UpdateAccountPassword(ctx, name, hash, s.now()); err != nil {
+		return err
+	}
+	return s.auditAccount(ctx, actor, AuditAccountPasswd, name, "", "password changed; sessions ended")
 }
 
 // RemoveAccount deletes a local account and ends its sessions.
@@ -80,7 +102,14 @@ func (s *Service) RemoveAccount(ctx context.Context, actor Actor, name string) e
 	if err := actor.Require(PermAdminister); err != nil {
 		return err
 	}
-	return s.Accounts.DeleteAccount(ctx, name)
+	a, err := s.Accounts.FindAccount(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.DeleteAccount(ctx, name); err != nil {
+		return err
+	}
+	return s.auditAccount(ctx, actor, AuditAccountRemove, a.Name, string(a.Role), "")
 }
 
 // ListAccounts returns every local account.
