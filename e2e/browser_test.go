@@ -47,7 +47,7 @@ func startPortal(t *testing.T) string {
 	if _, err := db.SeedUsers(ctx, mfa.DemoUsers(demoSize), time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db}
+	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db}
 	if _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}

@@ -171,6 +171,11 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 		h.ErrorPage(w, r, err)
 		return
 	}
+	settings, _, err := h.Service.GetSettings(r.Context(), actor)
+	if err != nil {
+		h.ErrorPage(w, r, err)
+		return
+	}
 	if !strings.HasPrefix(from, "/users?") {
 		from = "/users"
 	}
@@ -178,7 +183,7 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 	if from != "/users" {
 		self += "?from=" + url.QueryEscape(from)
 	}
-	v := templates.UserView{User: u, BackURL: from, Self: self, History: history, Dialog: dialog,
+	v := templates.UserView{User: u, BackURL: from, Self: self, History: history, Dialog: dialog, AppPasswordsAllowed: settings.AppPasswordsAllowed,
 		CanReset: actor.Role.CanOn(mfa.PermManageSettings, u.Privileged)}
 	if actor.Role.CanOn(mfa.PermChangeState, u.Privileged) {
 		v.Steps = mfa.AvailableActions([]mfa.State{u.State})

@@ -52,7 +52,8 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	var le *LineErrors
-	if errors.As(err, &le) {
+	var fe FieldErrors
+	if errors.As(err, &le) || errors.As(err, &fe) {
 		return EINVALID
 	}
 	return EINTERNAL
@@ -69,6 +70,10 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &le) {
 		return le.Error()
 	}
+	var fe FieldErrors
+	if errors.As(err, &fe) {
+		return fe.Error()
+	}
 	return "An internal error occurred. It has been logged; please try again."
 }
 
@@ -77,6 +82,10 @@ func ErrorField(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Field
+	}
+	var fe FieldErrors
+	if errors.As(err, &fe) && len(fe) > 0 {
+		return fe[0].Field
 	}
 	return ""
 }

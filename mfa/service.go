@@ -15,6 +15,7 @@ type Service struct {
 	Importer  UserImporter // nil when the directory cannot create users
 	Accounts  AccountStore
 	Audit     AuditLog
+	Settings  SettingsStore
 	Now       func() time.Time
 	// RequireReason makes a reason (or ticket) mandatory for state changes and user settings.
 	RequireReason bool

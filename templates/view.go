@@ -49,7 +49,9 @@ type UserView struct {
 	CanReset bool
 	History  []*mfa.AuditRecord
 	Notice   string
-	Dialog   templ.Component
+	// AppPasswordsAllowed is the service setting, for the note on existing app passwords.
+	AppPasswordsAllowed bool
+	Dialog              templ.Component
 }
 
 // SignInView is the sign-in page.
@@ -117,4 +119,15 @@ type AuditView struct {
 	Export                              string
 	Error                               string
 	ErrorField                          string
+}
+
+// SettingsView is the service settings page. Raw holds what the admin typed, kept on errors.
+type SettingsView struct {
+	Settings   mfa.Settings
+	RangesText string
+	DaysText   string
+	Caps       mfa.Capabilities
+	Errors     mfa.FieldErrors
+	ReadOnly   bool // the role may not save
+	Notice     string
 }

@@ -49,7 +49,8 @@ func (s *Server) routes() http.Handler {
 			r.Post("/users/step", s.h.ApplyStep)
 			r.Get("/audit", s.h.AuditPage)
 			r.Get("/audit/export", s.h.ExportAudit)
-			r.Get("/settings", s.placeholder("service settings", "settings", "The service settings tab is not built yet."))
+			r.Get("/settings", s.h.SettingsPage)
+			r.Post("/settings", s.h.SaveSettings)
 			r.Get("/bulk", s.placeholder("bulk update", "users", "Bulk update from a CSV file is not built yet."))
 
 			r.Route("/api/v1", func(r chi.Router) {
@@ -58,6 +59,8 @@ func (s *Server) routes() http.Handler {
 				r.Post("/users/{upn}/state", s.h.APISetState)
 				r.Post("/users/{upn}/reset", s.h.APIReset)
 				r.Get("/audit", s.h.APIAudit)
+				r.Get("/settings", s.h.APIGetSettings)
+				r.Put("/settings", s.h.APIPutSettings)
 			})
 		})
 	})

@@ -57,7 +57,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	if _, err := db.SeedUsers(ctx, slices.Values(users), e.now, nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Now: func() time.Time { return e.now }}
+	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Now: func() time.Time { return e.now }}
 	for _, r := range mfa.Roles {
 		if err := db.CreateAccount(ctx, &mfa.Account{Name: string(r), Role: r, PasswordHash: testHash(), CreatedAt: e.now, UpdatedAt: e.now}); err != nil {
 			t.Fatal(err)
@@ -479,7 +479,7 @@ func TestAPIUsers(t *testing.T) {
 func TestExportIsFormulaSafeCSV(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
-	svc := &mfa.Service{Directory: e.db, Importer: e.db, Accounts: e.db, Audit: e.db}
+	svc := &mfa.Service{Directory: e.db, Importer: e.db, Accounts: e.db, Audit: e.db, Settings: e.db}
 	if _, err := svc.ImportUsers(ctx, mfa.CLIActor, strings.NewReader("UserPrincipalName,DisplayName\nevil@contoso.com,\"=HYPERLINK(\"\"http://x\"\")\"\n"), mfa.DefaultCSVLimits); err != nil {
 		t.Fatal(err)
 	}

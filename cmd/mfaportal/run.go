@@ -105,7 +105,7 @@ func openStore(ctx context.Context, data string) (*sqlite.DB, error) {
 }
 
 func newService(db *sqlite.DB) *mfa.Service {
-	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Now: time.Now}
+	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Now: time.Now}
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
