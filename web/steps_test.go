@@ -17,7 +17,7 @@ import (
 // stepUsers adds users with known states: a disabled user, an enabled admin.
 func (e *testEnv) stepUsers() {
 	e.t.Helper()
-	svc := &mfa.Service{Directory: e.db, Importer: e.db, Accounts: e.db, Audit: e.db}
+	svc := &mfa.Service{Directory: e.db, Importer: e.db, Accounts: e.db, Audit: e.db, Settings: e.db}
 	in := "UserPrincipalName,DisplayName,MFA Status,Admin\nstep.user@contoso.com,Step User,Disabled,false\nstep.admin@contoso.com,Step Admin,Enabled,true\n"
 	if _, err := svc.ImportUsers(context.Background(), mfa.CLIActor, strings.NewReader(in), mfa.DefaultCSVLimits); err != nil {
 		e.t.Fatal(err)
