@@ -14,9 +14,13 @@ type Service struct {
 	Directory Directory
 	Importer  UserImporter // nil when the directory cannot create users
 	Accounts  AccountStore
+	Tokens    TokenStore // API tokens; nil where tokens are not used
 	Audit     AuditLog
 	Settings  SettingsStore
-	Now       func() time.Time
+	Jobs      JobStore
+	// Wake, if set, tells the bulk runner that a job was queued.
+	Wake func()
+	Now  func() time.Time
 	// RequireReason makes a reason (or ticket) mandatory for state changes and user settings.
 	RequireReason bool
 }

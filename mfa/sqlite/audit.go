@@ -148,6 +148,7 @@ func (d *DB) UpdateUser(ctx context.Context, upn string, fn mfa.UserUpdate) (*mf
 			return err
 		}
 		u := r.user
+		before := *u
 		rec, err := fn(u)
 		if err != nil {
 			return err
@@ -156,7 +157,7 @@ func (d *DB) UpdateUser(ctx context.Context, upn string, fn mfa.UserUpdate) (*mf
 			out = r.user
 			return nil
 		}
-		if err := updateUser(ctx, tx, r.id, u); err != nil {
+		if err := writeUser(ctx, tx, r.id, &before, u); err != nil {
 			return err
 		}
 		if err := appendAudit(ctx, tx, rec); err != nil {

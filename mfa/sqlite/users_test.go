@@ -195,3 +195,7 @@ func asLineErrors(err error, le **mfa.LineErrors) bool {
 	*le = e
 	return ok
 }
+
+func sliceSeq(users []mfa.User) func(func(mfa.User) bool) {
+	return slices.Values(users)
+}

@@ -1,0 +1,332 @@
+package mfa
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// BulkTemplate is the file offered for download on the wizard's first step.
+const BulkTemplate = "Username,MFA Status\r\nadele.vance@contoso.com,Enabled\r\nalex.wilber@contoso.com,Enforced\r\n"
+
+// RowAction is what a bulk row will do (SPEC §5's "action").
+type RowAction string
+
+// The actions of a planned row.
+const (
+	RowEnable    RowAction = "enable"
+	RowEnforce   RowAction = "enforce"
+	RowDisable   RowAction = "disable"
+	RowUnchanged RowAction = "unchanged"
+	RowError     RowAction = "error"
+)
+
+// BulkRow is one row of a bulk file, planned and later applied.
+type BulkRow struct {
+	Seq      int64 // 1.. in file order, among data rows
+	Line     int   // the file's own line number
+	Username string
+	From     State // current state when planned; "" if unknown
+	To       State // requested state; "" if invalid
+	Action   RowAction
+	Error    string   // why the row is refused
+	Warnings []string // what is risky about it
+	// Outcome and Message are set when the row has been applied.
+	Outcome Outcome
+	Message string
+}
+
+// Applies reports whether the row is to be applied (not an error, not already so).
+func (r *BulkRow) Applies() bool {
+	return r.Action == RowEnable || r.Action == RowEnforce || r.Action == RowDisable
+}
+
+// BulkCounts count a plan's rows by action (SPEC §5's "counts").
+type BulkCounts struct {
+	Enable    int `json:"enable"`
+	Enforce   int `json:"enforce"`
+	Disable   int `json:"disable"`
+	Unchanged int `json:"unchanged"`
+	Errors    int `json:"errors"`
+}
+
+// Add counts a row.
+func (c *BulkCounts) Add(a RowAction) {
+	switch a {
+	case RowEnable:
+		c.Enable++
+	case RowEnforce:
+		c.Enforce++
+	case RowDisable:
+		c.Disable++
+	case RowUnchanged:
+		c.Unchanged++
+	default:
+		c.Errors++
+	}
+}
+
+// Total is the number of rows.
+func (c BulkCounts) Total() int { return c.Enable + c.Enforce + c.Disable + c.Unchanged + c.Errors }
+
+// Valid is the number of rows that will be applied.
+func (c BulkCounts) Valid() int { return c.Enable + c.Enforce + c.Disable }
+
+// JobStatus is the life of a bulk job.
+type JobStatus string
+
+// The statuses of a job. A planned job is a verified file waiting for the admin's confirmation.
+const (
+	JobPlanned   JobStatus = "planned"
+	JobQueued    JobStatus = "queued"
+	JobRunning   JobStatus = "running"
+	JobDone      JobStatus = "done"
+	JobCancelled JobStatus = "cancelled"
+)
+
+// Job is a bulk update: the verified file, then its progress.
+type Job struct {
+	ID        string
+	Status    JobStatus
+	FileName  string
+	Actor     Actor
+	Reason    string
+	Counts    BulkCounts
+	CreatedAt time.Time
+	StartedAt time.Time
+	// Progress of the applicable rows.
+	Total     int // rows to apply (Counts.Valid())
+	Done      int
+	Changed   int
+	Unchanged int
+	Failed    int
+	// CancelRequested stops a running job at the next batch.
+	CancelRequested bool
+	FinishedAt      time.Time
+	UpdatedAt       time.Time
+}
+
+// Finished reports whether the job has ended.
+func (j *Job) Finished() bool { return j.Status == JobDone || j.Status == JobCancelled }
+
+// Rate is rows applied a second since the job started, and ETA the time left at that rate.
+func (j *Job) Rate(now time.Time) (perSecond float64, eta time.Duration) {
+	if j.StartedAt.IsZero() || j.Done == 0 {
+		return 0, 0
+	}
+	end := now
+	if j.Finished() && !j.FinishedAt.IsZero() {
+		end = j.FinishedAt
+	}
+	elapsed := end.Sub(j.StartedAt).Seconds()
+	if elapsed <= 0 {
+		return 0, 0
+	}
+	perSecond = float64(j.Done) / elapsed
+	if left := j.Total - j.Done; left > 0 && perSecond > 0 {
+		eta = time.Duration(float64(left) / perSecond * float64(time.Second))
+	}
+	return perSecond, eta
+}
+
+// RowFilter selects rows of a job for the preview, the errors file and the results.
+type RowFilter struct {
+	AfterSeq int64 // rows after this one (keyset)
+	Limit    int
+	Problems bool // only rows with an error or a warning
+	Errors   bool // only rows in error
+}
+
+// JobStore keeps bulk jobs and their rows, so that a job survives a restart.
+type JobStore interface {
+	// CreateJob stores a planned job; write is called with a function that appends rows (in Seq
+	// order), so that a million-row plan never sits in memory. All or nothing.
+	CreateJob(ctx context.Context, j *Job, write func(add func([]BulkRow) error) error) error
+	// FindJob returns a job; ENOTFOUND if there is none.
+	FindJob(ctx context.Context, id string) (*Job, error)
+	// ListJobs returns the newest jobs.
+	ListJobs(ctx context.Context, limit int) ([]*Job, error)
+	// JobRows returns rows of a job in Seq order.
+	JobRows(ctx context.Context, id string, f RowFilter) ([]BulkRow, error)
+	// PendingRows returns up to limit applicable rows that have no outcome yet, in Seq order.
+	PendingRows(ctx context.Context, id string, limit int) ([]BulkRow, error)
+	// RecordOutcomes stores the outcomes of applied rows and advances the job's counters, atomically.
+	RecordOutcomes(ctx context.Context, id string, rows []BulkRow, at time.Time) error
+	// QueueJob moves a planned job to queued, with the reason the admin gave; ECONFLICT if not planned.
+	QueueJob(ctx context.Context, id, reason string, at time.Time) error
+	// SetJobStatus moves a job from one of the statuses from to the status to; ECONFLICT otherwise.
+	SetJobStatus(ctx context.Context, id string, from []JobStatus, to JobStatus, at time.Time) error
+	// RequestCancel marks a job to stop; a queued or planned job is cancelled at once.
+	RequestCancel(ctx context.Context, id string, at time.Time) (*Job, error)
+	// NextJob returns the oldest queued or running job, nil if none.
+	NextJob(ctx context.Context) (*Job, error)
+	// DeleteJob removes a planned job (the admin went back).
+	DeleteJob(ctx context.Context, id string) error
+}
+
+// bulkColumns are the header names of a bulk update file.
+const (
+	ColUsername  = "Username"
+	ColMFAStatus = "MFA Status"
+)
+
+// bulkBatch is how many rows are looked up in the directory at once while planning.
+const bulkBatch = 2000
+
+// UserLookup finds many users at once by UPN (keys of the map are NormalizeUPN).
+type UserLookup interface {
+	FindUsersByUPN(ctx context.Context, upns []string) (map[string]*User, error)
+}
+
+// PlanBulk reads a bulk update file and checks every row against the directory, calling emit with
+// the planned rows in batches. It refuses a file that cannot be read as a whole (not a CSV, no
+// header, no Username or MFA Status column, over the limits) with a message naming what was
+// expected and what was found. Nothing is changed.
+func (s *Service) PlanBulk(ctx context.Context, actor Actor, r io.Reader, lim CSVLimits, emit func([]BulkRow) error) (BulkCounts, error) {
+	var counts BulkCounts
+	if err := actor.Require(PermBulkUpdate); err != nil {
+		return counts, err
+	}
+	lookup, ok := s.Directory.(UserLookup)
+	if !ok {
+		return counts, Errorf(EINTERNAL, "the directory cannot look up users in bulk")
+	}
+	c, err := OpenCSV(r, lim)
+	if err != nil {
+		return counts, err
+	}
+	iUser, iStatus := c.Column(ColUsername), c.Column(ColMFAStatus)
+	if iUser < 0 || iStatus < 0 {
+		return counts, Errorf(EINVALID, "the header must have the columns %q and %q (in any order, any case); found %q",
+			ColUsername, ColMFAStatus, truncate(strings.Join(c.Header, string(c.Delimiter)), 200))
+	}
+	type seenRow struct {
+		line int
+		to   State
+	}
+	seen := map[string]seenRow{}
+	var seq int64
+	batch := make([]BulkRow, 0, bulkBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		var upns []string
+		for _, row := range batch {
+			if row.Action == "" {
+				upns = append(upns, row.Username)
+			}
+		}
+		users, err := lookup.FindUsersByUPN(ctx, upns)
+		if err != nil {
+			return err
+		}
+		for i := range batch {
+			row := &batch[i]
+			if row.Action == "" {
+				planRow(actor, row, users[NormalizeUPN(row.Username)])
+			}
+			counts.Add(row.Action)
+		}
+		err = emit(batch)
+		batch = batch[:0]
+		return err
+	}
+	for {
+		rec, err := c.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return counts, err
+		}
+		seq++
+		field := func(i int) string {
+			if i < len(rec.Fields) {
+				return rec.Fields[i]
+			}
+			return ""
+		}
+		row := BulkRow{Seq: seq, Line: rec.Line, Username: field(iUser)}
+		st, serr := ParseState(field(iStatus))
+		switch {
+		case ValidateUPN(row.Username) != nil:
+			row.Action, row.Error = RowError, ErrorMessage(ValidateUPN(row.Username))
+			if row.Username == "" {
+				row.Error = "the user name is empty"
+			}
+		case serr != nil:
+			row.Action, row.Error = RowError, fmt.Sprintf("invalid MFA Status %q: expected Enabled, Enforced or Disabled", truncate(field(iStatus), 40))
+			if field(iStatus) == "" {
+				row.Error = "the MFA Status is empty: expected Enabled, Enforced or Disabled"
+			}
+		default:
+			row.To = st
+			key := NormalizeUPN(row.Username)
+			if prev, dup := seen[key]; dup {
+				if prev.to != st {
+					row.Action, row.Error = RowError, fmt.Sprintf("duplicate: %s is already on line %d with status %s", row.Username, prev.line, prev.to.Label())
+				} else {
+					row.Action, row.Warnings = RowUnchanged, []string{fmt.Sprintf("duplicate of line %d (same status): ignored", prev.line)}
+				}
+			} else {
+				seen[key] = seenRow{rec.Line, st}
+			}
+		}
+		batch = append(batch, row)
+		if len(batch) == bulkBatch {
+			if err := flush(); err != nil {
+				return counts, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return counts, err
+	}
+	if seq == 0 {
+		return counts, Errorf(EINVALID, "the file has a header but no rows: add one row per user, e.g. %q", "adele.vance@contoso.com,Enabled")
+	}
+	return counts, nil
+}
+
+// planRow decides one row's action against the user as the directory has them.
+func planRow(actor Actor, row *BulkRow, u *User) {
+	if u == nil {
+		row.Action, row.Error = RowError, fmt.Sprintf("unknown user: %s is not in the directory", row.Username)
+		return
+	}
+	row.From = u.State
+	if u.State == row.To {
+		row.Action = RowUnchanged
+		return
+	}
+	if !actor.Role.CanOn(PermBulkUpdate, u.Privileged) || !actor.Role.CanOn(PermChangeState, u.Privileged) {
+		row.Action, row.Error = RowError, fmt.Sprintf("your role (%s) may not change %s, who holds an admin role", actor.Role, u.UPN)
+		return
+	}
+	switch row.To {
+	case StateEnabled:
+		row.Action = RowEnable
+	case StateEnforced:
+		row.Action = RowEnforce
+		if u.State == StateDisabled {
+			row.Warnings = append(row.Warnings, "goes from Disabled straight to Enforced")
+		}
+		if !u.HasMethods() {
+			row.Warnings = append(row.Warnings, "no registered methods: non-browser apps stop working until the user registers and creates app passwords")
+		}
+	default:
+		row.Action = RowDisable
+	}
+	if u.Privileged {
+		row.Warnings = append(row.Warnings, "holds an admin role")
+	}
+}
+
+// BulkStateRequest applies one planned row: the bulk update sets the state the file asks for (as
+// the original page's bulk update and Set-MsolUser do), so Disabled → Enforced is allowed here.
+func bulkStateRequest(job *Job, row BulkRow) StateRequest {
+	return StateRequest{UPN: row.Username, To: row.To, Reason: job.Reason, Source: SourceBulk(job.ID), direct: true}
+}

@@ -1,0 +1,326 @@
+package mfa
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// BatchUpdater is implemented by directories that can change many users in one transaction (the
+// embedded directory): each user is still changed atomically on its own — fn's error for one user
+// is that user's result, not the batch's.
+type BatchUpdater interface {
+	// UpdateUsers runs fn on each user and stores the changes and their audit records. It returns,
+	// per UPN, the user afterwards or the error (ENOTFOUND, or fn's).
+	UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *User) (*AuditRecord, error)) ([]*User, []error, error)
+}
+
+// NewJobID returns a random job id.
+func NewJobID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// CreateBulkJob verifies a file and stores it as a planned job, waiting for the admin's confirmation.
+func (s *Service) CreateBulkJob(ctx context.Context, actor Actor, fileName string, r io.Reader, lim CSVLimits, reason string) (*Job, error) {
+	if err := actor.Require(PermBulkUpdate); err != nil {
+		return nil, err
+	}
+	// A reason may also be given when the job is confirmed; a required one is checked then.
+	reason = truncate(strings.TrimSpace(reason), MaxReasonLen)
+	now := s.now().UTC()
+	job := &Job{ID: NewJobID(), Status: JobPlanned, FileName: truncate(fileName, 200), Actor: actor, Reason: reason, CreatedAt: now, UpdatedAt: now}
+	err := s.Jobs.CreateJob(ctx, job, func(add func([]BulkRow) error) error {
+		counts, err := s.PlanBulk(ctx, actor, r, lim, add)
+		job.Counts, job.Total = counts, counts.Valid()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return job, nil
+}
+
+// StartBulkJob confirms a planned job: it is queued and the runner applies its valid rows.
+func (s *Service) StartBulkJob(ctx context.Context, actor Actor, id, reason string) (*Job, error) {
+	if err := actor.Require(PermBulkUpdate); err != nil {
+		return nil, err
+	}
+	job, err := s.Jobs.FindJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if job.Actor.Name != actor.Name && actor.Role != RoleGlobalAdmin {
+		return nil, Errorf(EFORBIDDEN, "this bulk update was verified by %s: upload the file yourself", job.Actor.Name)
+	}
+	if reason != "" || s.RequireReason {
+		if reason, err = s.checkReason(reason); err != nil {
+			return nil, err
+		}
+		job.Reason = reason
+	}
+	if err := s.Jobs.QueueJob(ctx, id, job.Reason, s.now()); err != nil {
+		return nil, err
+	}
+	rec := NewAuditRecord(actor, SourceBulk(id), job.Reason, s.now())
+	rec.Action, rec.Target = AuditBulkStart, "bulk:"+id
+	rec.After = summarizeCounts(job)
+	if s.Audit != nil {
+		if err := s.Audit.AppendAudit(ctx, &rec); err != nil {
+			return nil, err
+		}
+	}
+	if s.Wake != nil {
+		s.Wake()
+	}
+	return s.Jobs.FindJob(ctx, id)
+}
+
+func summarizeCounts(j *Job) string {
+	c := j.Counts
+	return "file " + j.FileName + ": " + itoa(c.Enable) + " to enable, " + itoa(c.Enforce) + " to enforce, " + itoa(c.Disable) +
+		" to disable, " + itoa(c.Unchanged) + " unchanged, " + itoa(c.Errors) + " errors"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// CancelBulkJob stops a job: a planned or queued job at once, a running one after its current batch.
+func (s *Service) CancelBulkJob(ctx context.Context, actor Actor, id string) (*Job, error) {
+	if err := actor.Require(PermBulkUpdate); err != nil {
+		return nil, err
+	}
+	job, err := s.Jobs.RequestCancel(ctx, id, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if s.Audit != nil {
+		rec := NewAuditRecord(actor, SourceBulk(id), "", s.now())
+		rec.Action, rec.Target, rec.After = AuditBulkCancel, "bulk:"+id, "cancel requested after "+itoa(job.Done)+" of "+itoa(job.Total)+" rows"
+		if err := s.Audit.AppendAudit(ctx, &rec); err != nil {
+			return nil, err
+		}
+	}
+	return job, nil
+}
+
+// DiscardBulkJob removes a planned job (the wizard's Back).
+func (s *Service) DiscardBulkJob(ctx context.Context, actor Actor, id string) error {
+	if err := actor.Require(PermBulkUpdate); err != nil {
+		return err
+	}
+	job, err := s.Jobs.FindJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	if job.Status != JobPlanned {
+		return Errorf(ECONFLICT, "this bulk update has already started: cancel it instead")
+	}
+	return s.Jobs.DeleteJob(ctx, id)
+}
+
+// GetBulkJob returns a job.
+func (s *Service) GetBulkJob(ctx context.Context, actor Actor, id string) (*Job, error) {
+	if err := actor.Require(PermView); err != nil {
+		return nil, err
+	}
+	return s.Jobs.FindJob(ctx, id)
+}
+
+// BulkJobRows returns rows of a job.
+func (s *Service) BulkJobRows(ctx context.Context, actor Actor, id string, f RowFilter) ([]BulkRow, error) {
+	if err := actor.Require(PermView); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Limit > MaxLimit {
+		f.Limit = DefaultLimit
+	}
+	return s.Jobs.JobRows(ctx, id, f)
+}
+
+// ListBulkJobs returns the newest jobs.
+func (s *Service) ListBulkJobs(ctx context.Context, actor Actor, limit int) ([]*Job, error) {
+	if err := actor.Require(PermView); err != nil {
+		return nil, err
+	}
+	return s.Jobs.ListJobs(ctx, limit)
+}
+
+// BulkRunner applies queued jobs one at a time, in the order they were confirmed, so that two jobs
+// touching the same users never interleave. A job survives a restart: rows are applied in batches
+// and each batch's outcomes are stored; on start the runner resumes where it stopped.
+type BulkRunner struct {
+	Service   *Service
+	BatchSize int                         // rows a batch; default 500
+	OnError   func(msg string, err error) // internal errors, for the log
+	wake      chan struct{}
+}
+
+// Wake tells the runner a job is waiting.
+func (r *BulkRunner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run applies jobs until ctx is cancelled; a job interrupted by the cancel stays "running" and
+// resumes at the next Run.
+func (r *BulkRunner) Run(ctx context.Context) {
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	for ctx.Err() == nil {
+		job, err := r.Service.Jobs.NextJob(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.report("finding the next bulk job", err)
+		}
+		if job == nil || err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.wake:
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		if err := r.RunJob(ctx, job.ID); err != nil && ctx.Err() == nil {
+			r.report("bulk job "+job.ID, err)
+			select { // do not spin on a job that keeps failing
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+}
+
+func (r *BulkRunner) report(msg string, err error) {
+	if r.OnError != nil {
+		r.OnError(msg, err)
+	}
+}
+
+// RunJob applies one job's pending rows until it is done, cancelled, or ctx is cancelled.
+func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
+	s := r.Service
+	// Database work must not be cut in the middle by a cancel: stop between batches instead.
+	work := context.WithoutCancel(ctx)
+	job, err := s.Jobs.FindJob(work, id)
+	if err != nil {
+		return err
+	}
+	resumed := job.Status == JobRunning
+	if job.Status == JobQueued {
+		if err := s.Jobs.SetJobStatus(work, id, []JobStatus{JobQueued}, JobRunning, s.now()); err != nil {
+			return err
+		}
+	} else if job.Status != JobRunning {
+		return nil
+	}
+	size := r.BatchSize
+	if size <= 0 {
+		size = 500
+	}
+	for {
+		if ctx.Err() != nil {
+			return nil // paused; resumes later
+		}
+		job, err = s.Jobs.FindJob(work, id)
+		if err != nil {
+			return err
+		}
+		if job.CancelRequested {
+			return s.Jobs.SetJobStatus(work, id, []JobStatus{JobRunning}, JobCancelled, s.now())
+		}
+		rows, err := s.Jobs.PendingRows(work, id, size)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return s.Jobs.SetJobStatus(work, id, []JobStatus{JobRunning}, JobDone, s.now())
+		}
+		if resumed {
+			// The batch being applied when the process stopped may have been applied without its
+			// outcomes being stored: a change recorded in the audit log under this job counts as done.
+			r.markApplied(work, job, rows)
+			resumed = false
+		}
+		s.applyRows(work, job, rows, r.OnError)
+		if err := s.Jobs.RecordOutcomes(work, id, rows, s.now()); err != nil {
+			return err
+		}
+	}
+}
+
+// markApplied sets the outcome of rows already applied by this job (found in the audit log).
+func (r *BulkRunner) markApplied(ctx context.Context, job *Job, rows []BulkRow) {
+	if r.Service.Audit == nil {
+		return
+	}
+	for i := range rows {
+		page, err := r.Service.Audit.FindAudit(ctx, AuditFilter{Target: rows[i].Username, Limit: 20})
+		if err != nil {
+			continue
+		}
+		for _, rec := range page.Records {
+			if rec.Source == SourceBulk(job.ID) && rec.Action != AuditResetUser {
+				rows[i].Outcome, rows[i].Message = OutcomeChanged, "applied before a restart"
+				break
+			}
+		}
+	}
+}
+
+// applyRows applies rows without an outcome yet and sets each row's outcome.
+func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onError func(string, error)) {
+	outcome := func(row *BulkRow, changed bool, after *User, err error) {
+		switch {
+		case err != nil:
+			row.Outcome, row.Message = outcomeOf(err)
+			if row.Outcome == OutcomeError && onError != nil {
+				onError("bulk row "+row.Username, err)
+			}
+		case changed:
+			row.Outcome, row.Message = OutcomeChanged, after.State.Label()
+		default:
+			row.Outcome, row.Message = OutcomeUnchanged, "already "+after.State.Label()
+		}
+	}
+	if bu, ok := s.Directory.(BatchUpdater); ok {
+		var idx []int
+		var upns []string
+		for i := range rows {
+			if rows[i].Outcome == "" {
+				idx, upns = append(idx, i), append(upns, rows[i].Username)
+			}
+		}
+		if len(upns) == 0 {
+			return
+		}
+		changed := make([]bool, len(upns))
+		befores := make([]*User, len(upns))
+		users, errs, err := bu.UpdateUsers(ctx, upns, func(i int, u *User) (*AuditRecord, error) {
+			return s.stateUpdate(job.Actor, bulkStateRequest(job, rows[idx[i]]), job.Reason, &befores[i], &changed[i])(u)
+		})
+		for k, i := range idx {
+			switch {
+			case err != nil:
+				outcome(&rows[i], false, nil, err)
+			default:
+				outcome(&rows[i], changed[k], users[k], errs[k])
+			}
+		}
+		return
+	}
+	for i := range rows {
+		if rows[i].Outcome != "" {
+			continue
+		}
+		after, _, changed, err := s.setState(ctx, job.Actor, bulkStateRequest(job, rows[i]))
+		outcome(&rows[i], changed, after, err)
+	}
+}

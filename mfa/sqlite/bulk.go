@@ -1,0 +1,352 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+var (
+	_ mfa.JobStore     = (*DB)(nil)
+	_ mfa.UserLookup   = (*DB)(nil)
+	_ mfa.BatchUpdater = (*DB)(nil)
+)
+
+// FindUsersByUPN looks many users up at once, in chunks of 500 (SQLite's variable limit is far above).
+func (d *DB) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa.User, error) {
+	out := make(map[string]*mfa.User, len(upns))
+	for len(upns) > 0 {
+		n := min(500, len(upns))
+		chunk := upns[:n]
+		upns = upns[n:]
+		args := make([]any, len(chunk))
+		for i, u := range chunk {
+			args[i] = mfa.NormalizeUPN(u)
+		}
+		rows, err := d.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key IN (?"+strings.Repeat(",?", n-1)+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			r, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[mfa.NormalizeUPN(r.user.UPN)] = r.user
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UpdateUsers changes many users in one immediate transaction; each user's fn error is its own.
+func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
+	users := make([]*mfa.User, len(upns))
+	errs := make([]error, len(upns))
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		get, err := tx.PrepareContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key = ?")
+		if err != nil {
+			return err
+		}
+		defer get.Close()
+		for i, upn := range upns {
+			r, err := scanUser(get.QueryRowContext(ctx, mfa.NormalizeUPN(upn)))
+			if errors.Is(err, sql.ErrNoRows) {
+				errs[i] = mfa.Errorf(mfa.ENOTFOUND, "no user %q in the directory", upn)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			before := *r.user
+			rec, err := fn(i, r.user)
+			if err != nil {
+				errs[i] = err
+				users[i] = &before
+				continue
+			}
+			if rec != nil {
+				if err := writeUser(ctx, tx, r.id, &before, r.user); err != nil {
+					return err
+				}
+				if err := appendAudit(ctx, tx, rec); err != nil {
+					return err
+				}
+				r.user.Version++
+			}
+			users[i] = r.user
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return users, errs, nil
+}
+
+// writeUser stores a changed user. A change of state, methods or settings only (the common case,
+// and bulk update's) is one narrow UPDATE; a change of name or filters rewrites the search terms too.
+func writeUser(ctx context.Context, tx *sql.Tx, id int64, before, after *mfa.User) error {
+	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled || before.Privileged != after.Privileged {
+		return updateUser(ctx, tx, id, after)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE users SET state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
+		reenabled_with_methods = ?, state_read_at = ?, version = version + 1 WHERE id = ?`,
+		string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords, toMillis(after.RememberedDevicesNotBefore),
+		boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), id)
+	return err
+}
+
+const jobColumns = `id, status, file_name, actor, actor_role, actor_method, client_ip, reason, n_enable, n_enforce, n_disable,
+	n_unchanged, n_errors, total, done, changed, unchanged, failed, cancel_requested, created_at, started_at, finished_at, updated_at`
+
+func scanJob(sc interface{ Scan(...any) error }) (*mfa.Job, error) {
+	var j mfa.Job
+	var status, role string
+	var cancel int
+	var created, started, finished, updated int64
+	if err := sc.Scan(&j.ID, &status, &j.FileName, &j.Actor.Name, &role, &j.Actor.Method, &j.Actor.IP, &j.Reason,
+		&j.Counts.Enable, &j.Counts.Enforce, &j.Counts.Disable, &j.Counts.Unchanged, &j.Counts.Errors, &j.Total, &j.Done,
+		&j.Changed, &j.Unchanged, &j.Failed, &cancel, &created, &started, &finished, &updated); err != nil {
+		return nil, err
+	}
+	j.Status, j.Actor.Role, j.CancelRequested = mfa.JobStatus(status), mfa.Role(role), cancel == 1
+	j.CreatedAt, j.StartedAt, j.FinishedAt, j.UpdatedAt = fromMillis(created), fromMillis(started), fromMillis(finished), fromMillis(updated)
+	return &j, nil
+}
+
+// CreateJob stores a planned job and its rows in one transaction.
+func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mfa.BulkRow) error) error) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO bulk_rows (job_id, seq, line, username, from_state, to_state, action, error, warnings)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		// The job row first (rows reference it), its counts once the plan is complete.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bulk_jobs (id, status, file_name, actor, actor_role, actor_method, client_ip,
+			reason, n_enable, n_enforce, n_disable, n_unchanged, n_errors, total, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, ?, ?)`,
+			j.ID, string(j.Status), j.FileName, j.Actor.Name, string(j.Actor.Role), j.Actor.Method, j.Actor.IP, j.Reason,
+			toMillis(j.CreatedAt), toMillis(j.UpdatedAt)); err != nil {
+			return err
+		}
+		err = write(func(rows []mfa.BulkRow) error {
+			for _, r := range rows {
+				if _, err := ins.ExecContext(ctx, j.ID, r.Seq, r.Line, r.Username, string(r.From), string(r.To), string(r.Action),
+					r.Error, strings.Join(r.Warnings, "\x1f")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		c := j.Counts
+		_, err = tx.ExecContext(ctx, `UPDATE bulk_jobs SET n_enable = ?, n_enforce = ?, n_disable = ?, n_unchanged = ?, n_errors = ?,
+			total = ? WHERE id = ?`, c.Enable, c.Enforce, c.Disable, c.Unchanged, c.Errors, j.Total, j.ID)
+		return err
+	})
+}
+
+// FindJob returns a job by id.
+func (d *DB) FindJob(ctx context.Context, id string) (*mfa.Job, error) {
+	j, err := scanJob(d.db.QueryRowContext(ctx, "SELECT "+jobColumns+" FROM bulk_jobs WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mfa.Errorf(mfa.ENOTFOUND, "no bulk update %q", id)
+	}
+	return j, err
+}
+
+// ListJobs returns the newest jobs first.
+func (d *DB) ListJobs(ctx context.Context, limit int) ([]*mfa.Job, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT "+jobColumns+" FROM bulk_jobs ORDER BY created_at DESC LIMIT ?", limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*mfa.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+const rowColumns = "seq, line, username, from_state, to_state, action, error, warnings, outcome, message"
+
+func (d *DB) queryRows(ctx context.Context, q string, args ...any) ([]mfa.BulkRow, error) {
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []mfa.BulkRow
+	for rows.Next() {
+		var r mfa.BulkRow
+		var from, to, action, warnings, outcome string
+		if err := rows.Scan(&r.Seq, &r.Line, &r.Username, &from, &to, &action, &r.Error, &warnings, &outcome, &r.Message); err != nil {
+			return nil, err
+		}
+		r.From, r.To, r.Action, r.Outcome = mfa.State(from), mfa.State(to), mfa.RowAction(action), mfa.Outcome(outcome)
+		if warnings != "" {
+			r.Warnings = strings.Split(warnings, "\x1f")
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// JobRows returns rows in seq order after f.AfterSeq, by the index that fits the filter.
+func (d *DB) JobRows(ctx context.Context, id string, f mfa.RowFilter) ([]mfa.BulkRow, error) {
+	cond := ""
+	switch {
+	case f.Errors:
+		cond = " AND action = 'error'"
+	case f.Problems:
+		cond = " AND (error <> '' OR warnings <> '')"
+	}
+	return d.queryRows(ctx, "SELECT "+rowColumns+" FROM bulk_rows WHERE job_id = ? AND seq > ?"+cond+" ORDER BY seq LIMIT ?", id, f.AfterSeq, f.Limit)
+}
+
+// PendingRows returns applicable rows without an outcome.
+func (d *DB) PendingRows(ctx context.Context, id string, limit int) ([]mfa.BulkRow, error) {
+	return d.queryRows(ctx, "SELECT "+rowColumns+" FROM bulk_rows WHERE job_id = ? AND outcome = '' AND action IN ('enable', 'enforce', 'disable') ORDER BY seq LIMIT ?", id, limit)
+}
+
+// RecordOutcomes stores outcomes and advances the counters in one transaction.
+func (d *DB) RecordOutcomes(ctx context.Context, id string, rows []mfa.BulkRow, at time.Time) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		upd, err := tx.PrepareContext(ctx, "UPDATE bulk_rows SET outcome = ?, message = ? WHERE job_id = ? AND seq = ? AND outcome = ''")
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		var done, changed, unchanged, failed int
+		for _, r := range rows {
+			if r.Outcome == "" {
+				continue
+			}
+			res, err := upd.ExecContext(ctx, string(r.Outcome), r.Message, id, r.Seq)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue // recorded already
+			}
+			done++
+			switch r.Outcome {
+			case mfa.OutcomeChanged:
+				changed++
+			case mfa.OutcomeUnchanged:
+				unchanged++
+			default:
+				failed++
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE bulk_jobs SET done = done + ?, changed = changed + ?, unchanged = unchanged + ?,
+			failed = failed + ?, updated_at = ? WHERE id = ?`, done, changed, unchanged, failed, toMillis(at), id)
+		return err
+	})
+}
+
+// SetJobStatus moves a job between statuses.
+func (d *DB) SetJobStatus(ctx context.Context, id string, from []mfa.JobStatus, to mfa.JobStatus, at time.Time) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		if err := tx.QueryRowContext(ctx, "SELECT status FROM bulk_jobs WHERE id = ?", id).Scan(&cur); errors.Is(err, sql.ErrNoRows) {
+			return mfa.Errorf(mfa.ENOTFOUND, "no bulk update %q", id)
+		} else if err != nil {
+			return err
+		}
+		ok := false
+		for _, f := range from {
+			ok = ok || string(f) == cur
+		}
+		if !ok {
+			return mfa.Errorf(mfa.ECONFLICT, "this bulk update is %s, not %s", cur, from[0])
+		}
+		ms := toMillis(at)
+		var err error
+		switch to {
+		case mfa.JobQueued:
+			_, err = tx.ExecContext(ctx, "UPDATE bulk_jobs SET status = ?, updated_at = ?, queued_at = ? WHERE id = ?", string(to), ms, ms, id)
+		case mfa.JobRunning:
+			_, err = tx.ExecContext(ctx, "UPDATE bulk_jobs SET status = ?, updated_at = ?, started_at = CASE started_at WHEN 0 THEN ? ELSE started_at END WHERE id = ?", string(to), ms, ms, id)
+		case mfa.JobDone, mfa.JobCancelled:
+			_, err = tx.ExecContext(ctx, "UPDATE bulk_jobs SET status = ?, updated_at = ?, finished_at = ? WHERE id = ?", string(to), ms, ms, id)
+		default:
+			_, err = tx.ExecContext(ctx, "UPDATE bulk_jobs SET status = ?, updated_at = ? WHERE id = ?", string(to), ms, id)
+		}
+		return err
+	})
+}
+
+// QueueJob queues a planned job with its reason.
+func (d *DB) QueueJob(ctx context.Context, id, reason string, at time.Time) error {
+	res, err := d.db.ExecContext(ctx, "UPDATE bulk_jobs SET status = 'queued', reason = ?, queued_at = ?, updated_at = ? WHERE id = ? AND status = 'planned'",
+		reason, toMillis(at), toMillis(at), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := d.FindJob(ctx, id); err != nil {
+			return err
+		}
+		return mfa.Errorf(mfa.ECONFLICT, "this bulk update was already started or cancelled")
+	}
+	return nil
+}
+
+// RequestCancel cancels a planned or queued job at once and marks a running one to stop.
+func (d *DB) RequestCancel(ctx context.Context, id string, at time.Time) (*mfa.Job, error) {
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		if err := tx.QueryRowContext(ctx, "SELECT status FROM bulk_jobs WHERE id = ?", id).Scan(&cur); errors.Is(err, sql.ErrNoRows) {
+			return mfa.Errorf(mfa.ENOTFOUND, "no bulk update %q", id)
+		} else if err != nil {
+			return err
+		}
+		switch mfa.JobStatus(cur) {
+		case mfa.JobPlanned, mfa.JobQueued:
+			_, err := tx.ExecContext(ctx, "UPDATE bulk_jobs SET status = 'cancelled', cancel_requested = 1, finished_at = ?, updated_at = ? WHERE id = ?", toMillis(at), toMillis(at), id)
+			return err
+		case mfa.JobRunning:
+			_, err := tx.ExecContext(ctx, "UPDATE bulk_jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?", toMillis(at), id)
+			return err
+		}
+		return mfa.Errorf(mfa.ECONFLICT, "this bulk update has already ended (%s)", cur)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.FindJob(ctx, id)
+}
+
+// NextJob returns the oldest queued or running job.
+func (d *DB) NextJob(ctx context.Context) (*mfa.Job, error) {
+	j, err := scanJob(d.db.QueryRowContext(ctx, "SELECT "+jobColumns+" FROM bulk_jobs WHERE status IN ('queued', 'running') ORDER BY queued_at LIMIT 1"))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return j, err
+}
+
+// DeleteJob removes a planned job and its rows.
+func (d *DB) DeleteJob(ctx context.Context, id string) error {
+	_, err := d.db.ExecContext(ctx, "DELETE FROM bulk_jobs WHERE id = ? AND status = 'planned'", id)
+	return err
+}

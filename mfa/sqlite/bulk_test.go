@@ -1,0 +1,234 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+func bulkService(t *testing.T) (*mfa.Service, *DB) {
+	svc, db := newService(t)
+	svc.Jobs = db
+	return svc, db
+}
+
+func planFile(t *testing.T, svc *mfa.Service, actor mfa.Actor, file string) (*mfa.Job, []mfa.BulkRow) {
+	t.Helper()
+	job, err := svc.CreateBulkJob(context.Background(), actor, "test.csv", strings.NewReader(file), mfa.DefaultCSVLimits, "")
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	rows, err := svc.BulkJobRows(context.Background(), actor, job.ID, mfa.RowFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job, rows
+}
+
+func TestBulkPlanRowByRow(t *testing.T) {
+	svc, _ := bulkService(t)
+	file := "\ufeffUser Name ,Extra,mfa status\r\n" + // header names: case and spaces ignored? "User Name" is not "Username"
+		"x,y,z\r\n"
+	if _, err := svc.CreateBulkJob(context.Background(), admin, "f.csv", strings.NewReader(file), mfa.DefaultCSVLimits, ""); err == nil ||
+		!strings.Contains(err.Error(), `"Username" and "MFA Status"`) {
+		t.Fatalf("wrong header: %v", err)
+	}
+	file = "\ufeff username ;Extra; MFA STATUS \r\n" +
+		"dis@contoso.com;1;Enabled\r\n" + // line 2: enable
+		"ENA@contoso.com;2;enforced\r\n" + // line 3: enforce, no methods
+		"enf@contoso.com;3;ENFORCED\r\n" + // line 4: already so
+		"boss@contoso.com;4;Disabled\r\n" + // line 5: disable an admin
+		"ghost@contoso.com;5;Enabled\r\n" + // line 6: unknown user
+		"dis@contoso.com;6;Disabled\r\n" + // line 7: duplicate with another status
+		"ena@contoso.com;7;Enforced\r\n" + // line 8: duplicate, same status
+		"\r\n" + // blank
+		"not-a-user;8;Enabled\r\n" + // line 10
+		"enf@contoso.com;9;Maybe\r\n" // line 11
+	job, rows := planFile(t, svc, admin, file)
+	want := []struct {
+		line   int
+		action mfa.RowAction
+		detail string
+	}{
+		{2, mfa.RowEnable, ""},
+		{3, mfa.RowEnforce, "no registered methods"},
+		{4, mfa.RowUnchanged, ""},
+		{5, mfa.RowDisable, "holds an admin role"},
+		{6, mfa.RowError, "unknown user"},
+		{7, mfa.RowError, "already on line 2 with status Enabled"},
+		{8, mfa.RowUnchanged, "duplicate of line 3"},
+		{10, mfa.RowError, "not of the form name@domain"},
+		{11, mfa.RowError, `invalid MFA Status "Maybe"`},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d", len(rows), len(want))
+	}
+	for i, w := range want {
+		r := rows[i]
+		detail := r.Error + strings.Join(r.Warnings, ";")
+		if r.Line != w.line || r.Action != w.action || !strings.Contains(detail, w.detail) {
+			t.Errorf("row %d: line %d %s %q, want line %d %s %q", i, r.Line, r.Action, detail, w.line, w.action, w.detail)
+		}
+	}
+	if c := job.Counts; c != (mfa.BulkCounts{Enable: 1, Enforce: 1, Disable: 1, Unchanged: 2, Errors: 4}) || job.Total != 3 {
+		t.Fatalf("counts %+v total %d", c, job.Total)
+	}
+	// An authentication admin's rows on admins are errors.
+	_, rows = planFile(t, svc, authAdm, "Username,MFA Status\nboss@contoso.com,Disabled\n")
+	if rows[0].Action != mfa.RowError || !strings.Contains(rows[0].Error, "may not change") {
+		t.Fatalf("auth admin on admin: %+v", rows[0])
+	}
+	// Helpdesk and reader cannot plan at all.
+	for _, a := range []mfa.Actor{helpdesk, reader} {
+		if _, err := svc.CreateBulkJob(context.Background(), a, "f", strings.NewReader("Username,MFA Status\n"), mfa.DefaultCSVLimits, ""); mfa.ErrorCode(err) != mfa.EFORBIDDEN {
+			t.Errorf("%s: %v", a.Role, err)
+		}
+	}
+}
+
+func TestBulkRefusesWholeFiles(t *testing.T) {
+	svc, db := bulkService(t)
+	for name, file := range map[string]string{
+		"empty":       "",
+		"header only": "Username,MFA Status\n",
+		"no status":   "Username,Status\nada@contoso.com,Enabled\n",
+		"binary":      "PK\x03\x04\x00\x00binary",
+		"latin1":      "Username,MFA Status\nj\xf6rg@contoso.com,Enabled\n",
+	} {
+		_, err := svc.CreateBulkJob(context.Background(), admin, name, strings.NewReader(file), mfa.DefaultCSVLimits, "")
+		if err == nil || mfa.ErrorMessage(err) == "" || mfa.ErrorCode(err) == mfa.EINTERNAL {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	_, err := svc.CreateBulkJob(context.Background(), admin, "big", strings.NewReader("Username,MFA Status\n"+strings.Repeat("a@contoso.com,Enabled\n", 20)), mfa.CSVLimits{MaxBytes: 100}, "")
+	if mfa.ErrorCode(err) != mfa.ETOOLARGE {
+		t.Errorf("too large: %v", err)
+	}
+	jobs, _ := db.ListJobs(context.Background(), 10)
+	if len(jobs) != 0 {
+		t.Fatalf("a refused file left a job: %d", len(jobs))
+	}
+}
+
+func runJob(t *testing.T, svc *mfa.Service, id string) *mfa.Job {
+	t.Helper()
+	r := &mfa.BulkRunner{Service: svc, BatchSize: 2}
+	if err := r.RunJob(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	job, _ := svc.Jobs.FindJob(context.Background(), id)
+	return job
+}
+
+func TestBulkApplyIsIdempotentAndAudited(t *testing.T) {
+	svc, db := bulkService(t)
+	ctx := context.Background()
+	file := "Username,MFA Status\ndis@contoso.com,Enforced\nena@contoso.com,Disabled\nenf@contoso.com,Enforced\nghost@contoso.com,Enabled\n"
+	job, _ := planFile(t, svc, admin, file)
+	if _, err := svc.StartBulkJob(ctx, admin, job.ID, "CHG-9"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.StartBulkJob(ctx, admin, job.ID, ""); mfa.ErrorCode(err) != mfa.ECONFLICT {
+		t.Fatalf("started twice: %v", err)
+	}
+	job = runJob(t, svc, job.ID)
+	if job.Status != mfa.JobDone || job.Total != 2 || job.Done != 2 || job.Changed != 2 || job.Failed != 0 {
+		t.Fatalf("job %+v", job)
+	}
+	if u, _ := db.FindUser(ctx, "dis@contoso.com"); u.State != mfa.StateEnforced {
+		t.Fatalf("dis: %s", u.State)
+	}
+	page, _ := db.FindAudit(ctx, mfa.AuditFilter{Target: "dis@contoso.com", Limit: 10})
+	if len(page.Records) != 1 || page.Records[0].Source != "bulk:"+job.ID || page.Records[0].Reason != "CHG-9" || page.Records[0].Action != mfa.AuditEnforce {
+		t.Fatalf("audit %+v", *page.Records[0])
+	}
+	// The same file again: nothing to do, nothing changed, nothing recorded.
+	n := auditCount(t, db)
+	again, rows := planFile(t, svc, admin, file)
+	if again.Total != 0 || again.Counts.Unchanged != 3 || again.Counts.Errors != 1 || rows[0].Action != mfa.RowUnchanged {
+		t.Fatalf("second plan %+v", again.Counts)
+	}
+	svc.StartBulkJob(ctx, admin, again.ID, "")
+	if j := runJob(t, svc, again.ID); j.Status != mfa.JobDone || j.Changed != 0 {
+		t.Fatalf("second run %+v", j)
+	}
+	if auditCount(t, db) != n+1 { // only the bulk.start record
+		t.Fatalf("the second run recorded changes: %d → %d", n, auditCount(t, db))
+	}
+}
+
+func TestBulkResumesWithoutLosingOrRepeatingRows(t *testing.T) {
+	svc, db := bulkService(t)
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("Username,MFA Status\n")
+	var users []mfa.User
+	for i := range 40 {
+		users = append(users, mfa.User{UPN: fmt.Sprintf("r%02d@contoso.com", i), DisplayName: fmt.Sprintf("R %02d", i), AccountEnabled: true, State: mfa.StateDisabled})
+		fmt.Fprintf(&b, "r%02d@contoso.com,Enabled\n", i)
+	}
+	if _, err := db.SeedUsers(ctx, sliceSeq(users), t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	job, _ := planFile(t, svc, admin, b.String())
+	svc.StartBulkJob(ctx, admin, job.ID, "")
+
+	// The process stops after a few batches (SIGTERM: the context ends between batches).
+	stop, cancel := context.WithCancel(ctx)
+	r := &mfa.BulkRunner{Service: svc, BatchSize: 5}
+	calls := 0
+	svc.Now = func() time.Time {
+		calls++
+		if calls == 30 {
+			cancel()
+		}
+		return t0
+	}
+	if err := r.RunJob(stop, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	svc.Now = func() time.Time { return t0 }
+	mid, _ := db.FindJob(ctx, job.ID)
+	if mid.Status != mfa.JobRunning || mid.Done == 0 || mid.Done == 40 {
+		t.Fatalf("paused job %+v", mid)
+	}
+	// kill -9 in the middle of a batch: a row applied, its outcome never stored.
+	pending, _ := db.PendingRows(ctx, job.ID, 1)
+	if _, _, err := svc.SetState(ctx, admin, mfa.StateRequest{UPN: pending[0].Username, To: mfa.StateEnabled, Source: mfa.SourceBulk(job.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	// A new process resumes the job.
+	job = runJob(t, svc, job.ID)
+	if job.Status != mfa.JobDone || job.Done != 40 || job.Changed != 40 || job.Unchanged != 0 {
+		t.Fatalf("resumed job %+v", job)
+	}
+	page, _ := db.FindAudit(ctx, mfa.AuditFilter{Action: mfa.AuditEnable, Limit: 100})
+	if len(page.Records) != 40 {
+		t.Fatalf("%d enable records, want 40 (no row lost or applied twice)", len(page.Records))
+	}
+	if _, err := svc.VerifyAudit(ctx, mfa.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBulkCancel(t *testing.T) {
+	svc, db := bulkService(t)
+	ctx := context.Background()
+	job, _ := planFile(t, svc, admin, "Username,MFA Status\ndis@contoso.com,Enabled\n")
+	if _, err := svc.CancelBulkJob(ctx, admin, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := db.FindJob(ctx, job.ID); j.Status != mfa.JobCancelled {
+		t.Fatalf("cancelled planned job: %s", j.Status)
+	}
+	if _, err := svc.StartBulkJob(ctx, admin, job.ID, ""); mfa.ErrorCode(err) != mfa.ECONFLICT {
+		t.Fatalf("start a cancelled job: %v", err)
+	}
+	if u, _ := db.FindUser(ctx, "dis@contoso.com"); u.State != mfa.StateDisabled {
+		t.Fatal("a cancelled job changed a user")
+	}
+}
