@@ -84,7 +84,6 @@ func (h *Handlers) ExportAudit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 // APIAudit is GET /api/v1/audit?target=&actor=&action=&limit=&cursor=.
 func (h *Handlers) APIAudit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()

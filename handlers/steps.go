@@ -280,4 +280,3 @@ func (h *Handlers) renderReturn(w http.ResponseWriter, r *http.Request, ret stri
 	}
 	h.renderUsersPage(w, r, u.Query(), status, dialog)
 }
-
