@@ -237,3 +237,20 @@ func TestSearchTermsMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldIsSafeConcurrently(t *testing.T) {
+	done := make(chan bool)
+	for range 8 {
+		go func() {
+			for range 2000 {
+				if Fold("Élodie  Sørensen") != "elodie sorensen" {
+					t.Error("wrong fold")
+				}
+			}
+			done <- true
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+}

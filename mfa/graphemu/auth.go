@@ -123,18 +123,18 @@ func tenantOf(path string) string {
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	tenant := tenantOf(r.URL.Path)
 	if r.Method != http.MethodPost {
-		s.tokenError(w, http.StatusMethodNotAllowed, "invalid_request", 900561,
+		s.tokenError(w, r, http.StatusMethodNotAllowed, "invalid_request", 900561,
 			"AADSTS900561: The endpoint only accepts POST requests. Received a "+r.Method+" request.")
 		return
 	}
 	body, err := readBody(r, 1<<20)
 	if err != nil {
-		s.tokenError(w, http.StatusBadRequest, "invalid_request", 900144, "AADSTS900144: The request body could not be read: "+err.Error())
+		s.tokenError(w, r, http.StatusBadRequest, "invalid_request", 900144, "AADSTS900144: The request body could not be read: "+err.Error())
 		return
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		s.tokenError(w, http.StatusBadRequest, "invalid_request", 900144, "AADSTS900144: The request body is not form-encoded.")
+		s.tokenError(w, r, http.StatusBadRequest, "invalid_request", 900144, "AADSTS900144: The request body is not form-encoded.")
 		return
 	}
 	// client_secret_basic: credentials in the Authorization header.
@@ -149,58 +149,70 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	clientID := form.Get("client_id")
 	switch gt := form.Get("grant_type"); {
 	case gt == "":
-		s.tokenError(w, http.StatusBadRequest, "invalid_request", 900144,
+		s.tokenError(w, r, http.StatusBadRequest, "invalid_request", 900144,
 			"AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
 		return
 	case gt != "client_credentials":
-		s.tokenError(w, http.StatusBadRequest, "unsupported_grant_type", 70003,
+		s.tokenError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003,
 			fmt.Sprintf("AADSTS70003: The app requested an unsupported grant type '%s'. The emulator only issues client_credentials tokens.", gt))
 		return
 	case clientID == "":
-		s.tokenError(w, http.StatusBadRequest, "invalid_request", 900144,
+		s.tokenError(w, r, http.StatusBadRequest, "invalid_request", 900144,
 			"AADSTS900144: The request body must contain the following parameter: 'client_id'.")
 		return
 	}
 	scope := form.Get("scope")
 	if scope == "" {
-		s.tokenError(w, http.StatusBadRequest, "invalid_request", 900144,
+		s.tokenError(w, r, http.StatusBadRequest, "invalid_request", 900144,
 			"AADSTS900144: The request body must contain the following parameter: 'scope'.")
 		return
 	}
+	// MSAL adds the OpenID scopes to every request; Entra ignores them for client credentials.
+	resource := 0
 	for _, sc := range strings.Fields(scope) {
+		switch sc {
+		case "openid", "profile", "offline_access", "email":
+			continue
+		}
 		if !strings.HasSuffix(sc, "/.default") {
-			s.tokenError(w, http.StatusBadRequest, "invalid_scope", 1002012,
+			s.tokenError(w, r, http.StatusBadRequest, "invalid_scope", 1002012,
 				fmt.Sprintf("AADSTS1002012: The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", sc))
 			return
 		}
+		resource++
+	}
+	if resource == 0 {
+		s.tokenError(w, r, http.StatusBadRequest, "invalid_scope", 1002012,
+			"AADSTS1002012: The provided value for scope "+scope+" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
+		return
 	}
 	c := s.creds
 	switch {
 	case c.TenantID != "" && !strings.EqualFold(tenant, c.TenantID):
-		s.tokenError(w, http.StatusBadRequest, "invalid_request", 90002,
+		s.tokenError(w, r, http.StatusBadRequest, "invalid_request", 90002,
 			fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
 		return
 	case c.ClientID != "" && !strings.EqualFold(clientID, c.ClientID):
-		s.tokenError(w, http.StatusBadRequest, "unauthorized_client", 700016,
+		s.tokenError(w, r, http.StatusBadRequest, "unauthorized_client", 700016,
 			fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", clientID, tenant))
 		return
 	}
 	secret, assertion := form.Get("client_secret"), form.Get("client_assertion")
 	switch {
 	case secret == "" && assertion == "":
-		s.tokenError(w, http.StatusUnauthorized, "invalid_client", 7000218,
+		s.tokenError(w, r, http.StatusUnauthorized, "invalid_client", 7000218,
 			"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	case secret != "":
 		if (c.ClientSecret != "" || c.CertificateThumbprint != "") &&
 			subtle.ConstantTimeCompare([]byte(secret), []byte(c.ClientSecret)) != 1 {
-			s.tokenError(w, http.StatusUnauthorized, "invalid_client", 7000215,
+			s.tokenError(w, r, http.StatusUnauthorized, "invalid_client", 7000215,
 				fmt.Sprintf("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
 			return
 		}
 	default:
 		if msg := checkAssertion(assertion, c); msg != "" {
-			s.tokenError(w, http.StatusUnauthorized, "invalid_client", 700027, msg)
+			s.tokenError(w, r, http.StatusUnauthorized, "invalid_client", 700027, msg)
 			return
 		}
 	}
@@ -244,7 +256,7 @@ func checkAssertion(assertion string, c Credentials) string {
 }
 
 // tokenError answers in the AADSTS error shape MSAL parses.
-func (s *Server) tokenError(w http.ResponseWriter, status int, code string, aadsts int, desc string) {
+func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, status int, code string, aadsts int, desc string) {
 	s.stats.tokensRefused.Add(1)
 	now := s.now().UTC()
 	trace, corr := newGUID(), newGUID()
@@ -255,7 +267,7 @@ func (s *Server) tokenError(w http.ResponseWriter, status int, code string, aads
 		"timestamp":         now.Format("2006-01-02 15:04:05Z"),
 		"trace_id":          trace,
 		"correlation_id":    corr,
-		"error_uri":         s.baseURL + "/error?code=" + fmt.Sprint(aadsts),
+		"error_uri":         s.base(r) + "/error?code=" + fmt.Sprint(aadsts),
 	})
 }
 

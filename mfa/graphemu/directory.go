@@ -39,13 +39,13 @@ const (
 
 // OData types of the authentication methods.
 const (
-	odataPhoneMethod  = "#microsoft.graph.phoneAuthenticationMethod"
+	odataPhoneMethod   = "#microsoft.graph.phoneAuthenticationMethod"
 	odataAuthenticator = "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod"
-	odataSoftwareOath = "#microsoft.graph.softwareOathAuthenticationMethod"
-	odataHardwareOath = "#microsoft.graph.hardwareOathAuthenticationMethod"
-	odataFido2        = "#microsoft.graph.fido2AuthenticationMethod"
-	odataEmail        = "#microsoft.graph.emailAuthenticationMethod"
-	odataPassword     = "#microsoft.graph.passwordAuthenticationMethod"
+	odataSoftwareOath  = "#microsoft.graph.softwareOathAuthenticationMethod"
+	odataHardwareOath  = "#microsoft.graph.hardwareOathAuthenticationMethod"
+	odataFido2         = "#microsoft.graph.fido2AuthenticationMethod"
+	odataEmail         = "#microsoft.graph.emailAuthenticationMethod"
+	odataPassword      = "#microsoft.graph.passwordAuthenticationMethod"
 )
 
 // User is a snapshot of one emulated user, as the accessors return it.

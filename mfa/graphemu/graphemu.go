@@ -39,13 +39,25 @@
 // exact. Regular answers carry x-ms-resource-unit, and x-ms-throttle-limit-percentage once 80 % of a
 // quota is used.
 //
+// # Pointing the real clients at it
+//
+// azidentity and MSAL require https for the authority, so start the emulator with StartTLS and give
+// both the SDK and azidentity Server.Client()'s transport (or trust CertificatePEM through
+// SSL_CERT_FILE in another process). For azidentity set
+// ClientOptions.Cloud.ActiveDirectoryAuthorityHost to baseURL+"/" and DisableInstanceDiscovery: MSAL
+// otherwise asks login.microsoftonline.com to validate an unknown authority host. The Graph base URL
+// is baseURL+"/v1.0" (beta: baseURL+"/beta"); kiota's allowed hosts compare the host name without
+// the port ("127.0.0.1"), and a request to a host not allowed is sent without a token (401).
+//
 // # Deviations worth knowing
 //
 // Steps of a $batch run one after the other in the order given (Graph may run independent steps in
 // any order); their responses come back in request order. Step URLs must be relative to the batch's
 // version ("/users/…" or "users?…"); absolute URLs are refused with 400. Deleting a user's default
-// method while other methods remain is refused with 400, as Graph does; change the default first
-// (PATCH signInPreferences) or delete it last. Tokens are HMAC-signed by the emulator and are not
+// method while other methods that could be default remain is refused with 400, as Graph does, and so
+// is deleting the mobile phone while an alternate mobile phone remains: change the default first
+// (PATCH signInPreferences) or delete it last. The email method does not count as an MFA method for
+// the enabled→enforced rule. Tokens are HMAC-signed by the emulator and are not
 // real Entra tokens; client assertions are checked only for their certificate thumbprint, not their
 // signature.
 package graphemu
@@ -53,18 +65,17 @@ package graphemu
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/mfaportal/mfaportal/mfa"
 )
 
 // Options configures a Server. The zero value is a usable emulator with no users, the documented
@@ -94,6 +105,9 @@ type Options struct {
 	Now func() time.Time
 	// Log, when set, receives one debug line per request and errors from the listener.
 	Log *slog.Logger
+	// TLSCertificate, when set, is served by StartTLS instead of a fresh self-signed certificate
+	// (so a long-running emulator can keep one that clients were told to trust).
+	TLSCertificate *tls.Certificate
 }
 
 // Quotas configures the emulated identity-service throttling. Zero fields take the documented
@@ -163,15 +177,16 @@ type Server struct {
 	roles  map[string]bool // nil: all granted
 
 	rngMu sync.Mutex
-	rng   *rand.Rand
+	rng   *mrand.Rand
 
 	dir    directory
 	quotas quotaSet
 	stats  counters
 
-	tlsMu  sync.Mutex
-	tlsPEM []byte
-	client *http.Client
+	tlsMu   sync.Mutex
+	tlsCert *tls.Certificate
+	tlsPEM  []byte
+	client  *http.Client
 }
 
 // New builds a Server seeded with opts.Users demo users.
@@ -183,6 +198,7 @@ func New(opts Options) *Server {
 		creds:    opts.Credentials,
 		log:      opts.Log,
 		key:      make([]byte, 32),
+		tlsCert:  opts.TLSCertificate,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -208,7 +224,7 @@ func (s *Server) SetFaults(f Faults) {
 	s.faults = f
 	s.cfgMu.Unlock()
 	s.rngMu.Lock()
-	s.rng = rand.New(rand.NewPCG(f.Seed, 0x6d666170))
+	s.rng = mrand.New(mrand.NewPCG(f.Seed, 0x6d666170))
 	s.rngMu.Unlock()
 }
 
@@ -311,6 +327,7 @@ type Stats struct {
 	Injected5xx     int64
 	Dropped         int64 // connections closed without an answer
 	Truncated       int64 // answers cut short
+	GzipBodies      int64 // request bodies that came gzip-compressed
 	ReadUnits       int64 // resource units charged
 	Writes          int64 // writes charged against the write quota
 	WritesApplied   int64 // write calls that succeeded (2xx)
@@ -322,10 +339,10 @@ type Stats struct {
 }
 
 type counters struct {
-	requests, graphCalls, batchRequests, batchSteps, tokensIssued, tokensRefused            atomic.Int64
-	unauthorized, forbidden, throttled, injected429, injected5xx, dropped, truncated          atomic.Int64
+	requests, graphCalls, batchRequests, batchSteps, tokensIssued, tokensRefused              atomic.Int64
+	unauthorized, forbidden, throttled, injected429, injected5xx, dropped, truncated, gzipped atomic.Int64
 	readUnits, writes, writesApplied, stateChanges, methodsDeleted, sessionsRevoked, inFlight atomic.Int64
-	maxInFlight                                                                             atomic.Int64
+	maxInFlight                                                                               atomic.Int64
 }
 
 // Stats returns the counters.
@@ -336,7 +353,7 @@ func (s *Server) Stats() Stats {
 		BatchSteps: c.batchSteps.Load(), TokensIssued: c.tokensIssued.Load(), TokensRefused: c.tokensRefused.Load(),
 		Unauthorized: c.unauthorized.Load(), Forbidden: c.forbidden.Load(), Throttled: c.throttled.Load(),
 		Injected429: c.injected429.Load(), Injected5xx: c.injected5xx.Load(), Dropped: c.dropped.Load(),
-		Truncated: c.truncated.Load(), ReadUnits: c.readUnits.Load(), Writes: c.writes.Load(),
+		Truncated: c.truncated.Load(), GzipBodies: c.gzipped.Load(), ReadUnits: c.readUnits.Load(), Writes: c.writes.Load(),
 		WritesApplied: c.writesApplied.Load(), StateChanges: c.stateChanges.Load(),
 		MethodsDeleted: c.methodsDeleted.Load(), SessionsRevoked: c.sessionsRevoked.Load(),
 		InFlight: c.inFlight.Load(), MaxInFlight: c.maxInFlight.Load(),
@@ -445,6 +462,3 @@ func formatGUID(b []byte) string {
 
 // ErrNotFound is returned by the state accessors for an unknown user or method.
 var ErrNotFound = errors.New("graphemu: not found")
-
-// mfaState converts for the accessors; kept here so every file agrees on the import.
-func validState(st mfa.State) bool { return st.Valid() }
