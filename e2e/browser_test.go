@@ -47,7 +47,7 @@ func startPortal(t *testing.T) string {
 	if _, err := db.SeedUsers(ctx, mfa.DemoUsers(demoSize), time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db}
+	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db}
 	if _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -63,9 +63,11 @@ func startPortal(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	done, runnerDone := make(chan struct{}), make(chan struct{})
 	go func() { srv.Serve(ctx, l); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; db.Close() })
+	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { t.Errorf("%s: %v", msg, err) })
+	go func() { runner.Run(ctx); close(runnerDone) }()
+	t.Cleanup(func() { cancel(); <-done; <-runnerDone; db.Close() })
 	return "http://" + l.Addr().String()
 }
 
@@ -108,7 +110,7 @@ func newBrowser(t *testing.T) context.Context {
 		}
 	}
 	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(quiet))
-	ctx, cancelC := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
@@ -279,7 +281,7 @@ func TestUsersPageInBrowser(t *testing.T) {
 		chromedp.WaitVisible("#q", chromedp.ByID),
 		chromedp.SendKeys("#q", "elo", chromedp.ByID),
 		chromedp.Submit("#q", chromedp.ByID),
-		chromedp.WaitVisible("#summary", chromedp.ByID))
+		waitForURL("q=elo"))
 	names := texts(t, ctx, "table.users tbody td:nth-child(2)")
 	if len(names) == 0 {
 		t.Fatal("search found nobody")

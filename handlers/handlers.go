@@ -17,9 +17,10 @@ import (
 
 // Handlers are the page and API handlers, with their dependencies.
 type Handlers struct {
-	Service *mfa.Service
-	Results *ResultStore
-	Log     *slog.Logger
+	Service   *mfa.Service
+	Results   *ResultStore
+	CSVLimits mfa.CSVLimits // bulk update files; zero means mfa.DefaultCSVLimits
+	Log       *slog.Logger
 }
 
 // StatusFor maps an mfa error code to its HTTP status: the one table of it in the portal.

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"strings"
 )
 
 // AdminAccount is the name of the local account created on first start.
@@ -65,6 +66,11 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, name string, r
 
 // auditAccount records an administration change of a local account (never the password itself).
 func (s *Service) auditAccount(ctx context.Context, actor Actor, action, name, before, after string) error {
+	return s.auditAdmin(ctx, actor, action, "account:"+name, before, after)
+}
+
+// auditAdmin records an administration change (accounts, tokens) with the source of the actor.
+func (s *Service) auditAdmin(ctx context.Context, actor Actor, action, target, before, after string) error {
 	if s.Audit == nil {
 		return nil
 	}
@@ -75,7 +81,7 @@ func (s *Service) auditAccount(ctx context.Context, actor Actor, action, name, b
 		source = SourceAPI
 	}
 	rec := NewAuditRecord(actor, source, "", s.now())
-	rec.Action, rec.Target, rec.Before, rec.After = action, "account:"+name, before, after
+	rec.Action, rec.Target, rec.Before, rec.After = action, target, before, after
 	return s.Audit.AppendAudit(ctx, &rec)
 }
 
@@ -105,6 +111,9 @@ func (s *Service) RemoveAccount(ctx context.Context, actor Actor, name string) e
 	a, err := s.Accounts.FindAccount(ctx, name)
 	if err != nil {
 		return err
+	}
+	if actor.Method == "local" && strings.EqualFold(actor.Name, a.Name) {
+		return Errorf(ECONFLICT, "you are signed in with the account %q: sign in with another global admin to remove it", a.Name)
 	}
 	if err := s.Accounts.DeleteAccount(ctx, name); err != nil {
 		return err

@@ -160,6 +160,14 @@ type BulkRunner struct {
 	wake      chan struct{}
 }
 
+// NewBulkRunner makes a runner for the service's jobs and sets the service to wake it when a job
+// is queued.
+func NewBulkRunner(s *Service, onError func(msg string, err error)) *BulkRunner {
+	r := &BulkRunner{Service: s, OnError: onError, wake: make(chan struct{}, 1)}
+	s.Wake = r.Wake
+	return r
+}
+
 // Wake tells the runner a job is waiting.
 func (r *BulkRunner) Wake() {
 	select {
@@ -171,9 +179,6 @@ func (r *BulkRunner) Wake() {
 // Run applies jobs until ctx is cancelled; a job interrupted by the cancel stays "running" and
 // resumes at the next Run.
 func (r *BulkRunner) Run(ctx context.Context) {
-	if r.wake == nil {
-		r.wake = make(chan struct{}, 1)
-	}
 	for ctx.Err() == nil {
 		job, err := r.Service.Jobs.NextJob(ctx)
 		if err != nil && ctx.Err() == nil {

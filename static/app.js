@@ -23,6 +23,39 @@
     });
   });
 
+  // Bulk update progress: poll the job's status every second until it ends, then show Done.
+  var progress = document.getElementById("progress");
+  if (progress && progress.dataset.finished === "false") {
+    var fmt = function (n) { return Math.round(n).toLocaleString("en-US"); };
+    var set = function (field, value) {
+      var el = progress.querySelector('[data-field="' + field + '"]');
+      if (el) { el.textContent = value; }
+    };
+    var poll = function () {
+      fetch(progress.dataset.statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (st) {
+          if (!st) { return; }
+          if (st.finished) { window.location.reload(); return; }
+          var bar = document.getElementById("bar");
+          bar.max = Math.max(st.total, 1);
+          bar.value = st.done;
+          set("done", fmt(st.done));
+          set("total", fmt(st.total));
+          set("changed", fmt(st.changed));
+          set("unchanged", fmt(st.unchanged));
+          set("failed", fmt(st.failed));
+          set("status", st.cancelRequested ? "cancelling" : (st.status === "queued" ? "waiting to start" : st.status));
+          var rate = st.rate > 0 ? fmt(st.rate) + " rows/s" : "starting…";
+          if (st.etaSeconds > 0) { rate += " · about " + Math.ceil(st.etaSeconds) + " s left"; }
+          set("rate", rate);
+        })
+        .catch(function () { /* keep polling: the server may be restarting */ })
+        .finally(function () { window.setTimeout(poll, 1000); });
+    };
+    window.setTimeout(poll, 1000);
+  }
+
   var table = document.querySelector("#selection table.users");
   if (!table) { return; }
   var all = table.querySelector("input.select-all");

@@ -17,6 +17,7 @@ type Page struct {
 	Actor    mfa.Actor
 	SignedIn bool
 	Tab      string // "users", "settings" or "" (no tab selected)
+	Refresh  int    // reload every this many seconds when JavaScript is off (progress pages)
 }
 
 // UsersView is the users page.
@@ -60,6 +61,8 @@ type SignInView struct {
 	Username string
 	Error    string
 	Notice   string
+	Local    bool   // offer the local account form
+	OIDCURL  string // where "Sign in with your organisation" goes; "" without organisation sign-in
 }
 
 // ErrorView is an error page: a status, a heading and a message.
@@ -130,4 +133,19 @@ type SettingsView struct {
 	Errors     mfa.FieldErrors
 	ReadOnly   bool // the role may not save
 	Notice     string
+}
+
+// BulkView is the bulk update wizard: step 1 (no Job), 2 (a planned job) or 3 (a started job).
+type BulkView struct {
+	Job        *mfa.Job
+	Jobs       []*mfa.Job // recent jobs, on step 1
+	Rows       []mfa.BulkRow
+	Problems   bool // the preview shows only rows with problems
+	NextURL    string
+	FirstURL   string
+	Error      string // a refused file, shown next to the file input
+	MaxBytes   string
+	MaxRows    int
+	RequireWhy bool
+	Now        time.Time
 }

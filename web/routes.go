@@ -7,16 +7,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mfaportal/mfaportal/handlers"
+	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/static"
 	"github.com/mfaportal/mfaportal/templates"
 )
 
-// routes is the portal's whole URL surface, in one place.
+// routes is the portal's whole URL surface, in one place, and its one permission table: every
+// route is registered with public (anyone may call it) or allow (only an admin signed in, or an
+// API token, whose role holds the permission of SPEC §3). The check runs before the handler;
+// per-user rules (privileged targets) stay in mfa.Service. TestEveryRouteHasARule walks the
+// router and fails for a route registered any other way (r.Get, r.Post, r.Route...).
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(requestID, observe(s.log, s.metrics, s.h), securityHeaders(s.sessions.Secure))
 	// CSRF: browsers say where a request comes from (Sec-Fetch-Site, Origin); a cross-origin
-	// POST, PUT, PATCH or DELETE is refused before it reaches a handler.
+	// POST, PUT, PATCH or DELETE is refused before it reaches a handler. API clients with a
+	// token send neither header (and no cookie), so they pass.
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -26,45 +32,84 @@ func (s *Server) routes() http.Handler {
 	r.Use(csrf.Handler)
 	r.NotFound(s.withSession(s.h.NotFound))
 	r.MethodNotAllowed(s.h.MethodNotAllowed)
+	s.rules = map[string]rule{}
+	const get, post, put = http.MethodGet, http.MethodPost, http.MethodPut
 
 	// Outside sign-in: probes, metrics, static files.
-	r.Get("/healthz", s.healthz)
-	r.Get("/readyz", s.readyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	r.Method(http.MethodGet, "/static/*", static.Handler())
+	s.public(r, get, "/healthz", s.healthz)
+	s.public(r, get, "/readyz", s.readyz)
+	s.public(r, get, "/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP)
+	s.public(r, get, "/static/*", static.Handler().ServeHTTP)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.loadSession)
-		r.Get("/signin", s.signInPage)
-		r.Post("/signin", s.signIn)
-		r.Post("/signout", s.signOut)
+		s.public(r, get, "/signin", s.signInPage)
+		s.public(r, post, "/signin", s.signIn)
+		s.public(r, post, "/signout", s.signOut)
+		s.public(r, get, "/auth/login", s.authLogin)
+		s.public(r, get, "/auth/callback", s.authCallback)
 
-		r.Group(func(r chi.Router) {
-			r.Use(s.requireSignIn)
-			r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/users", http.StatusSeeOther) })
-			r.Get("/users", s.h.UsersPage)
-			r.Get("/users/export", s.h.ExportUsers)
-			r.Get("/users/{upn}", s.h.UserPage)
-			r.Post("/users/confirm", s.h.ConfirmStep)
-			r.Post("/users/step", s.h.ApplyStep)
-			r.Get("/audit", s.h.AuditPage)
-			r.Get("/audit/export", s.h.ExportAudit)
-			r.Get("/settings", s.h.SettingsPage)
-			r.Post("/settings", s.h.SaveSettings)
-			r.Get("/bulk", s.placeholder("bulk update", "users", "Bulk update from a CSV file is not built yet."))
+		s.allow(r, get, "/", mfa.PermView, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/users", http.StatusSeeOther) })
+		s.allow(r, get, "/users", mfa.PermView, s.h.UsersPage)
+		s.allow(r, get, "/users/export", mfa.PermView, s.h.ExportUsers)
+		s.allow(r, get, "/users/{upn}", mfa.PermView, s.h.UserPage)
+		// Quick steps: Enable/Disable/Enforce or Manage user settings; the weakest role that may
+		// take one of them is helpdesk (Manage user settings). The service checks the step itself.
+		s.allow(r, post, "/users/confirm", mfa.PermManageSettings, s.h.ConfirmStep)
+		s.allow(r, post, "/users/step", mfa.PermManageSettings, s.h.ApplyStep)
+		s.allow(r, get, "/audit", mfa.PermView, s.h.AuditPage)
+		s.allow(r, get, "/audit/export", mfa.PermView, s.h.ExportAudit)
+		s.allow(r, get, "/settings", mfa.PermView, s.h.SettingsPage)
+		s.allow(r, post, "/settings", mfa.PermSaveSettings, s.h.SaveSettings)
+		s.allow(r, get, "/bulk", mfa.PermBulkUpdate, s.h.BulkStart)
+		s.allow(r, post, "/bulk", mfa.PermBulkUpdate, s.h.BulkUpload)
+		s.allow(r, get, "/bulk/template.csv", mfa.PermBulkUpdate, s.h.BulkTemplate)
+		s.allow(r, get, "/bulk/{id}", mfa.PermBulkUpdate, s.h.BulkJob)
+		s.allow(r, get, "/bulk/{id}/status", mfa.PermBulkUpdate, s.h.BulkStatus)
+		s.allow(r, get, "/bulk/{id}/errors.csv", mfa.PermBulkUpdate, s.h.BulkErrors)
+		s.allow(r, get, "/bulk/{id}/results.csv", mfa.PermBulkUpdate, s.h.BulkResults)
+		s.allow(r, post, "/bulk/{id}/start", mfa.PermBulkUpdate, s.h.BulkStartJob)
+		s.allow(r, post, "/bulk/{id}/back", mfa.PermBulkUpdate, s.h.BulkBack)
+		s.allow(r, post, "/bulk/{id}/cancel", mfa.PermBulkUpdate, s.h.BulkCancel)
+		s.allow(r, get, "/accounts", mfa.PermAdminister, s.h.AccountsPage)
+		s.allow(r, post, "/accounts", mfa.PermAdminister, s.h.AddAccount)
+		s.allow(r, post, "/accounts/remove", mfa.PermAdminister, s.h.RemoveAccount)
+		s.allow(r, get, "/tokens", mfa.PermAdminister, s.h.TokensPage)
+		s.allow(r, post, "/tokens", mfa.PermAdminister, s.h.CreateToken)
+		s.allow(r, post, "/tokens/revoke", mfa.PermAdminister, s.h.RevokeToken)
 
-			r.Route("/api/v1", func(r chi.Router) {
-				r.Get("/users", s.h.APIListUsers)
-				r.Get("/users/{upn}", s.h.APIGetUser)
-				r.Post("/users/{upn}/state", s.h.APISetState)
-				r.Post("/users/{upn}/reset", s.h.APIReset)
-				r.Get("/audit", s.h.APIAudit)
-				r.Get("/settings", s.h.APIGetSettings)
-				r.Put("/settings", s.h.APIPutSettings)
-			})
-		})
+		// The JSON API: a session cookie or Authorization: Bearer TOKEN.
+		s.allow(r, get, "/api/v1/users", mfa.PermView, s.h.APIListUsers)
+		s.allow(r, get, "/api/v1/users/{upn}", mfa.PermView, s.h.APIGetUser)
+		s.allow(r, post, "/api/v1/users/{upn}/state", mfa.PermChangeState, s.h.APISetState)
+		s.allow(r, post, "/api/v1/users/{upn}/reset", mfa.PermManageSettings, s.h.APIReset)
+		s.allow(r, get, "/api/v1/audit", mfa.PermView, s.h.APIAudit)
+		s.allow(r, get, "/api/v1/settings", mfa.PermView, s.h.APIGetSettings)
+		s.allow(r, put, "/api/v1/settings", mfa.PermSaveSettings, s.h.APIPutSettings)
+		s.allow(r, post, "/api/v1/bulk", mfa.PermBulkUpdate, s.h.APIBulk)
+		s.allow(r, get, "/api/v1/bulk/{id}", mfa.PermBulkUpdate, s.h.APIBulkJob)
+		s.allow(r, post, "/api/v1/bulk/{id}/cancel", mfa.PermBulkUpdate, s.h.APIBulkCancel)
+		s.allow(r, get, "/api/v1/bulk/{id}/results.csv", mfa.PermBulkUpdate, s.h.BulkResults)
 	})
 	return r
+}
+
+// rule is who may use a route: anyone, or a signed-in admin (or API token) whose role holds perm.
+type rule struct {
+	public bool
+	perm   mfa.Permission
+}
+
+// public registers a route that anyone may call.
+func (s *Server) public(r chi.Router, method, pattern string, h http.HandlerFunc) {
+	s.rules[method+" "+pattern] = rule{public: true}
+	r.Method(method, pattern, h)
+}
+
+// allow registers a route for the roles that hold perm; guard enforces it before h runs.
+func (s *Server) allow(r chi.Router, method, pattern string, perm mfa.Permission, h http.HandlerFunc) {
+	s.rules[method+" "+pattern] = rule{perm: perm}
+	r.Method(method, pattern, s.guard(perm, h))
 }
 
 // withSession loads the session for handlers outside the signed-in group (the 404 page's header).

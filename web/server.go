@@ -26,6 +26,12 @@ type Config struct {
 	SessionKey    []byte        // 64 bytes: 32 to sign the session cookie, 32 to encrypt it
 	SessionIdle   time.Duration // sign out after this long without a request
 	SessionMaxAge time.Duration // sign out this long after sign-in, whatever the activity
+	// OIDC is organisation sign-in; off when OIDC.Issuer is "".
+	OIDC OIDCConfig
+	// NoLocalAccounts turns off sign-in with local accounts (MFAPORTAL_LOCAL_ACCOUNTS=false).
+	NoLocalAccounts bool
+	// CSVLimits bound bulk update files; zero means mfa.DefaultCSVLimits.
+	CSVLimits mfa.CSVLimits
 }
 
 // Server is the portal's HTTP server.
@@ -38,11 +44,15 @@ type Server struct {
 	reg      *prometheus.Registry
 	metrics  *metrics
 	throttle *throttle
+	oidc     *oidcFlow // nil without organisation sign-in
+	rules    map[string]rule
 	ready    func(context.Context) error
 	handler  http.Handler
 }
 
-// New builds the server. ready is what /readyz checks (the store and the directory).
+// New builds the server. ready is what /readyz checks (the store and the directory). With
+// organisation sign-in, the identity provider is discovered here; if it cannot be reached, that is
+// logged and discovery is tried again at the next sign-in.
 func New(cfg Config, svc *mfa.Service, sessions mfa.SessionStore, ready func(context.Context) error, log *slog.Logger) (*Server, error) {
 	if len(cfg.SessionKey) != 64 {
 		return nil, errors.New("the session key must be 64 bytes")
@@ -53,16 +63,26 @@ func New(cfg Config, svc *mfa.Service, sessions mfa.SessionStore, ready func(con
 	if cfg.SessionMaxAge <= 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
+	if cfg.NoLocalAccounts && cfg.OIDC.Issuer == "" {
+		return nil, errors.New("local accounts are turned off and organisation sign-in is not configured: nobody could sign in")
+	}
+	if cfg.OIDC.Issuer != "" && cfg.OIDC.ClientID == "" {
+		return nil, errors.New("organisation sign-in needs a client id")
+	}
 	https := strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://")
 	s := &Server{
 		cfg:      cfg,
 		svc:      svc,
 		sessions: NewSessionStore(sessions, cfg.SessionKey, https, cfg.SessionIdle, cfg.SessionMaxAge),
 		log:      log,
-		h:        &handlers.Handlers{Service: svc, Results: handlers.NewResultStore(30 * time.Minute), Log: log},
+		h:        &handlers.Handlers{Service: svc, Results: handlers.NewResultStore(30 * time.Minute), CSVLimits: cfg.CSVLimits, Log: log},
 		reg:      prometheus.NewRegistry(),
 		throttle: newThrottle(10, 15*time.Minute),
 		ready:    ready,
+	}
+	if cfg.OIDC.Issuer != "" {
+		s.oidc = newOIDCFlow(cfg.OIDC, cfg.PublicURL, cfg.SessionKey, https, log)
+		s.oidc.discover(context.Background()) // logged if it fails; retried at the next sign-in
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg)

@@ -47,6 +47,13 @@ func (s *SessionStore) options() *sessions.Options {
 	}
 }
 
+// clearCookie tells the browser to forget its session cookie.
+func (s *SessionStore) clearCookie(w http.ResponseWriter) {
+	o := s.options()
+	o.MaxAge = -1
+	http.SetCookie(w, sessions.NewCookie(SessionCookie, "", o))
+}
+
 // Get returns the request's session, cached per request.
 func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
 	return sessions.GetRegistry(r).Get(s, name)

@@ -34,16 +34,42 @@ var testHash = sync.OnceValue(func() string {
 })
 
 type testEnv struct {
-	t   *testing.T
-	srv *httptest.Server
-	db  *sqlite.DB
-	app *Server
-	now time.Time
+	t    *testing.T
+	srv  *httptest.Server
+	db   *sqlite.DB
+	app  *Server
+	now  time.Time
+	logs *syncBuffer // everything the server logged
+}
+
+// syncBuffer is a log sink that request goroutines may write to concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // newTestEnv boots the whole server over a real SQLite directory with the demo tenant (250 users)
 // plus a user whose display name is markup, and one local account per role.
 func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	return newTestEnvWith(t, nil)
+}
+
+// newTestEnvWith is newTestEnv with a configuration changed by configure, which is given the
+// server's base URL (the public URL).
+func newTestEnvWith(t *testing.T, configure func(cfg *Config, baseURL string)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mfaportal.db"))
@@ -57,22 +83,29 @@ func newTestEnv(t *testing.T) *testEnv {
 	if _, err := db.SeedUsers(ctx, slices.Values(users), e.now, nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Now: func() time.Time { return e.now }}
+	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Now: func() time.Time { return e.now }}
 	for _, r := range mfa.Roles {
 		if err := db.CreateAccount(ctx, &mfa.Account{Name: string(r), Role: r, PasswordHash: testHash(), CreatedAt: e.now, UpdatedAt: e.now}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := New(Config{SessionKey: make([]byte, 64), SessionIdle: time.Hour, SessionMaxAge: 12 * time.Hour}, svc, db, db.Ping, log)
+	e.logs = &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	var handler http.Handler
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(e.srv.Close)
+	cfg := Config{SessionKey: make([]byte, 64), SessionIdle: time.Hour, SessionMaxAge: 12 * time.Hour}
+	if configure != nil {
+		configure(&cfg, e.srv.URL)
+	}
+	app, err := New(cfg, svc, db, db.Ping, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	app.sessions.Now = func() time.Time { return e.now }
 	app.throttle.now = func() time.Time { return e.now }
 	e.app = app
-	e.srv = httptest.NewServer(app.Handler())
-	t.Cleanup(e.srv.Close)
+	handler = app.Handler()
 	return e
 }
 

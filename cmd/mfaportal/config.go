@@ -24,6 +24,8 @@ type config struct {
 	SessionMaxAge time.Duration
 	LogLevel      string
 	RequireReason bool
+	BulkMaxBytes  int64
+	BulkMaxRows   int
 	AdminPassword string // MFAPORTAL_ADMIN_PASSWORD only: never a flag, so it stays out of `ps`
 }
 
@@ -84,12 +86,17 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "sign out after this long without activity")
 	fs.DurationVar(&c.SessionMaxAge, "session-max-age", 12*time.Hour, "sign out this long after sign-in")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Int64Var(&c.BulkMaxBytes, "bulk-max-bytes", 50<<20, "largest bulk update file, in bytes")
+	fs.IntVar(&c.BulkMaxRows, "bulk-max-rows", 1_000_000, "most rows in a bulk update file")
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
 }
 
 func (c *config) validate() error {
 	if c.DemoUsers < 0 || c.DemoUsers > 10_000_000 {
 		return fmt.Errorf("--demo-users %d: expected 0 to 10000000", c.DemoUsers)
+	}
+	if c.BulkMaxBytes < 1024 || c.BulkMaxRows < 1 {
+		return errors.New("--bulk-max-bytes must be at least 1024 and --bulk-max-rows at least 1")
 	}
 	if c.SessionIdle < time.Minute || c.SessionMaxAge < time.Minute {
 		return errors.New("--session-idle and --session-max-age must be at least 1m")

@@ -29,6 +29,8 @@ Usage:
   mfaportal accounts passwd NAME         set a local account's password (on stdin)
   mfaportal accounts remove NAME         remove a local account
   mfaportal accounts list                list local accounts
+  mfaportal bulk verify FILE             check a bulk update file against the directory (exit 1 on errors)
+  mfaportal bulk apply FILE [--yes]      apply a bulk update file
   mfaportal audit export                 write the audit log as CSV to stdout
   mfaportal audit verify                 check the audit log's hash chain (exit 1 if broken)
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = c.accounts(ctx, args)
 	case "audit":
 		err = c.audit(ctx, args)
+	case "bulk":
+		err = c.bulk(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -105,7 +109,7 @@ func openStore(ctx context.Context, data string) (*sqlite.DB, error) {
 }
 
 func newService(db *sqlite.DB) *mfa.Service {
-	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Now: time.Now}
+	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db, Now: time.Now}
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -161,7 +165,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	srv, err := web.New(web.Config{Addr: cfg.Addr, PublicURL: cfg.PublicURL, SessionKey: key,
-		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge}, svc, db, db.Ping, log)
+		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
+		CSVLimits: mfa.CSVLimits{MaxBytes: cfg.BulkMaxBytes, MaxRows: cfg.BulkMaxRows}}, svc, db, db.Ping, log)
 	if err != nil {
 		return err
 	}
@@ -171,7 +176,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("mfaportal listening", "addr", l.Addr().String(), "url", cfg.PublicURL, "data", cfg.Data, "directory", "embedded")
 	fmt.Fprintf(c.stdout, "mfaportal is running at %s (press Ctrl+C to stop)\n", cfg.PublicURL)
-	return srv.Serve(ctx, l)
+	// Bulk jobs run in the background and resume after a restart; SIGTERM pauses them between
+	// batches, and the store is closed only once the runner has stopped.
+	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { log.Error(msg, "err", err) })
+	runnerDone := make(chan struct{})
+	go func() { runner.Run(ctx); close(runnerDone) }()
+	err = srv.Serve(ctx, l)
+	<-runnerDone
+	return err
 }
 
 // seedDemo seeds the demo tenant once, into an empty directory only.

@@ -1,6 +1,6 @@
 // Package sqlite is the embedded directory and the portal's own store, in one SQLite file
 // (modernc.org/sqlite: pure Go, no cgo). It implements mfa.Directory, mfa.UserImporter,
-// mfa.AccountStore and mfa.SessionStore.
+// mfa.AccountStore, mfa.SessionStore and mfa.TokenStore.
 package sqlite
 
 import (
@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -75,34 +77,70 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.db.QueryRowContext(ctx, "SELECT 1").Scan(&n)
 }
 
-func (d *DB) migrate(ctx context.Context) error {
+// migration is one file of migrations/: NNN_what.sql, applied in a transaction of its own.
+type migration struct {
+	version int // NNN: the schema version (PRAGMA user_version) once it is applied
+	name    string
+}
+
+// embeddedMigrations lists the embedded migrations in version order. The version of a migration is
+// the number in its file name, not its position, so a number left free (a migration still being
+// written on another branch) does not shift the versions of those after it.
+func embeddedMigrations() ([]migration, error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v < 1 {
+			return nil, fmt.Errorf("migration %s: the file name must start with its number, e.g. 004_tokens.sql", base)
+		}
+		out = append(out, migration{version: v, name: name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same number", path.Base(out[i-1].name), path.Base(out[i].name))
+		}
+	}
+	return out, nil
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	all, err := embeddedMigrations()
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	var current int
 	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 		return err
 	}
-	if current > len(names) {
-		return fmt.Errorf("the data folder was written by a newer mfaportal (schema %d, this binary knows %d)", current, len(names))
+	if latest := all[len(all)-1].version; current > latest {
+		return fmt.Errorf("the data folder was written by a newer mfaportal (schema %d, this binary knows %d)", current, latest)
 	}
-	for i := current; i < len(names); i++ {
-		body, err := migrations.ReadFile(names[i])
+	for _, m := range all {
+		if m.version <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(m.name)
 		if err != nil {
 			return err
 		}
 		err = d.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", names[i], err)
+				return fmt.Errorf("migration %s: %w", path.Base(m.name), err)
 			}
-			_, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1))
+			_, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version))
 			return err
 		})
 		if err != nil {
 			return err
 		}
+		current = m.version
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ CREATE INDEX user_terms_by_prefix1 ON user_terms (substr(term, 1, 1), sort_key, 
 CREATE INDEX user_terms_by_prefix2 ON user_terms (substr(term, 1, 2), sort_key, user_id, account_enabled, state, lcp) WHERE lcp < 2;
 
 CREATE TRIGGER users_filters_to_terms AFTER UPDATE OF account_enabled, state, sort_key ON users
+	WHEN OLD.account_enabled IS NOT NEW.account_enabled OR OLD.state IS NOT NEW.state OR OLD.sort_key IS NOT NEW.sort_key
 BEGIN
 	UPDATE user_terms SET account_enabled = NEW.account_enabled, state = NEW.state, sort_key = NEW.sort_key
 	WHERE user_id = NEW.id;

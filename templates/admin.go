@@ -1,0 +1,42 @@
+package templates
+
+import "github.com/mfaportal/mfaportal/mfa"
+
+// AccountsView is the local accounts page (global admins).
+type AccountsView struct {
+	Accounts   []*mfa.Account
+	Self       string // the local account signed in, which cannot remove itself
+	Name, Role string // the add form, kept when it is refused
+	Error      string
+	ErrorField string // "name", "role", "password" or "confirm"
+	Notice     string
+}
+
+// TokensView is the API tokens page (global admins).
+type TokensView struct {
+	Tokens     []*mfa.Token
+	Name, Role string // the create form, kept when it is refused
+	Error      string
+	ErrorField string // "name" or "role"
+	Notice     string
+	Created    *CreatedToken // the token just created: shown on this page only, never again
+}
+
+// CreatedToken is a token right after its creation, with its secret.
+type CreatedToken struct {
+	Name   string
+	Role   mfa.Role
+	Secret string
+}
+
+// NoAccessView is the page for someone who signed in with their organisation but holds no role
+// that gives access to the portal.
+type NoAccessView struct {
+	Name    string // who signed in
+	Claim   string // the claim that was looked at
+	Overage bool   // the provider left the claim out (too many groups)
+}
+
+// Administers reports whether the page's admin may administer local accounts and API tokens,
+// for the header's links to those pages.
+func (p Page) Administers() bool { return p.SignedIn && p.Actor.Role.Can(mfa.PermAdminister) }
