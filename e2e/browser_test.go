@@ -39,6 +39,13 @@ const demoSize = 260
 // startPortal boots the portal on 127.0.0.1:0 with the demo tenant and returns its base URL.
 func startPortal(t *testing.T) string {
 	t.Helper()
+	return startPortalWith(t, nil)
+}
+
+// startPortalWith is startPortal with the web configuration changed by configure, which is given
+// the portal's base URL (its public URL).
+func startPortalWith(t *testing.T, configure func(cfg *web.Config, baseURL string)) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mfaportal.db"))
 	if err != nil {
@@ -47,7 +54,7 @@ func startPortal(t *testing.T) string {
 	if _, err := db.SeedUsers(ctx, mfa.DemoUsers(demoSize), time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db}
+	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db}
 	if _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +62,17 @@ func startPortal(t *testing.T) string {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := web.New(web.Config{SessionKey: make([]byte, 64)}, svc, db, db.Ping, log)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	cfg := web.Config{SessionKey: make([]byte, 64)}
+	if configure != nil {
+		configure(&cfg, "http://"+l.Addr().String())
+	}
+	srv, err := web.New(cfg, svc, db, db.Ping, log)
 	if err != nil {
+		l.Close()
 		t.Fatal(err)
 	}
 	done, runnerDone := make(chan struct{}), make(chan struct{})

@@ -100,7 +100,7 @@ func (h *Handlers) readStepForm(r *http.Request) (*stepForm, error) {
 	}
 	f := &stepForm{action: action}
 	d := templates.StepDialog{Step: step, Return: safeReturn(r.PostForm.Get("return")), RequireWhy: h.Service.RequireReason,
-		Reason: r.PostForm.Get("reason")}
+		Reason: r.PostForm.Get("reason"), Caps: h.capabilities()}
 	if r.PostForm.Get("all") == "1" {
 		q, err := url.ParseQuery(r.PostForm.Get("filter"))
 		if err != nil {

@@ -131,6 +131,7 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 		Steps:    stepsFor(actor.Role),
 		CanReset: actor.Role.Can(mfa.PermManageSettings),
 		Dialog:   dialog,
+		Sync:     h.syncView(r),
 	}
 	if page.PrevCursor != "" {
 		v.PrevURL = listURL("/users", base, "before", page.PrevCursor, "page", strconv.Itoa(p.pageNum-1))

@@ -254,9 +254,14 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 			r.markApplied(work, job, rows)
 			resumed = false
 		}
-		s.applyRows(work, job, rows, r.OnError)
+		applyErr := s.applyRows(work, job, rows, r.OnError)
 		if err := s.Jobs.RecordOutcomes(work, id, rows, s.now()); err != nil {
 			return err
+		}
+		if applyErr != nil {
+			// The directory cannot be reached: the rows not applied stay pending, and Run tries
+			// the job again later.
+			return applyErr
 		}
 	}
 }
@@ -280,8 +285,10 @@ func (r *BulkRunner) markApplied(ctx context.Context, job *Job, rows []BulkRow) 
 	}
 }
 
-// applyRows applies rows without an outcome yet and sets each row's outcome.
-func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onError func(string, error)) {
+// applyRows applies rows without an outcome yet and sets each row's outcome. When the directory
+// fails as a whole (a BatchUpdater's error: unreachable, credentials refused), the rows it did not
+// get to keep no outcome and the error is returned, so the job pauses instead of failing them.
+func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onError func(string, error)) error {
 	outcome := func(row *BulkRow, changed bool, after *User, err error) {
 		switch {
 		case err != nil:
@@ -304,7 +311,7 @@ func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onErr
 			}
 		}
 		if len(upns) == 0 {
-			return
+			return nil
 		}
 		changed := make([]bool, len(upns))
 		befores := make([]*User, len(upns))
@@ -313,13 +320,15 @@ func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onErr
 		})
 		for k, i := range idx {
 			switch {
-			case err != nil:
-				outcome(&rows[i], false, nil, err)
-			default:
-				outcome(&rows[i], changed[k], users[k], errs[k])
+			case k < len(errs) && errs[k] != nil:
+				outcome(&rows[i], false, nil, errs[k])
+			case k < len(users) && users[k] != nil:
+				outcome(&rows[i], changed[k], users[k], nil)
+			case err == nil:
+				outcome(&rows[i], false, nil, Errorf(EINTERNAL, "the directory answered nothing for %s", rows[i].Username))
 			}
 		}
-		return
+		return err
 	}
 	for i := range rows {
 		if rows[i].Outcome != "" {
@@ -328,4 +337,5 @@ func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onErr
 		after, _, changed, err := s.setState(ctx, job.Actor, bulkStateRequest(job, rows[i]))
 		outcome(&rows[i], changed, after, err)
 	}
+	return nil
 }

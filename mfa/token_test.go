@@ -60,7 +60,9 @@ func (m *memAudit) AppendAudit(_ context.Context, r *AuditRecord) error {
 	m.records = append(m.records, r)
 	return nil
 }
-func (m *memAudit) FindAudit(context.Context, AuditFilter) (*AuditPage, error) { return &AuditPage{}, nil }
+func (m *memAudit) FindAudit(context.Context, AuditFilter) (*AuditPage, error) {
+	return &AuditPage{}, nil
+}
 func (m *memAudit) EachAudit(context.Context, func(*AuditRecord) error) error { return nil }
 
 func TestTokenLifecycle(t *testing.T) {

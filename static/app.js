@@ -56,6 +56,27 @@
     window.setTimeout(poll, 1000);
   }
 
+  // Directory sync (Microsoft Graph): while a sync runs, show its progress; reload when it ends.
+  var syncPanel = document.getElementById("sync");
+  if (syncPanel && syncPanel.dataset.running === "true") {
+    var syncPoll = function () {
+      fetch(syncPanel.dataset.statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (st) {
+          if (!st) { return; }
+          if (!st.running) { window.location.reload(); return; }
+          var el = syncPanel.querySelector('[data-field="sync-progress"]');
+          if (el) {
+            el.textContent = Math.round(st.done).toLocaleString("en-US") +
+              (st.total > 0 ? " of " + Math.round(st.total).toLocaleString("en-US") : "") + " users";
+          }
+        })
+        .catch(function () { /* keep polling */ })
+        .finally(function () { window.setTimeout(syncPoll, 1000); });
+    };
+    window.setTimeout(syncPoll, 1000);
+  }
+
   var table = document.querySelector("#selection table.users");
   if (!table) { return; }
   var all = table.querySelector("input.select-all");

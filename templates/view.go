@@ -39,6 +39,7 @@ type UsersView struct {
 	Steps    []mfa.Action // the quick steps the role may take
 	CanReset bool         // the role may Manage user settings
 	Dialog   templ.Component
+	Sync     *SyncView // the local index's state, for a directory synchronized from Graph
 }
 
 // UserView is the per-user page.
@@ -96,6 +97,9 @@ type StepDialog struct {
 	Error      string // a problem with the confirmation itself (e.g. a missing reason)
 	Reason     string
 	Options    mfa.ResetOptions
+	// Caps are the backend's: Manage user settings shows the options it cannot apply disabled,
+	// with the reason (a zero Capability with no reason counts as available).
+	Caps mfa.Capabilities
 }
 
 // StepTarget is a selected user carried by the confirmation form.

@@ -143,6 +143,9 @@ func (o *oidcFlow) discover(ctx context.Context) (*oauth2.Config, *oidc.IDTokenV
 	return o.oauth, o.verifier, nil
 }
 
+// cookie is the sign-in cookie with every option set explicitly: host-only, /auth only,
+// HttpOnly, SameSite=Lax (the provider's redirect back is a top-level GET, which Lax allows),
+// Secure behind https. maxAge < 0 deletes it.
 func (o *oidcFlow) cookie(value string, maxAge int) *http.Cookie {
 	c := &http.Cookie{Name: OIDCCookie, Value: value, Path: oidcCookiePath, MaxAge: maxAge,
 		Secure: o.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
@@ -154,6 +157,7 @@ func (o *oidcFlow) cookie(value string, maxAge int) *http.Cookie {
 	return c
 }
 
+// randomString is 32 random bytes in base64url: a state, a nonce.
 func randomString() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

@@ -86,9 +86,12 @@ func (w *teeWriter) Write(b []byte) (int, error) {
 }
 
 // secrets are the strings that must never appear in the portal's pages or logs: the client
-// secret and every token and code the provider issued.
+// secret, every authorization code and every token the provider issued.
 func (p *idp) secrets(t *testing.T) []string {
 	out := []string{p.ClientSecret}
+	for code := range p.SessionStore.Store { // the authorization codes (read once the flows are over)
+		out = append(out, code)
+	}
 	dec := json.NewDecoder(strings.NewReader(p.issued.String()))
 	for {
 		var body map[string]any
@@ -201,6 +204,7 @@ func (e *testEnv) finish(c *http.Client, u string) (*http.Response, *goquery.Doc
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	e.pages.Write(body)
 	doc, _ := goquery.NewDocumentFromReader(bytes.NewReader(body))
 	return resp, doc, string(body)
 }
@@ -449,41 +453,42 @@ func TestOIDCRefusals(t *testing.T) {
 		alter  func(c *http.Client, f *flow) string // the callback URL the browser calls
 		status int
 		msg    string
+		logged string // what the log says about it
 	}{
 		{"wrong state", admin(), func(_ *http.Client, f *flow) string {
 			return withQuery(f.callback, "state", "forged-"+f.callback.Query().Get("state"))
-		}, 400, "does not belong to the sign-in started in this browser"},
+		}, 400, "does not belong to the sign-in started in this browser", `reason="state mismatch"`},
 		{"callback without state", admin(), func(_ *http.Client, f *flow) string {
 			return withQuery(f.callback, "state", "")
-		}, 400, "has no state"},
+		}, 400, "has no state", `reason="no state"`},
 		{"callback without code", admin(), func(_ *http.Client, f *flow) string {
 			return withQuery(f.callback, "code", "")
-		}, 400, "has no code"},
+		}, 400, "has no code", `reason="no code"`},
 		{"provider error", admin(), func(_ *http.Client, f *flow) string {
 			q := url.Values{"error": {"access_denied"}, "error_description": {`<script>alert(1)</script> call +1 555 0100`}, "state": {f.callback.Query().Get("state")}}
 			return e.srv.URL + "/auth/callback?" + q.Encode()
-		}, 401, `answered with "access_denied"`},
+		}, 401, `answered with "access_denied"`, `provider_error="\"access_denied\""`},
 		{"provider error with odd text", admin(), func(_ *http.Client, f *flow) string {
 			return e.srv.URL + "/auth/callback?error=" + url.QueryEscape("<b>call us</b>") + "&state=" + f.callback.Query().Get("state")
-		}, 401, "answered with an error"},
+		}, 401, "answered with an error", `provider_error="an error"`},
 		{"sign-in cookie missing (another browser)", admin(), func(c *http.Client, f *flow) string {
 			u, _ := url.Parse(e.srv.URL + "/auth/")
 			c.Jar.SetCookies(u, []*http.Cookie{{Name: OIDCCookie, Value: "", MaxAge: -1, Path: "/auth"}})
 			return f.callback.String()
-		}, 400, "expired or was started in another browser"},
+		}, 400, "expired or was started in another browser", `reason="no sign-in cookie"`},
 		{"sign-in cookie tampered", admin(), func(c *http.Client, f *flow) string {
 			u, _ := url.Parse(e.srv.URL + "/auth/")
 			v := []byte(f.flowCookie.Value)
 			v[len(v)/2] ^= 1
 			c.Jar.SetCookies(u, []*http.Cookie{{Name: OIDCCookie, Value: string(v), Path: "/auth"}})
 			return f.callback.String()
-		}, 400, "expired or was started in another browser"},
-		{"wrong nonce", withClaims(map[string]any{"nonce": "not-the-nonce"}), nil, 401, "could not be verified"},
-		{"no nonce", withClaims(map[string]any{"nonce": ""}), nil, 401, "could not be verified"},
-		{"wrong audience (a token for another client)", withClaims(map[string]any{"aud": []string{"another-client"}}), nil, 401, "could not be verified"},
-		{"several audiences, issued to another", withClaims(map[string]any{"aud": []string{"another-client", p.ClientID}, "azp": "another-client"}), nil, 401, "could not be verified"},
-		{"wrong issuer", withClaims(map[string]any{"iss": "https://login.example.net/oidc"}), nil, 401, "could not be verified"},
-		{"expired token", withClaims(map[string]any{"iat": past.Add(-10 * time.Minute).Unix(), "nbf": past.Add(-10 * time.Minute).Unix(), "exp": past.Unix()}), nil, 401, "could not be verified"},
+		}, 400, "expired or was started in another browser", `reason="no sign-in cookie"`},
+		{"wrong nonce", withClaims(map[string]any{"nonce": "not-the-nonce"}), nil, 401, "could not be verified", `reason="nonce mismatch"`},
+		{"no nonce", withClaims(map[string]any{"nonce": ""}), nil, 401, "could not be verified", `reason="nonce mismatch"`},
+		{"wrong audience (a token for another client)", withClaims(map[string]any{"aud": []string{"another-client"}}), nil, 401, "could not be verified", "expected audience"},
+		{"several audiences, issued to another", withClaims(map[string]any{"aud": []string{"another-client", p.ClientID}, "azp": "another-client"}), nil, 401, "could not be verified", `reason="azp mismatch"`},
+		{"wrong issuer", withClaims(map[string]any{"iss": "https://login.example.net/oidc"}), nil, 401, "could not be verified", "issued by a different provider"},
+		{"expired token", withClaims(map[string]any{"iat": past.Add(-10 * time.Minute).Unix(), "nbf": past.Add(-10 * time.Minute).Unix(), "exp": past.Unix()}), nil, 401, "could not be verified", `reason="id token expired"`},
 	}
 	for _, tc := range cases {
 		p.QueueUser(tc.user)
@@ -493,7 +498,11 @@ func TestOIDCRefusals(t *testing.T) {
 		if tc.alter != nil {
 			target = tc.alter(c, f)
 		}
+		logsBefore := len(e.logs.String())
 		resp, doc, _ := e.finish(c, target)
+		if logged := e.logs.String()[logsBefore:]; !strings.Contains(logged, tc.logged) {
+			t.Errorf("%s: refused for another reason than expected (%s):\n%s", tc.name, tc.logged, logged)
+		}
 		msg := doc.Find("#signin-error").Text()
 		if resp.StatusCode != tc.status || !strings.Contains(msg, tc.msg) || sessionCookieSet(resp) {
 			t.Errorf("%s: %d %q, want %d %q", tc.name, resp.StatusCode, msg, tc.status, tc.msg)
@@ -652,13 +661,19 @@ func TestOIDCReturnsOnlyToThisSite(t *testing.T) {
 }
 
 // assertNoSecrets checks that nothing the provider issued, nor the client secret, is in the
-// portal's log.
+// portal's log or in the pages it answered the callbacks with.
 func assertNoSecrets(t *testing.T, e *testEnv, p *idp) {
 	t.Helper()
-	logs := e.logs.String()
+	logs, pages := e.logs.String(), e.pages.String()
+	if pages == "" {
+		t.Fatal("no callback pages were recorded")
+	}
 	for _, s := range p.secrets(t) {
 		if strings.Contains(logs, s) {
 			t.Fatalf("the log holds a token or secret (%.12s...)", s)
+		}
+		if strings.Contains(pages, s) {
+			t.Fatalf("a page holds a token or secret (%.12s...)", s)
 		}
 	}
 	if strings.Contains(logs, "code_verifier") || strings.Contains(logs, "id_token") {

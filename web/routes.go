@@ -52,6 +52,9 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, get, "/", mfa.PermView, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/users", http.StatusSeeOther) })
 		s.allow(r, get, "/users", mfa.PermView, s.h.UsersPage)
 		s.allow(r, get, "/users/export", mfa.PermView, s.h.ExportUsers)
+		// A directory synchronized from Microsoft Graph: its progress, and "sync now".
+		s.allow(r, get, "/users/sync", mfa.PermView, s.h.SyncStatus)
+		s.allow(r, post, "/users/sync", mfa.PermBulkUpdate, s.h.SyncNow)
 		s.allow(r, get, "/users/{upn}", mfa.PermView, s.h.UserPage)
 		// Quick steps: Enable/Disable/Enforce or Manage user settings; the weakest role that may
 		// take one of them is helpdesk (Manage user settings). The service checks the step itself.

@@ -1,6 +1,7 @@
-// Package web is the portal's HTTP server: the router, middleware (request ids, logs, metrics,
-// security headers, CSRF protection, sessions), sign-in and the check that a request is signed in.
-// Pages and API handlers live in package handlers.
+// Package web is the portal's HTTP server: the router with its permission table, middleware
+// (request ids, logs, metrics, security headers, CSRF protection, sessions), sign-in with local
+// accounts and with an OpenID Connect provider, and API token authentication. Pages and API
+// handlers live in package handlers.
 package web
 
 import (

@@ -40,6 +40,8 @@ type testEnv struct {
 	app  *Server
 	now  time.Time
 	logs *syncBuffer // everything the server logged
+	// pages holds the bodies of the sign-in callbacks the tests made (checked for leaked tokens).
+	pages syncBuffer
 }
 
 // syncBuffer is a log sink that request goroutines may write to concurrently.

@@ -27,6 +27,8 @@ type config struct {
 	BulkMaxBytes  int64
 	BulkMaxRows   int
 	AdminPassword string // MFAPORTAL_ADMIN_PASSWORD only: never a flag, so it stays out of `ps`
+	OIDC          oidcSettings
+	Graph         graphSettings
 }
 
 // envName is the environment variable of a flag: data-dir → MFAPORTAL_DATA_DIR.
@@ -89,6 +91,8 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Int64Var(&c.BulkMaxBytes, "bulk-max-bytes", 50<<20, "largest bulk update file, in bytes")
 	fs.IntVar(&c.BulkMaxRows, "bulk-max-rows", 1_000_000, "most rows in a bulk update file")
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
+	oidcFlags(fs, &c.OIDC)
+	graphFlags(fs, &c.Graph)
 }
 
 func (c *config) validate() error {
@@ -100,6 +104,9 @@ func (c *config) validate() error {
 	}
 	if c.SessionIdle < time.Minute || c.SessionMaxAge < time.Minute {
 		return errors.New("--session-idle and --session-max-age must be at least 1m")
+	}
+	if err := c.Graph.validate(); err != nil {
+		return err
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/mfa/graph"
 	"github.com/mfaportal/mfaportal/mfa/sqlite"
 	"github.com/mfaportal/mfaportal/web"
 )
@@ -29,10 +30,14 @@ Usage:
   mfaportal accounts passwd NAME         set a local account's password (on stdin)
   mfaportal accounts remove NAME         remove a local account
   mfaportal accounts list                list local accounts
+  mfaportal tokens create --name N --role R   create an API token (printed once, on the last line)
+  mfaportal tokens revoke NAME           revoke an API token
+  mfaportal tokens list                  list API tokens (name, role, created, last used)
   mfaportal bulk verify FILE             check a bulk update file against the directory (exit 1 on errors)
   mfaportal bulk apply FILE [--yes]      apply a bulk update file
   mfaportal audit export                 write the audit log as CSV to stdout
   mfaportal audit verify                 check the audit log's hash chain (exit 1 if broken)
+  mfaportal graph-emulator [--addr A] [--users N]   run a local Microsoft Graph emulator (tests, demos)
 
 Every command takes --data DIR (default ./data). "mfaportal serve -h" lists the server's flags;
 each flag can also be set as MFAPORTAL_<FLAG>, e.g. MFAPORTAL_ADDR.
@@ -64,6 +69,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = c.audit(ctx, args)
 	case "bulk":
 		err = c.bulk(ctx, args)
+	case "graph-emulator":
+		err = c.graphEmulator(ctx, args)
+	case "tokens":
+		err = c.tokens(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -109,7 +118,7 @@ func openStore(ctx context.Context, data string) (*sqlite.DB, error) {
 }
 
 func newService(db *sqlite.DB) *mfa.Service {
-	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db, Now: time.Now}
+	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Now: time.Now}
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -132,7 +141,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return usageError{fmt.Sprintf("serve takes no arguments, found %q", rest[0])}
 	}
 	cfg.AdminPassword = c.getenv("MFAPORTAL_ADMIN_PASSWORD")
+	cfg.OIDC.ClientSecret = c.getenv("MFAPORTAL_OIDC_CLIENT_SECRET")
+	cfg.Graph.ClientSecret = c.getenv("MFAPORTAL_GRAPH_CLIENT_SECRET")
 	if err := cfg.validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	oidcCfg, err := cfg.OIDC.webConfig(cfg.PublicURL)
+	if err != nil {
 		return usageError{err.Error()}
 	}
 	log, err := newLogger(c.stderr, cfg.LogLevel)
@@ -146,19 +161,30 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer db.Close()
 	svc := newService(db)
 	svc.RequireReason = cfg.RequireReason
+	ready := db.Ping
+	var graphDir *graph.Directory
+	if cfg.Graph.Directory == "graph" {
+		if graphDir, err = useGraph(cfg.Graph, db, svc, log); err != nil {
+			return err
+		}
+		defer graphDir.Close()
+		ready = graphDir.Ping
+	}
 
-	if cfg.Demo {
+	if cfg.Demo && graphDir == nil {
 		if err := seedDemo(ctx, db, cfg.DemoUsers, log); err != nil {
 			return err
 		}
 	}
-	generated, err := svc.EnsureAdmin(ctx, cfg.AdminPassword)
-	if err != nil {
-		return err
-	}
-	if generated != "" {
-		// Printed once, to the terminal only (never to the log): SPEC §6.
-		fmt.Fprintf(c.stdout, "Created the local account %q (global-admin). Its password, shown only this once:\n%s\n", mfa.AdminAccount, generated)
+	if cfg.OIDC.LocalAccounts {
+		generated, err := svc.EnsureAdmin(ctx, cfg.AdminPassword)
+		if err != nil {
+			return err
+		}
+		if generated != "" {
+			// Printed once, to the terminal only (never to the log): SPEC §6.
+			fmt.Fprintf(c.stdout, "Created the local account %q (global-admin). Its password, shown only this once:\n%s\n", mfa.AdminAccount, generated)
+		}
 	}
 	key, err := sessionKey(cfg)
 	if err != nil {
@@ -166,7 +192,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	srv, err := web.New(web.Config{Addr: cfg.Addr, PublicURL: cfg.PublicURL, SessionKey: key,
 		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
-		CSVLimits: mfa.CSVLimits{MaxBytes: cfg.BulkMaxBytes, MaxRows: cfg.BulkMaxRows}}, svc, db, db.Ping, log)
+		CSVLimits:       mfa.CSVLimits{MaxBytes: cfg.BulkMaxBytes, MaxRows: cfg.BulkMaxRows},
+		OIDC:            oidcCfg,
+		NoLocalAccounts: !cfg.OIDC.LocalAccounts,
+	}, svc, db, ready, log)
 	if err != nil {
 		return err
 	}
@@ -174,11 +203,17 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("mfaportal listening", "addr", l.Addr().String(), "url", cfg.PublicURL, "data", cfg.Data, "directory", "embedded")
+	log.Info("mfaportal listening", "addr", l.Addr().String(), "url", cfg.PublicURL, "data", cfg.Data, "directory", cfg.Graph.Directory)
 	fmt.Fprintf(c.stdout, "mfaportal is running at %s (press Ctrl+C to stop)\n", cfg.PublicURL)
 	// Bulk jobs run in the background and resume after a restart; SIGTERM pauses them between
 	// batches, and the store is closed only once the runner has stopped.
 	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { log.Error(msg, "err", err) })
+	if graphDir != nil {
+		// Larger batches keep Graph's $batch requests flowing between the runner's steps; the
+		// local index is kept fresh in the background.
+		runner.BatchSize = 2000
+		go graphDir.Run(ctx)
+	}
 	runnerDone := make(chan struct{})
 	go func() { runner.Run(ctx); close(runnerDone) }()
 	err = srv.Serve(ctx, l)

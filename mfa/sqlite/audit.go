@@ -14,22 +14,52 @@ var _ mfa.AuditLog = (*DB)(nil)
 const auditColumns = `seq, time, actor, actor_role, actor_method, action, target, before, after, source, reason,
 	client_ip, outcome, prev_hash, hash`
 
-// appendAudit seals r after the last record and inserts it, inside tx (an immediate transaction,
-// so no other writer can take the same sequence number).
-func appendAudit(ctx context.Context, tx *sql.Tx, r *mfa.AuditRecord) error {
-	var seq int64
-	var prev string
-	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+// auditWriter appends records inside one immediate transaction (so no other writer can take the
+// same sequence numbers): it reads the chain's head once and keeps it, with a prepared insert.
+type auditWriter struct {
+	tx     *sql.Tx
+	insert *sql.Stmt
+	seq    int64
+	prev   string
+	loaded bool
+}
+
+func newAuditWriter(tx *sql.Tx) *auditWriter { return &auditWriter{tx: tx} }
+
+func (w *auditWriter) append(ctx context.Context, r *mfa.AuditRecord) error {
+	if !w.loaded {
+		err := w.tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&w.seq, &w.prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if w.insert, err = w.tx.PrepareContext(ctx, `INSERT INTO audit (seq, time, actor, actor_key, actor_role, actor_method, action,
+			target, target_key, before, after, source, reason, client_ip, outcome, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+			return err
+		}
+		w.loaded = true
+	}
+	r.Seal(w.seq+1, w.prev)
+	if _, err := w.insert.ExecContext(ctx, r.Seq, r.Time.UnixMilli(), r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole),
+		r.ActorMethod, r.Action, r.Target, strings.ToLower(r.Target), r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome,
+		r.PrevHash, r.Hash); err != nil {
 		return err
 	}
-	r.Seal(seq+1, prev)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit (seq, time, actor, actor_key, actor_role, actor_method, action, target,
-		target_key, before, after, source, reason, client_ip, outcome, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Seq, r.Time.UnixMilli(), r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole), r.ActorMethod, r.Action,
-		r.Target, strings.ToLower(r.Target), r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome, r.PrevHash, r.Hash)
-	return err
+	w.seq, w.prev = r.Seq, r.Hash
+	return nil
+}
+
+func (w *auditWriter) close() {
+	if w.insert != nil {
+		w.insert.Close()
+	}
+}
+
+// appendAudit seals r after the last record and inserts it, inside tx.
+func appendAudit(ctx context.Context, tx *sql.Tx, r *mfa.AuditRecord) error {
+	w := newAuditWriter(tx)
+	defer w.close()
+	return w.append(ctx, r)
 }
 
 // AppendAudit appends a record in its own transaction.

@@ -274,6 +274,7 @@ func BenchmarkFindUsers(b *testing.B) {
 		{"1-letter-z", "z"},
 		{"2-letter", "ma"},
 		{"2-letter-el", "el"},
+		{"3-letter-most", "han"},
 		{"4-letter", "chri"},
 		{"4-letter-mart", "mart"},
 		{"surname", "smi"},
@@ -348,7 +349,7 @@ func BenchmarkFindUsersSweep(b *testing.B) {
 	if err := rows.Err(); err != nil {
 		b.Fatal(err)
 	}
-	for _, p := range []string{"chri", "mart", "smi", "élo", "sofia.sa", "zz-none", "x", "q"} {
+	for _, p := range []string{"han", "chri", "mart", "smi", "élo", "sofia.sa", "zz-none", "x", "q"} {
 		add(p)
 	}
 	slices.Sort(prefixes)

@@ -48,6 +48,7 @@ func (d *DB) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa
 }
 
 // UpdateUsers changes many users in one immediate transaction; each user's fn error is its own.
+// Statements are prepared once for the batch: this is bulk update's hot path.
 func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
 	users := make([]*mfa.User, len(upns))
 	errs := make([]error, len(upns))
@@ -57,6 +58,10 @@ func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *m
 			return err
 		}
 		defer get.Close()
+		w := &userWriter{tx: tx}
+		defer w.close()
+		audit := newAuditWriter(tx)
+		defer audit.close()
 		for i, upn := range upns {
 			r, err := scanUser(get.QueryRowContext(ctx, mfa.NormalizeUPN(upn)))
 			if errors.Is(err, sql.ErrNoRows) {
@@ -74,10 +79,10 @@ func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *m
 				continue
 			}
 			if rec != nil {
-				if err := writeUser(ctx, tx, r.id, &before, r.user); err != nil {
+				if err := w.write(ctx, r.id, &before, r.user); err != nil {
 					return err
 				}
-				if err := appendAudit(ctx, tx, rec); err != nil {
+				if err := audit.append(ctx, rec); err != nil {
 					return err
 				}
 				r.user.Version++
@@ -92,17 +97,41 @@ func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *m
 	return users, errs, nil
 }
 
-// writeUser stores a changed user. A change of state, methods or settings only (the common case,
-// and bulk update's) is one narrow UPDATE; a change of name or filters rewrites the search terms too.
-func writeUser(ctx context.Context, tx *sql.Tx, id int64, before, after *mfa.User) error {
+// userWriter stores changed users within a transaction. A change of state, methods or settings only
+// (the common case, and bulk update's) is one narrow prepared UPDATE; a change of name or filters
+// rewrites the search terms too.
+type userWriter struct {
+	tx     *sql.Tx
+	narrow *sql.Stmt
+}
+
+func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.User) error {
 	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled || before.Privileged != after.Privileged {
-		return updateUser(ctx, tx, id, after)
+		return updateUser(ctx, w.tx, id, after)
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE users SET state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
-		reenabled_with_methods = ?, state_read_at = ?, version = version + 1 WHERE id = ?`,
-		string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords, toMillis(after.RememberedDevicesNotBefore),
-		boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), id)
+	if w.narrow == nil {
+		var err error
+		if w.narrow, err = w.tx.PrepareContext(ctx, `UPDATE users SET state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
+			reenabled_with_methods = ?, state_read_at = ?, version = version + 1 WHERE id = ?`); err != nil {
+			return err
+		}
+	}
+	_, err := w.narrow.ExecContext(ctx, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
+		toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), id)
 	return err
+}
+
+func (w *userWriter) close() {
+	if w.narrow != nil {
+		w.narrow.Close()
+	}
+}
+
+// writeUser stores one changed user (see userWriter).
+func writeUser(ctx context.Context, tx *sql.Tx, id int64, before, after *mfa.User) error {
+	w := &userWriter{tx: tx}
+	defer w.close()
+	return w.write(ctx, id, before, after)
 }
 
 const jobColumns = `id, status, file_name, actor, actor_role, actor_method, client_ip, reason, n_enable, n_enforce, n_disable,

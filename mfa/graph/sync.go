@@ -1,0 +1,233 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/mfa/sqlite"
+)
+
+// SyncStatus returns the state of the index.
+func (d *Directory) SyncStatus(ctx context.Context) (mfa.SyncStatus, error) {
+	st, _, err := d.db.SyncState(ctx)
+	return st, err
+}
+
+// StartSync starts a full sync in the background ("sync now"); ECONFLICT if one runs.
+func (d *Directory) StartSync(ctx context.Context) error {
+	if !d.syncMu.TryLock() {
+		return mfa.Errorf(mfa.ECONFLICT, "a sync is already running")
+	}
+	d.bgWG.Add(1)
+	go func() {
+		defer d.bgWG.Done()
+		defer d.syncMu.Unlock()
+		if err := d.fullSync(d.bg); err != nil && d.bg.Err() == nil {
+			d.log.Error("Microsoft Graph sync failed", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Sync runs a full sync and returns when it is done: ECONFLICT if one runs already.
+func (d *Directory) Sync(ctx context.Context) error {
+	if !d.syncMu.TryLock() {
+		return mfa.Errorf(mfa.ECONFLICT, "a sync is already running")
+	}
+	defer d.syncMu.Unlock()
+	return d.fullSync(ctx)
+}
+
+// Run keeps the index fresh until ctx ends: a full sync at start when the last complete one is
+// older than the sync interval (or there was none), then every interval. A sync that the process
+// stopped in the middle is marked failed at start.
+func (d *Directory) Run(ctx context.Context) {
+	d.bgWG.Add(1)
+	defer d.bgWG.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(d.bg, cancel) // Close stops it too
+	defer stop()
+	st, _, err := d.db.SyncState(ctx)
+	if err != nil {
+		d.log.Error("reading the sync state", "err", err)
+	} else if st.Running {
+		_ = d.db.FinishSync(ctx, d.cfg.Now(), "the portal stopped during the sync; it starts again")
+	}
+	interval := d.cfg.SyncInterval
+	next := time.Duration(0)
+	if err == nil && !st.LastSync.IsZero() {
+		next = max(0, interval-d.cfg.Now().Sub(st.LastSync))
+	}
+	if interval < 0 && err == nil && !st.LastSync.IsZero() {
+		next = -1
+	}
+	for {
+		if next >= 0 {
+			t := time.NewTimer(next)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			if err := d.Sync(ctx); err != nil && ctx.Err() == nil && mfa.ErrorCode(err) != mfa.ECONFLICT {
+				d.log.Error("Microsoft Graph sync failed", "err", err)
+			}
+		}
+		if interval < 0 {
+			<-ctx.Done()
+			return
+		}
+		next = interval
+	}
+}
+
+// pageWorkers is how many pages of users have their states read at once: the next page's reads
+// start while the last ones of a page finish, so the quota is used throughout.
+const pageWorkers = 2
+
+// fullSync reads every user, state and methods from Graph into the index: users in pages of 999
+// (following @odata.nextLink), each page's states and methods in $batch requests, then the page is
+// written in one transaction. Only after every page was read and written are the users Graph no
+// longer has removed. On failure the index keeps what it had (plus the pages already written) and
+// the error is recorded for the page.
+func (d *Directory) fullSync(ctx context.Context) (err error) {
+	start := d.cfg.Now()
+	gen := start.UnixMilli()
+	store := context.WithoutCancel(ctx)
+	if err := d.db.BeginSync(store, gen, start); err != nil {
+		return err
+	}
+	d.log.Info("Microsoft Graph sync started")
+	defer func() {
+		msg := ""
+		if err != nil {
+			err = asDomain(err)
+			msg = mfa.ErrorMessage(err)
+			if errors.Is(err, context.Canceled) {
+				msg = "the sync was stopped (the portal is shutting down)"
+			}
+		}
+		if ferr := d.db.FinishSync(store, d.cfg.Now(), msg); ferr != nil && err == nil {
+			err = ferr
+		}
+	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pages := make(chan *usersPage, pageWorkers)
+	var fetchErr error
+	go func() {
+		defer close(pages)
+		next := ""
+		for {
+			p, err := d.c.listUsers(ctx, next)
+			if err != nil {
+				fetchErr = err
+				return
+			}
+			select {
+			case pages <- p:
+			case <-ctx.Done():
+				return
+			}
+			if p.next == "" {
+				return
+			}
+			next = p.next
+		}
+	}()
+	var (
+		mu       sync.Mutex
+		done     int
+		total    int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	for w := 0; w < pageWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range pages {
+				mu.Lock()
+				if p.count > 0 {
+					total = p.count
+				}
+				mu.Unlock()
+				n, err := d.syncPage(ctx, p, gen)
+				if err != nil {
+					fail(err)
+					continue
+				}
+				mu.Lock()
+				done += n
+				n, t := done, max(total, done)
+				mu.Unlock()
+				if err := d.db.SetSyncProgress(store, n, t); err != nil {
+					fail(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if fetchErr != nil {
+		return fetchErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	removed, err := d.db.RemoveUsersNotSynced(store, gen)
+	if err != nil {
+		return err
+	}
+	d.log.Info("Microsoft Graph sync done", "users", done, "removed", removed, "seconds", d.cfg.Now().Sub(start).Seconds())
+	return nil
+}
+
+// syncPage reads a page's states and methods and writes the page into the index, in one
+// transaction. Users deleted meanwhile (404) are left out; it answers how many were written.
+func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64) (int, error) {
+	states := make([]userState, len(p.users))
+	r := d.c.newRun(ctx)
+	for i, u := range p.users {
+		for _, o := range d.c.readOps(ctx, u.id, &states[i], false, nil) {
+			r.submit(o)
+		}
+	}
+	if err := r.wait(); err != nil {
+		return 0, err
+	}
+	rows := make([]sqlite.IndexUser, 0, len(p.users))
+	for i, u := range p.users {
+		st := &states[i]
+		if isNotFound(st.fail) {
+			continue
+		}
+		iu := sqlite.IndexUser{GraphID: u.id, UPN: u.upn, DisplayName: u.displayName, AccountEnabled: u.accountEnabled}
+		if st.fail == nil {
+			iu.StateRead, iu.State, iu.Methods, iu.ReadAt = true, st.state, st.domainMethods(), st.readAt
+		} else {
+			d.log.Warn("Microsoft Graph: the state of a user could not be read; the index keeps the last one", "user", u.upn, "err", st.fail.msg)
+		}
+		rows = append(rows, iu)
+	}
+	if err := d.db.IndexUsers(context.WithoutCancel(ctx), rows, gen); err != nil {
+		return 0, err
+	}
+	return len(rows), nil
+}

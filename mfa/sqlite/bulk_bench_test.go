@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// copyFile copies the cached benchmark directory so that applying a bulk file does not change it.
+func copyFile(b *testing.B, from, to string) {
+	b.Helper()
+	src, err := os.Open(from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		b.Fatal(err)
+	}
+	dst.Close()
+}
+
+// BenchmarkBulk verifies and applies a bulk update file with one row per user of the directory
+// (MFAPORTAL_BENCH_USERS, default 100,000), every row a change, and reports the time of each step
+// and the peak RSS. Run with -benchtime 1x: each run works on a fresh copy of the directory.
+//
+//	MFAPORTAL_BENCH_USERS=1000000 go test -run XXX -bench Bulk -benchtime 1x ./mfa/sqlite/
+func BenchmarkBulk(b *testing.B) {
+	n := benchUsers(b)
+	cached := benchDB(b, n)
+	cached.Close()
+	ctx := context.Background()
+	var file bytes.Buffer
+	file.WriteString("Username,MFA Status\r\n")
+	next := map[mfa.State]string{mfa.StateDisabled: "Enabled", mfa.StateEnabled: "Enforced", mfa.StateEnforced: "Disabled"}
+	for u := range mfa.DemoUsers(n) {
+		fmt.Fprintf(&file, "%s,%s\r\n", u.UPN, next[u.State])
+	}
+	b.Logf("bulk file: %d rows, %.1f MiB", n, float64(file.Len())/(1<<20))
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "bulk.db")
+		copyFile(b, cached.Path, path)
+		db, err := Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		svc := &mfa.Service{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db}
+		actor := mfa.Actor{Name: "bench", Role: mfa.RoleGlobalAdmin, Method: "cli"}
+		b.StartTimer()
+
+		start := time.Now()
+		job, err := svc.CreateBulkJob(ctx, actor, "bench.csv", bytes.NewReader(file.Bytes()), mfa.DefaultCSVLimits, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		verify := time.Since(start)
+		if job.Counts.Errors != 0 || job.Total != n {
+			b.Fatalf("plan %+v", job.Counts)
+		}
+		// The preview at any offset: one page from the middle.
+		start = time.Now()
+		rows, err := svc.BulkJobRows(ctx, actor, job.ID, mfa.RowFilter{AfterSeq: int64(n / 2), Limit: 100})
+		if err != nil || len(rows) != 100 {
+			b.Fatalf("preview: %d %v", len(rows), err)
+		}
+		preview := time.Since(start)
+		if _, err := svc.StartBulkJob(ctx, actor, job.ID, ""); err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 1000}).RunJob(ctx, job.ID); err != nil {
+			b.Fatal(err)
+		}
+		apply := time.Since(start)
+		b.StopTimer()
+		done, _ := db.FindJob(ctx, job.ID)
+		if done.Status != mfa.JobDone || done.Changed != n {
+			b.Fatalf("job %+v", done)
+		}
+		b.ReportMetric(verify.Seconds(), "verify-s")
+		b.ReportMetric(float64(preview.Microseconds())/1000, "preview-ms")
+		b.ReportMetric(apply.Seconds(), "apply-s")
+		b.ReportMetric(float64(n)/apply.Seconds(), "rows/s")
+		b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+		db.Close()
+		b.StartTimer()
+	}
+}

@@ -1,0 +1,283 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// This file is the local index of a Microsoft Graph directory (package mfa/graph): the users table
+// filled from Graph, each row linked to its Graph object id (graph_users), and the state of the
+// sync (directory_sync). The index is only ever written a page at a time, in one transaction each,
+// so a failed sync leaves it as it was before that page.
+
+// IndexUser is a user as read from Microsoft Graph, for the local index.
+type IndexUser struct {
+	GraphID        string
+	UPN            string
+	DisplayName    string
+	AccountEnabled bool
+	// StateRead says State and Methods were read from Graph at ReadAt; otherwise the indexed state
+	// and methods are kept (a new user is indexed as Disabled, never read).
+	StateRead bool
+	State     mfa.State
+	Methods   []mfa.Method
+	// DefaultRead says which method is the default is known (Methods' IsDefault); otherwise the
+	// indexed default is kept for a method type still registered.
+	DefaultRead bool
+	ReadAt      time.Time
+}
+
+// IndexUsers writes users read from Graph into the index in one transaction: a user is found by its
+// Graph id (or, the first time, by its user name) and updated, or inserted. A user whose name,
+// filters, state or methods changed gets a new version; one read unchanged only a new read time.
+// gen, when not 0, marks them as seen by that full sync.
+func (d *DB) IndexUsers(ctx context.Context, users []IndexUser, gen int64) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		ins, err := newInserter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ins.close()
+		byGraph, err := tx.PrepareContext(ctx, "SELECT "+userColumns+" FROM graph_users g CROSS JOIN users u ON u.id = g.user_id WHERE g.graph_id = ?")
+		if err != nil {
+			return err
+		}
+		defer byGraph.Close()
+		for i := range users {
+			if err := indexUser(ctx, tx, ins, byGraph, &users[i], gen); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byGraph *sql.Stmt, iu *IndexUser, gen int64) error {
+	key := mfa.NormalizeUPN(iu.UPN)
+	r, err := scanUser(byGraph.QueryRowContext(ctx, iu.GraphID))
+	found := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	// Another row holding this user name (a user renamed in Graph, or one left from the embedded
+	// directory) gives way: the user it belongs to, if still in Graph, comes back with its own name.
+	var other int64
+	err = tx.QueryRowContext(ctx, "SELECT id FROM users WHERE upn_key = ?", key).Scan(&other)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if other != 0 && (!found || other != r.id) {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", other); err != nil {
+			return err
+		}
+	}
+	if !found {
+		u := mfa.User{UPN: iu.UPN, DisplayName: iu.DisplayName, AccountEnabled: iu.AccountEnabled, State: mfa.StateDisabled}
+		if iu.StateRead {
+			u.State, u.Methods = iu.State, normalizeMethods(iu.Methods)
+		}
+		if err := ins.insert(ctx, &u, iu.ReadAt); err != nil {
+			return err
+		}
+		if !iu.StateRead {
+			// Never read: the page shows no read time rather than a wrong one.
+			if _, err := tx.ExecContext(ctx, "UPDATE users SET state_read_at = 0 WHERE upn_key = ?", key); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO graph_users (user_id, graph_id, sync_gen)
+			SELECT id, ?, ? FROM users WHERE upn_key = ?`, iu.GraphID, gen, key)
+		return err
+	}
+	before := *r.user
+	after := *r.user
+	after.UPN, after.DisplayName, after.AccountEnabled = iu.UPN, iu.DisplayName, iu.AccountEnabled
+	// A state read before the one indexed (a sync's page read while the user was changed through
+	// the portal) is older news: keep the newer.
+	if iu.StateRead && !before.StateReadAt.After(iu.ReadAt) {
+		methods := iu.Methods
+		if !iu.DefaultRead {
+			methods = keepDefault(before.Methods, methods)
+		}
+		after.Methods = normalizeMethods(methods)
+		if after.State != iu.State {
+			after.State = iu.State
+			after.HadMethodsWhenReenabled = false
+		}
+		after.StateReadAt = iu.ReadAt
+	}
+	changed := before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
+		before.State != after.State || mfa.FormatMethodList(before.Methods) != mfa.FormatMethodList(after.Methods)
+	switch {
+	case changed:
+		if err := writeUser(ctx, tx, r.id, &before, &after); err != nil {
+			return err
+		}
+	case iu.StateRead && !before.StateReadAt.After(iu.ReadAt):
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET state_read_at = ? WHERE id = ?", toMillis(iu.ReadAt), r.id); err != nil {
+			return err
+		}
+	}
+	if gen != 0 {
+		if _, err := tx.ExecContext(ctx, "UPDATE graph_users SET sync_gen = ? WHERE user_id = ?", gen, r.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keepDefault marks as default the method of next whose type was the default in prev.
+func keepDefault(prev, next []mfa.Method) []mfa.Method {
+	def := ""
+	for _, m := range prev {
+		if m.IsDefault {
+			def = string(m.Type)
+		}
+	}
+	out := slices.Clone(next)
+	for i := range out {
+		out[i].IsDefault = def != "" && string(out[i].Type) == def
+	}
+	return out
+}
+
+// normalizeMethods is methods as the users table keeps them: each type once, the default first
+// (the table reads the first method as the default, so without one the first becomes it).
+func normalizeMethods(ms []mfa.Method) []mfa.Method {
+	out := make([]mfa.Method, 0, len(ms))
+	seen := map[mfa.MethodType]int{}
+	for _, m := range ms {
+		if i, dup := seen[m.Type]; dup {
+			out[i].IsDefault = out[i].IsDefault || m.IsDefault
+			continue
+		}
+		seen[m.Type] = len(out)
+		out = append(out, m)
+	}
+	slices.SortStableFunc(out, func(a, b mfa.Method) int {
+		switch {
+		case a.IsDefault && !b.IsDefault:
+			return -1
+		case b.IsDefault && !a.IsDefault:
+			return 1
+		}
+		return 0
+	})
+	for i := range out {
+		out[i].IsDefault = i == 0
+	}
+	return out
+}
+
+// NormalizeMethods is normalizeMethods for the graph directory, which compares what Graph says
+// with what the index holds.
+func NormalizeMethods(ms []mfa.Method) []mfa.Method { return normalizeMethods(ms) }
+
+// RemoveUsersNotSynced deletes the users that the complete full sync gen did not see: users deleted
+// in Graph meanwhile, and users that were never linked to Graph (left from the embedded
+// directory). It returns how many were removed.
+func (d *DB) RemoveUsersNotSynced(ctx context.Context, gen int64) (int64, error) {
+	var n int64
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id NOT IN (SELECT user_id FROM graph_users WHERE sync_gen >= ?)`, gen)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// RemoveIndexedUser deletes one user from the index (deleted in Graph meanwhile).
+func (d *DB) RemoveIndexedUser(ctx context.Context, upn string) error {
+	_, err := d.db.ExecContext(ctx, "DELETE FROM users WHERE upn_key = ?", mfa.NormalizeUPN(upn))
+	return err
+}
+
+// GraphIDs returns the Graph object ids of indexed users, keyed by mfa.NormalizeUPN. Users not
+// linked to Graph are absent.
+func (d *DB) GraphIDs(ctx context.Context, upns []string) (map[string]string, error) {
+	out := make(map[string]string, len(upns))
+	for len(upns) > 0 {
+		n := min(500, len(upns))
+		args := make([]any, n)
+		for i, u := range upns[:n] {
+			args[i] = mfa.NormalizeUPN(u)
+		}
+		upns = upns[n:]
+		rows, err := d.db.QueryContext(ctx, `SELECT u.upn_key, g.graph_id FROM users u CROSS JOIN graph_users g ON g.user_id = u.id
+			WHERE u.upn_key IN (?`+strings.Repeat(",?", n-1)+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[k] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SyncState returns the state of the sync and the generation of the running or last full sync.
+func (d *DB) SyncState(ctx context.Context) (mfa.SyncStatus, int64, error) {
+	var st mfa.SyncStatus
+	var running int
+	var gen, started, last, errAt int64
+	err := d.db.QueryRowContext(ctx, `SELECT running, generation, started_at, last_sync, done, total, last_error, last_error_at
+		FROM directory_sync WHERE id = 1`).Scan(&running, &gen, &started, &last, &st.Done, &st.Total, &st.LastError, &errAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, 0, nil
+	}
+	st.Running, st.StartedAt, st.LastSync, st.LastErrorAt = running == 1, fromMillis(started), fromMillis(last), fromMillis(errAt)
+	return st, gen, err
+}
+
+// BeginSync records that the full sync gen started at at.
+func (d *DB) BeginSync(ctx context.Context, gen int64, at time.Time) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE directory_sync SET running = 1, generation = ?, started_at = ?, done = 0, total = 0 WHERE id = 1`,
+		gen, toMillis(at))
+	return err
+}
+
+// SetSyncProgress records how many users the running sync has read, of how many.
+func (d *DB) SetSyncProgress(ctx context.Context, done, total int) error {
+	_, err := d.db.ExecContext(ctx, "UPDATE directory_sync SET done = ?, total = ? WHERE id = 1", done, total)
+	return err
+}
+
+// FinishSync records the end of the running sync at at: complete when errMsg is "", failed with
+// errMsg otherwise (the time of the last complete sync is then kept).
+func (d *DB) FinishSync(ctx context.Context, at time.Time, errMsg string) error {
+	var err error
+	if errMsg == "" {
+		_, err = d.db.ExecContext(ctx, "UPDATE directory_sync SET running = 0, last_sync = ?, last_error = '', last_error_at = 0 WHERE id = 1", toMillis(at))
+	} else {
+		_, err = d.db.ExecContext(ctx, "UPDATE directory_sync SET running = 0, last_error = ?, last_error_at = ? WHERE id = 1", errMsg, toMillis(at))
+	}
+	return err
+}
+
+// SetDirectoryError records a failure to reach the directory outside a sync ("" clears it).
+func (d *DB) SetDirectoryError(ctx context.Context, msg string, at time.Time) error {
+	if msg == "" {
+		_, err := d.db.ExecContext(ctx, "UPDATE directory_sync SET last_error = '', last_error_at = 0 WHERE id = 1 AND last_error <> ''")
+		return err
+	}
+	_, err := d.db.ExecContext(ctx, "UPDATE directory_sync SET last_error = ?, last_error_at = ? WHERE id = 1", msg, toMillis(at))
+	return err
+}
