@@ -65,7 +65,8 @@ type run struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	queue   [2][]*op // ready ops: v1.0, beta
+	queue   [2][2][]*op // ready ops by API version (v1.0, beta) and kind (with writes, reads only)
+	ready   int
 	open    int      // ops submitted and not finished
 	fatal   error
 	workers int
@@ -91,7 +92,7 @@ func (r *run) submit(o *op) {
 	}
 	r.mu.Lock()
 	r.open++
-	r.queue[version(o.beta)] = append(r.queue[version(o.beta)], o)
+	r.enqueue(o)
 	if r.workers < r.c.cfg.Concurrency {
 		r.workers++
 		go r.work()
@@ -118,29 +119,61 @@ func (r *run) wait() error {
 
 func (r *run) stopped() bool { return r.fatal != nil || r.ctx.Err() != nil }
 
-// take removes ready ops of one version whose pending steps fit in a batch.
+// kind is 0 for an op with a write pending, 1 for reads only.
+func kind(o *op) int {
+	for _, s := range o.pending() {
+		if s.write {
+			return 0
+		}
+	}
+	return 1
+}
+
+// enqueue makes an op ready; r.mu is held.
+func (r *run) enqueue(o *op) {
+	v, k := version(o.beta), kind(o)
+	r.queue[v][k] = append(r.queue[v][k], o)
+	r.ready++
+}
+
+// take removes ready ops of one API version whose pending steps fit in a batch. Writes go first:
+// the write quota is what a bulk update waits for, so writes are sent as soon as they are ready
+// while reads fill the other requests.
 func (r *run) take() (beta bool, ops []*op) {
 	v := 0
-	if len(r.queue[1]) > len(r.queue[0]) {
+	switch w0, w1 := len(r.queue[0][0]), len(r.queue[1][0]); {
+	case w0+w1 > 0:
+		if w1 > w0 {
+			v = 1
+		}
+	case len(r.queue[1][1]) > len(r.queue[0][1]):
 		v = 1
 	}
-	q := r.queue[v]
-	n, i := 0, 0
-	for ; i < len(q); i++ {
-		k := len(q[i].pending())
-		if n+k > maxBatch {
+	n := 0
+	for k := range 2 {
+		q := r.queue[v][k]
+		i := 0
+		for ; i < len(q); i++ {
+			c := len(q[i].pending())
+			if n+c > maxBatch {
+				break
+			}
+			n += c
+		}
+		ops = append(ops, q[:i]...)
+		r.queue[v][k] = q[i:]
+		r.ready -= i
+		if i < len(q) {
 			break
 		}
-		n += k
 	}
-	ops, r.queue[v] = q[:i:i], q[i:]
 	return v == 1, ops
 }
 
 func (r *run) work() {
 	for {
 		r.mu.Lock()
-		for len(r.queue[0])+len(r.queue[1]) == 0 && r.open > 0 && !r.stopped() {
+		for r.ready == 0 && r.open > 0 && !r.stopped() {
 			r.cond.Wait()
 		}
 		if r.open == 0 || r.stopped() {
@@ -171,7 +204,7 @@ func (r *run) requeue(ops []*op, d time.Duration) {
 	put := func() {
 		r.mu.Lock()
 		for _, o := range ops {
-			r.queue[version(o.beta)] = append(r.queue[version(o.beta)], o)
+			r.enqueue(o)
 		}
 		r.mu.Unlock()
 		r.cond.Broadcast()

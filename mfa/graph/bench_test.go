@@ -42,7 +42,7 @@ func benchEnv(b *testing.B, users int, scale float64, faults graphemu.Faults) *e
 	e := newEnv(b, graphemu.Options{Users: users, Latency: benchLatency, Quotas: graphemu.Quotas{TimeScale: scale}, Faults: faults},
 		func(c *Config) {
 			c.ReadQuota, c.WriteQuota = scaled(DefaultReadQuota, scale), scaled(DefaultWriteQuota, scale)
-			c.Concurrency = 24
+			c.Concurrency = 48
 			c.RetryBase = 50 * time.Millisecond
 		})
 	return e
@@ -126,6 +126,7 @@ func BenchmarkFullSync(b *testing.B) {
 				burst := float64(DefaultReadQuota.Units)
 				rate := float64(st.ReadUnits) / elapsed.Seconds()
 				sustained := (float64(st.ReadUnits) - burst) / elapsed.Seconds()
+				e.emu.SetFaults(graphemu.Faults{})
 				loop := loopRate(b, e, 100, false)
 				usersPerSec := float64(n) / elapsed.Seconds()
 				b.ReportMetric(elapsed.Seconds(), "s")

@@ -62,7 +62,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// SyncInterval is how often the full sync runs (default 30 minutes; negative: only on demand).
 	SyncInterval time.Duration
-	// Concurrency bounds the $batch requests in flight at once (default 16).
+	// Concurrency bounds the $batch requests in flight at once (default 32: with Graph's latency
+	// of a $batch of 20, fewer would not reach the read quota).
 	Concurrency int
 	// ReadQuota and WriteQuota are the quotas requests are paced under (default: the documented
 	// ones). Pace is the fraction of them to aim at (default 0.97).
@@ -107,7 +108,7 @@ func (c *Config) setDefaults() error {
 		c.SyncInterval = 30 * time.Minute
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 16
+		c.Concurrency = 32
 	}
 	if c.ReadQuota.Units <= 0 || c.ReadQuota.Window <= 0 {
 		c.ReadQuota = DefaultReadQuota

@@ -369,7 +369,7 @@ func (d *Directory) UpdateUsers(ctx context.Context, upns []string, fn func(i in
 		switch {
 		case row.gone:
 			errs[i] = d.deletedMeanwhile(store, row.upn)
-		case row.st.state != "" && row.cur != nil:
+		case row.st.state != "" && row.cur != nil && !row.wrote:
 			st := row.st
 			st.methods = nil
 			iu := indexUser(row.id, row.cur, &st)
