@@ -100,6 +100,12 @@ func chromiumPath(t *testing.T) string {
 // newBrowser starts a fresh headless Chromium with the flags this sandbox needs.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	// A fresh profile, removed by the cleanup below rather than by t.TempDir (which fails the test
+	// when Chromium is still writing to it).
+	profile, err := os.MkdirTemp("", "mfaportal-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.Headless,
@@ -111,7 +117,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1400, 1000),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -123,7 +129,18 @@ func newBrowser(t *testing.T) context.Context {
 	}
 	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(quiet))
 	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	t.Cleanup(func() {
+		cancelC()
+		cancelB()
+		cancelA()
+		// Chromium's helper processes may still be writing to the profile for a moment.
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
