@@ -1,8 +1,11 @@
 package mfa
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/argon2"
 )
 
 func TestHashPasswordRoundTrip(t *testing.T) {
@@ -11,7 +14,7 @@ func TestHashPasswordRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("HashPassword: %v", err)
 		}
-		if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=2$") {
+		if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
 			t.Errorf("hash %q is not an argon2id PHC string with the expected parameters", h)
 		}
 		if strings.Contains(h, pw) && pw != "" {
@@ -106,4 +109,17 @@ func TestRandomPassword(t *testing.T) {
 	if strings.ContainsAny(a, "+/=") {
 		t.Errorf("RandomPassword() %q is not URL-safe", a)
 	}
+}
+
+func TestOlderHashParametersStillVerify(t *testing.T) {
+	// A hash made with RFC 9106's 64 MiB parameters (this package's earlier default).
+	const old = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHRzYWx0c2FsdA$"
+	key := argon2IDForTest("hunter2-but-longer", "saltsaltsaltsalt", 3, 65536, 2)
+	if !CheckPassword(old+key, "hunter2-but-longer") || CheckPassword(old+key, "wrong") {
+		t.Fatal("a hash with other parameters does not verify")
+	}
+}
+
+func argon2IDForTest(pw, salt string, t, m uint32, p uint8) string {
+	return base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte(pw), []byte(salt), t, m, p, 32))
 }
