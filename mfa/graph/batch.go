@@ -53,8 +53,8 @@ func (o *op) pending() []*step {
 }
 
 // run applies ops in $batch requests of up to 20 steps with bounded concurrency, under the pacer.
-// Inside a batch, a step throttled (429) is queued again after its Retry-After (and every caller
-// waits that long); a step that failed with 5xx is queued again after a back-off, MaxAttempts times
+// Inside a batch, a step throttled (429) is queued again after its Retry-After (and, when the
+// application's quota in the tenant is exhausted, every caller waits that long); a step that failed with 5xx is queued again after a back-off, MaxAttempts times
 // in all, then its op fails with Graph's error; a step whose predecessor failed is queued again
 // with it. A whole $batch that fails for a passing reason is sent again the same way; if it keeps
 // failing, or Graph refuses the credentials or a permission, the run stops with that error
@@ -67,7 +67,7 @@ type run struct {
 	cond    *sync.Cond
 	queue   [2][2][]*op // ready ops by API version (v1.0, beta) and kind (with writes, reads only)
 	ready   int
-	open    int      // ops submitted and not finished
+	open    int // ops submitted and not finished
 	fatal   error
 	workers int
 }
@@ -301,7 +301,7 @@ func (r *run) send(beta bool, ops []*op) {
 			}
 			retry = true
 			d := r.c.backoff(f, max(s.attempts, 1))
-			if s.status == http.StatusTooManyRequests {
+			if f.appWide() {
 				r.c.pace.pause(d)
 			}
 			if s.status != http.StatusFailedDependency {
@@ -348,14 +348,15 @@ func itemFailure(item core.BatchItem) *failure {
 		f.code = body.Error.Code
 	}
 	h := item.GetHeaders()
-	f.retryAfter = retryAfter(func(k string) string {
+	get := func(k string) string {
 		for hk, v := range h {
 			if strings.EqualFold(hk, k) {
 				return v
 			}
 		}
 		return ""
-	})
+	}
+	f.retryAfter, f.scope = retryAfter(get), get("x-ms-throttle-scope")
 	return f
 }
 

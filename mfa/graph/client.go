@@ -130,7 +130,15 @@ type failure struct {
 	code       string // Graph's error code
 	msg        string
 	retryAfter time.Duration // announced by a 429 or 503
+	scope      string        // x-ms-throttle-scope of a 429: which quota is exhausted
 	auth       bool          // the sign-in (token request) failed
+}
+
+// appWide reports a 429 for the application's quota in the tenant (x-ms-throttle-scope
+// Tenant_Application/...): every request of the portal would be refused until Retry-After, so
+// everyone waits. Other 429s are retried on their own after their Retry-After.
+func (f *failure) appWide() bool {
+	return f.status == http.StatusTooManyRequests && strings.HasPrefix(strings.ToLower(f.scope), "tenant_application")
 }
 
 func (f *failure) Error() string { return f.msg }
@@ -188,6 +196,7 @@ func failureOf(err error) *failure {
 			}
 		}
 		f.retryAfter = retryAfter(func(k string) string { return firstHeader(oe.ResponseHeaders, k) })
+		f.scope = firstHeader(oe.ResponseHeaders, "x-ms-throttle-scope")
 		return f
 	}
 	var ae *abs.ApiError
@@ -197,6 +206,7 @@ func failureOf(err error) *failure {
 			f.msg = ae.Message
 		}
 		f.retryAfter = retryAfter(func(k string) string { return firstHeader(ae.ResponseHeaders, k) })
+		f.scope = firstHeader(ae.ResponseHeaders, "x-ms-throttle-scope")
 		return f
 	}
 	var afe *azidentity.AuthenticationFailedError
@@ -302,7 +312,7 @@ func (c *client) do(ctx context.Context, units, writes int, fn func(ctx context.
 			return f
 		}
 		wait := c.backoff(f, attempt)
-		if f.status == http.StatusTooManyRequests {
+		if f.appWide() {
 			c.pace.pause(wait)
 		}
 		if err := sleep(ctx, wait); err != nil {

@@ -11,7 +11,8 @@ import (
 // resource units and one of writes, each refilled at its quota's rate (times the pace) and holding
 // at most one window's worth. A caller reserves what its request costs and waits until the
 // buckets cover it (reservations are served in order: a bucket may go negative, and the next caller
-// waits for the debt to be repaid). A 429 pauses every caller for its Retry-After.
+// waits for the debt to be repaid). A 429 for the application's quota pauses every caller for its
+// Retry-After.
 type pacer struct {
 	mu          sync.Mutex
 	now         func() time.Time

@@ -173,9 +173,9 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 				}
 				mu.Lock()
 				done += n
-				n, t := done, max(total, done)
+				err = d.db.SetSyncProgress(store, done, max(total, done)) // in order: under mu
 				mu.Unlock()
-				if err := d.db.SetSyncProgress(store, n, t); err != nil {
+				if err != nil {
 					fail(err)
 				}
 			}
