@@ -66,6 +66,9 @@ func (c *cli) bulk(ctx context.Context, args []string) error {
 		return nil
 	}
 
+	if err := refuseGraphFolder(ctx, db, "bulk apply"); err != nil {
+		return err
+	}
 	job, err := svc.CreateBulkJob(ctx, mfa.CLIActor, rest[0], f, mfa.DefaultCSVLimits, *reason)
 	if err != nil {
 		return err

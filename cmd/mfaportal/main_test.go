@@ -154,3 +154,21 @@ func newFlagSetWith(cfg *config) *flag.FlagSet {
 	serveFlags(fs, cfg)
 	return fs
 }
+
+func TestCommandsThatChangeUsersRefuseAGraphDataFolder(t *testing.T) {
+	data := t.TempDir()
+	db, err := openStore(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMeta(context.Background(), "directory", "graph")
+	db.Close()
+	file := filepath.Join(data, "f.csv")
+	os.WriteFile(file, []byte("Username,MFA Status\nada@contoso.com,Enabled\n"), 0o600)
+	for _, args := range [][]string{{"bulk", "apply", file, "--yes"}, {"users", "import", file}} {
+		code, _, errs := runCLI(t, "", append(args, "--data", data)...)
+		if code != 1 || !strings.Contains(errs, "never Graph") {
+			t.Errorf("%v: %d %q", args, code, errs)
+		}
+	}
+}

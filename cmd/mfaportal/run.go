@@ -117,6 +117,17 @@ func openStore(ctx context.Context, data string) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, filepath.Join(data, "mfaportal.db"))
 }
 
+// refuseGraphFolder refuses a command that would change users directly in the local index of a
+// data folder that belongs to the Microsoft Graph directory: the change would never reach Graph.
+func refuseGraphFolder(ctx context.Context, db *sqlite.DB, what string) error {
+	if dir, err := db.Meta(ctx, "directory"); err != nil {
+		return err
+	} else if dir == "graph" {
+		return mfa.Errorf(mfa.EINVALID, "this data folder belongs to the Microsoft Graph directory: %s would change only the portal's local copy, never Graph. Use the portal's page or API (mfaportal serve with MFAPORTAL_DIRECTORY=graph) instead", what)
+	}
+	return nil
+}
+
 func newService(db *sqlite.DB) *mfa.Service {
 	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Now: time.Now}
 }
@@ -162,6 +173,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	svc := newService(db)
 	svc.RequireReason = cfg.RequireReason
 	ready := db.Ping
+	// Remember which directory this data folder belongs to, for the commands that change users.
+	if err := db.SetMeta(ctx, "directory", cfg.Graph.Directory); err != nil {
+		return err
+	}
 	var graphDir *graph.Directory
 	if cfg.Graph.Directory == "graph" {
 		if graphDir, err = useGraph(cfg.Graph, db, svc, log); err != nil {

@@ -38,6 +38,9 @@ func (c *cli) users(ctx context.Context, args []string) error {
 			return err
 		}
 		defer db.Close()
+		if err := refuseGraphFolder(ctx, db, "users import"); err != nil {
+			return err
+		}
 		res, err := newService(db).ImportUsers(ctx, mfa.CLIActor, f, mfa.DefaultCSVLimits)
 		if err != nil {
 			return err
