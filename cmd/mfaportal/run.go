@@ -223,6 +223,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	// Bulk jobs run in the background and resume after a restart; SIGTERM pauses them between
 	// batches, and the store is closed only once the runner has stopped.
 	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { log.Error(msg, "err", err) })
+	// On the embedded directory a batch of 5,000 rows is one transaction of about a second: large
+	// enough to write shared index pages once, short enough not to hold other writers up for long.
+	runner.BatchSize = 5000
 	if graphDir != nil {
 		// Larger batches keep Graph's $batch requests flowing between the runner's steps; the
 		// local index is kept fresh in the background.

@@ -80,7 +80,7 @@ func BenchmarkBulk(b *testing.B) {
 			b.Fatal(err)
 		}
 		start = time.Now()
-		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 1000}).RunJob(ctx, job.ID); err != nil {
+		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 5000}).RunJob(ctx, job.ID); err != nil {
 			b.Fatal(err)
 		}
 		apply := time.Since(start)
