@@ -169,7 +169,7 @@ func (f *failure) asError() error {
 	case f.status == http.StatusUnauthorized:
 		return mfa.Errorf(mfa.EUNAVAILABLE, "Microsoft Graph refused the portal's token: %s", f.msg)
 	case f.status == http.StatusForbidden:
-		return mfa.Errorf(mfa.EUNAVAILABLE, "Microsoft Graph refused access: %s (grant the application the permissions User.Read.All, UserAuthenticationMethod.ReadWrite.All, Policy.ReadWrite.AuthenticationMethod and Policy.Read.All, with admin consent)", f.msg)
+		return mfa.Errorf(mfa.EUNAVAILABLE, "Microsoft Graph refused access: %s (grant the application the permissions User.Read.All, UserAuthenticationMethod.ReadWrite.All, Policy.ReadWrite.AuthenticationMethod, Policy.Read.All and RoleManagement.Read.Directory, with admin consent)", f.msg)
 	case f.status == http.StatusNotFound:
 		return mfa.Errorf(mfa.ENOTFOUND, "Microsoft Graph: %s", f.msg)
 	case f.transient():

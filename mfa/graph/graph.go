@@ -1,14 +1,15 @@
 // Package graph is the Microsoft Graph directory: users and their per-user MFA states live in a
 // Microsoft Entra tenant, and the portal reaches them through Microsoft Graph with
-// github.com/microsoftgraph/msgraph-sdk-go (only its users, policies and models sub-packages: the
-// SDK's root package would compile every Graph API) and azidentity client credentials. No other
-// package imports the SDK.
+// github.com/microsoftgraph/msgraph-sdk-go (only its users, policies, directoryroles and models
+// sub-packages: the SDK's root package would compile every Graph API) and azidentity client
+// credentials. No other package imports the SDK.
 //
 // The portal lists, filters and pages from a local index in its own store (the users table of
 // mfa/sqlite), filled by a full sync — GET /v1.0/users in pages of 999, then each user's state
 // (GET /beta/users/{id}/authentication/requirements) and methods (GET
-// /v1.0/users/{id}/authentication/methods) in $batch requests of 20 — refreshed periodically and on
-// demand, and updated from Graph's answer on every write. Requests are paced under Graph's quotas
+// /v1.0/users/{id}/authentication/methods) in $batch requests of 20, and who is an admin (the members
+// of the directory roles, roles.go) — refreshed periodically and on demand, and updated from
+// Graph's answer on every write. Requests are paced under Graph's quotas
 // with token buckets and retried on throttling, 5xx and network errors (also per item of a $batch).
 //
 // Graph has no API for app passwords, remembered devices, trusted IPs, the app-password policy or

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,9 +91,10 @@ func (d *Directory) Run(ctx context.Context) {
 // start while the last ones of a page finish, so the quota is used throughout.
 const pageWorkers = 2
 
-// fullSync reads every user, state and methods from Graph into the index: users in pages of 999
-// (following @odata.nextLink), each page's states and methods in $batch requests, then the page is
-// written in one transaction. Only after every page was read and written are the users Graph no
+// fullSync reads every user, state and methods from Graph into the index: first the members of the
+// directory roles (who is an admin), then users in pages of 999 (following @odata.nextLink), each
+// page's states and methods in $batch requests, then the page is written in one transaction, admin
+// flags included. Only after every page was read and written are the users Graph no
 // longer has removed. On failure the index keeps what it had (plus the pages already written) and
 // the error is recorded for the page.
 func (d *Directory) fullSync(ctx context.Context) (err error) {
@@ -103,6 +105,7 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 		return err
 	}
 	d.log.Info("Microsoft Graph sync started")
+	warning := "" // a part of the directory that could not be read, kept as last read
 	defer func() {
 		msg := ""
 		if err != nil {
@@ -112,12 +115,32 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 				msg = "the sync was stopped (the portal is shutting down)"
 			}
 		}
-		if ferr := d.db.FinishSync(store, d.cfg.Now(), msg); ferr != nil && err == nil {
+		var ferr error
+		if err == nil && warning != "" {
+			ferr = d.db.FinishSyncWithWarning(store, d.cfg.Now(), warning)
+		} else {
+			ferr = d.db.FinishSync(store, d.cfg.Now(), msg)
+		}
+		if ferr != nil && err == nil {
 			err = ferr
 		}
 	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+
+	// Who is an admin, before the users: each page is written with it. Without the permission to read
+	// the roles (403) the sync goes on and the index keeps the flags it had.
+	privileged, err := d.c.privilegedUsers(ctx)
+	switch {
+	case rolesForbidden(err):
+		warning = "Microsoft Graph refused to read the directory roles (" + failureOf(err).msg + "): who is an admin is kept as last read. " +
+			"Grant the application the permission RoleManagement.Read.Directory, with admin consent"
+		d.log.Warn("Microsoft Graph: the directory roles could not be read; the admin flags of the index are kept as they were, "+
+			"and new users are indexed as not admins (grant RoleManagement.Read.Directory)", "err", failureOf(err).msg)
+		privileged = nil
+	case err != nil:
+		return err
+	}
 
 	pages := make(chan *usersPage, pageWorkers)
 	var fetchErr error
@@ -166,7 +189,7 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 					total = p.count
 				}
 				mu.Unlock()
-				n, err := d.syncPage(ctx, p, gen)
+				n, err := d.syncPage(ctx, p, gen, privileged)
 				if err != nil {
 					fail(err)
 					continue
@@ -195,13 +218,16 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.log.Info("Microsoft Graph sync done", "users", done, "removed", removed, "seconds", d.cfg.Now().Sub(start).Seconds())
+	d.log.Info("Microsoft Graph sync done", "users", done, "removed", removed, "admins", len(privileged), "rolesRead", privileged != nil,
+		"seconds", d.cfg.Now().Sub(start).Seconds())
 	return nil
 }
 
 // syncPage reads a page's states and methods and writes the page into the index, in one
-// transaction. Users deleted meanwhile (404) are left out; it answers how many were written.
-func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64) (int, error) {
+// transaction, with each user's admin flag from privileged (the Graph ids of the members of a
+// directory role; nil: not read, the indexed flags are kept). Users deleted meanwhile (404) are
+// left out; it answers how many were written.
+func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64, privileged map[string]bool) (int, error) {
 	states := make([]userState, len(p.users))
 	r := d.c.newRun(ctx)
 	for i, u := range p.users {
@@ -218,7 +244,8 @@ func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64) (int,
 		if isNotFound(st.fail) {
 			continue
 		}
-		iu := sqlite.IndexUser{GraphID: u.id, UPN: u.upn, DisplayName: u.displayName, AccountEnabled: u.accountEnabled}
+		iu := sqlite.IndexUser{GraphID: u.id, UPN: u.upn, DisplayName: u.displayName, AccountEnabled: u.accountEnabled,
+			PrivilegedRead: privileged != nil, Privileged: privileged[strings.ToLower(u.id)]}
 		if st.fail == nil {
 			iu.StateRead, iu.State, iu.Methods, iu.ReadAt = true, st.state, st.domainMethods(), st.readAt
 		} else {

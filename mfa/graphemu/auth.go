@@ -22,6 +22,7 @@ var allRoles = []string{
 	"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All",
 	"User.RevokeSessions.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All",
 	"Policy.Read.All", "Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod",
+	"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory",
 }
 
 // principal is who a valid token was issued to.

@@ -59,6 +59,8 @@ type User struct {
 	Methods []Method
 	// SessionsRevokedAt is when revokeSignInSessions was last called (zero: never).
 	SessionsRevokedAt time.Time
+	// Privileged says the user is a member of a directory role (an admin).
+	Privileged bool
 }
 
 // Method is one registered authentication method of a User.
@@ -98,6 +100,7 @@ type directory struct {
 	enabled   int // users with accountEnabled
 	policy    policy
 	createdAt time.Time
+	roles     []*dirRole // activated directory roles, in activation order
 }
 
 func (d *directory) init() {
@@ -106,6 +109,8 @@ func (d *directory) init() {
 	d.nextSeq = 1
 	d.createdAt, _ = time.Parse(time.RFC3339, seedCreated)
 	d.policy = defaultPolicy(d.createdAt)
+	// Only the Global Administrator role (Company Administrator) is activated in a new tenant.
+	_, _ = d.activateLocked(GlobalAdministratorTemplateID)
 }
 
 func (d *directory) seed(n int) {
@@ -175,6 +180,11 @@ func (d *directory) addLocked(mu mfa.User) (*user, error) {
 	d.byUPN[key] = u
 	if u.accountEnabled {
 		d.enabled++
+	}
+	if mu.Privileged {
+		if r, err := d.activateLocked(GlobalAdministratorTemplateID); err == nil {
+			r.members[id] = true
+		}
 	}
 	return u, nil
 }
@@ -351,7 +361,9 @@ func (s *Server) User(idOrUPN string) (User, bool) {
 	if u == nil {
 		return User{}, false
 	}
-	return u.snapshot(), true
+	out := u.snapshot()
+	out.Privileged = s.dir.privilegedLocked(u.id)
+	return out, true
 }
 
 // UserState returns the per-user MFA state of the user with this id or user principal name.
@@ -383,7 +395,8 @@ func (s *Server) UserIDs() []string {
 }
 
 // AddUser adds a user (as if created in Entra meanwhile) and returns its id: u.ID when set, else one
-// derived from the user name. State, methods (the default first) and AccountEnabled are taken from u.
+// derived from the user name. State, methods (the default first) and AccountEnabled are taken from u;
+// a Privileged user is made a member of the Global Administrator role.
 func (s *Server) AddUser(u mfa.User) (string, error) {
 	s.dir.mu.Lock()
 	defer s.dir.mu.Unlock()
@@ -407,6 +420,9 @@ func (s *Server) DeleteUser(idOrUPN string) error {
 	d.users = slices.Delete(d.users, i, i+1)
 	delete(d.byID, u.id)
 	delete(d.byUPN, mfa.NormalizeUPN(u.upn))
+	for _, r := range d.roles {
+		delete(r.members, u.id)
+	}
 	if u.accountEnabled {
 		d.enabled--
 	}

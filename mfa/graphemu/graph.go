@@ -449,6 +449,25 @@ func (s *Server) route(c *call) (route, result, bool) {
 			return notAllowed()
 		}
 		return unknown(2)
+	case "directoryroles":
+		switch {
+		case len(segs) == 1:
+			if !is(http.MethodGet) {
+				return notAllowed()
+			}
+			return route{roles: rolesRead, cost: 1, handle: s.listDirectoryRoles}, result{}, true
+		case len(segs) == 2:
+			if !is(http.MethodGet) {
+				return notAllowed()
+			}
+			return route{roles: rolesRead, cost: 1, handle: s.getDirectoryRole}, result{}, true
+		case len(segs) == 3 && seg(2) == "members":
+			if !is(http.MethodGet) {
+				return notAllowed()
+			}
+			return route{roles: rolesRead, cost: 1, handle: s.listRoleMembers}, result{}, true
+		}
+		return unknown(min(2, len(segs)-1))
 	case "$batch":
 		return route{}, s.badRequest(c, "A $batch request cannot be nested inside a batch."), false
 	}

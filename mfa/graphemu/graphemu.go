@@ -18,6 +18,12 @@
 //	GET|DELETE /{v}/users/{id}/authentication/{phone|microsoftAuthenticator|softwareOath|hardwareOath|
 //	                                          fido2|email|password}Methods/{id}
 //	GET|PATCH /{v}/policies/authenticationMethodsPolicy[/authenticationMethodConfigurations[/{id}]]
+//	GET  /{v}/directoryRoles                                 the activated directory roles (Global
+//	                                                         Administrator always; members seeded from
+//	                                                         mfa.DemoUsers' Privileged)
+//	GET  /{v}/directoryRoles/{id | roleTemplateId=…}[/members]  members: users (#microsoft.graph.user),
+//	                                                         $select, $top (1..999, default 100),
+//	                                                         @odata.nextLink paging
 //	POST /{v}/$batch                                         up to 20 steps, dependsOn, per-item status
 //
 // where {v} is v1.0 or beta. Every Graph call needs a bearer token issued by the token endpoint.

@@ -31,6 +31,10 @@ type IndexUser struct {
 	// indexed default is kept for a method type still registered.
 	DefaultRead bool
 	ReadAt      time.Time
+	// PrivilegedRead says Privileged (a member of a directory role) was read from Graph; otherwise
+	// the indexed flag is kept (a new user is indexed as not privileged).
+	PrivilegedRead bool
+	Privileged     bool
 }
 
 // IndexUsers writes users read from Graph into the index in one transaction: a user is found by its
@@ -78,7 +82,8 @@ func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byGraph *sql.Stmt
 		}
 	}
 	if !found {
-		u := mfa.User{UPN: iu.UPN, DisplayName: iu.DisplayName, AccountEnabled: iu.AccountEnabled, State: mfa.StateDisabled}
+		u := mfa.User{UPN: iu.UPN, DisplayName: iu.DisplayName, AccountEnabled: iu.AccountEnabled, State: mfa.StateDisabled,
+			Privileged: iu.PrivilegedRead && iu.Privileged}
 		if iu.StateRead {
 			u.State, u.Methods = iu.State, normalizeMethods(iu.Methods)
 		}
@@ -98,6 +103,9 @@ func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byGraph *sql.Stmt
 	before := *r.user
 	after := *r.user
 	after.UPN, after.DisplayName, after.AccountEnabled = iu.UPN, iu.DisplayName, iu.AccountEnabled
+	if iu.PrivilegedRead {
+		after.Privileged = iu.Privileged
+	}
 	// A state read before the one indexed (a sync's page read while the user was changed through
 	// the portal) is older news: keep the newer.
 	if iu.StateRead && !before.StateReadAt.After(iu.ReadAt) {
@@ -112,8 +120,10 @@ func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byGraph *sql.Stmt
 		}
 		after.StateReadAt = iu.ReadAt
 	}
+	// A change of Privileged goes through writeUser like one of a name or filter (a new version; the
+	// whole row and its search terms rewritten).
 	changed := before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
-		before.State != after.State || mfa.FormatMethodList(before.Methods) != mfa.FormatMethodList(after.Methods)
+		before.Privileged != after.Privileged || before.State != after.State || mfa.FormatMethodList(before.Methods) != mfa.FormatMethodList(after.Methods)
 	switch {
 	case changed:
 		if err := writeUser(ctx, tx, r.id, &before, &after); err != nil {
@@ -269,6 +279,15 @@ func (d *DB) FinishSync(ctx context.Context, at time.Time, errMsg string) error 
 	} else {
 		_, err = d.db.ExecContext(ctx, "UPDATE directory_sync SET running = 0, last_error = ?, last_error_at = ? WHERE id = 1", errMsg, toMillis(at))
 	}
+	return err
+}
+
+// FinishSyncWithWarning records the end of the running sync at at as complete (the time of the
+// last complete sync is at), with a warning shown like an error: a part of the directory could not
+// be read and is kept as last read (e.g. the admin roles, without the permission to read them).
+func (d *DB) FinishSyncWithWarning(ctx context.Context, at time.Time, warning string) error {
+	_, err := d.db.ExecContext(ctx, "UPDATE directory_sync SET running = 0, last_sync = ?, last_error = ?, last_error_at = ? WHERE id = 1",
+		toMillis(at), warning, toMillis(at))
 	return err
 }
 
