@@ -233,12 +233,14 @@ type APIJob struct {
 	ETA       float64        `json:"etaSeconds"` // time left, seconds
 	Finished  bool           `json:"finished"`   // done or cancelled
 	Cancel    bool           `json:"cancelRequested"`
+	Paused    string         `json:"pausedReason"` // why a running job waits, "" if it does not
 }
 
 func newAPIJob(j *mfa.Job) APIJob {
 	rate, eta := j.Rate(time.Now())
 	return APIJob{ID: j.ID, Status: j.Status, Total: j.Total, Done: j.Done, Changed: j.Changed, Unchanged: j.Unchanged,
-		Failed: j.Failed, Counts: j.Counts, Rate: rate, ETA: eta.Seconds(), Finished: j.Finished(), Cancel: j.CancelRequested}
+		Failed: j.Failed, Counts: j.Counts, Rate: rate, ETA: eta.Seconds(), Finished: j.Finished(), Cancel: j.CancelRequested,
+		Paused: j.PausedReason}
 }
 
 // BulkStatus is GET /bulk/{id}/status: the progress as JSON for the page's poller.

@@ -104,8 +104,11 @@ type Job struct {
 	Failed    int
 	// CancelRequested stops a running job at the next batch.
 	CancelRequested bool
-	FinishedAt      time.Time
-	UpdatedAt       time.Time
+	// PausedReason says why a running job is waiting (the directory could not be reached); "" when
+	// it runs normally. The runner tries again by itself.
+	PausedReason string
+	FinishedAt   time.Time
+	UpdatedAt    time.Time
 }
 
 // Finished reports whether the job has ended.
@@ -156,6 +159,8 @@ type JobStore interface {
 	RecordOutcomes(ctx context.Context, id string, rows []BulkRow, at time.Time) error
 	// QueueJob moves a planned job to queued, with the reason the admin gave; ECONFLICT if not planned.
 	QueueJob(ctx context.Context, id, reason string, at time.Time) error
+	// SetJobPaused records why a running job is waiting ("" clears it).
+	SetJobPaused(ctx context.Context, id, reason string, at time.Time) error
 	// SetJobStatus moves a job from one of the statuses from to the status to; ECONFLICT otherwise.
 	SetJobStatus(ctx context.Context, id string, from []JobStatus, to JobStatus, at time.Time) error
 	// RequestCancel marks a job to stop; a queued or planned job is cancelled at once.

@@ -259,9 +259,17 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 			return err
 		}
 		if applyErr != nil {
-			// The directory cannot be reached: the rows not applied stay pending, and Run tries
-			// the job again later.
+			// The directory cannot be reached: the rows not applied stay pending, the job's page
+			// says why it waits, and Run tries the job again later.
+			if err := s.Jobs.SetJobPaused(work, id, "paused: "+ErrorMessage(applyErr)+" — trying again shortly", s.now()); err != nil {
+				return err
+			}
 			return applyErr
+		}
+		if job.PausedReason != "" {
+			if err := s.Jobs.SetJobPaused(work, id, "", s.now()); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -49,6 +49,11 @@
           var rate = st.rate > 0 ? fmt(st.rate) + " rows/s" : "starting…";
           if (st.etaSeconds > 0) { rate += " · about " + Math.ceil(st.etaSeconds) + " s left"; }
           set("rate", rate);
+          var paused = progress.querySelector('[data-field="paused"]');
+          if (paused) {
+            paused.textContent = st.pausedReason || "";
+            paused.hidden = !st.pausedReason;
+          }
         })
         .catch(function () { /* keep polling: the server may be restarting */ })
         .finally(function () { window.setTimeout(poll, 1000); });

@@ -142,7 +142,8 @@ func writeUser(ctx context.Context, tx *sql.Tx, id int64, before, after *mfa.Use
 }
 
 const jobColumns = `id, status, file_name, actor, actor_role, actor_method, client_ip, reason, n_enable, n_enforce, n_disable,
-	n_unchanged, n_errors, total, done, changed, unchanged, failed, cancel_requested, created_at, started_at, finished_at, updated_at`
+	n_unchanged, n_errors, total, done, changed, unchanged, failed, cancel_requested, created_at, started_at, finished_at, updated_at,
+	paused_reason`
 
 func scanJob(sc interface{ Scan(...any) error }) (*mfa.Job, error) {
 	var j mfa.Job
@@ -151,7 +152,7 @@ func scanJob(sc interface{ Scan(...any) error }) (*mfa.Job, error) {
 	var created, started, finished, updated int64
 	if err := sc.Scan(&j.ID, &status, &j.FileName, &j.Actor.Name, &role, &j.Actor.Method, &j.Actor.IP, &j.Reason,
 		&j.Counts.Enable, &j.Counts.Enforce, &j.Counts.Disable, &j.Counts.Unchanged, &j.Counts.Errors, &j.Total, &j.Done,
-		&j.Changed, &j.Unchanged, &j.Failed, &cancel, &created, &started, &finished, &updated); err != nil {
+		&j.Changed, &j.Unchanged, &j.Failed, &cancel, &created, &started, &finished, &updated, &j.PausedReason); err != nil {
 		return nil, err
 	}
 	j.Status, j.Actor.Role, j.CancelRequested = mfa.JobStatus(status), mfa.Role(role), cancel == 1
@@ -329,6 +330,12 @@ func (d *DB) SetJobStatus(ctx context.Context, id string, from []mfa.JobStatus, 
 		}
 		return err
 	})
+}
+
+// SetJobPaused records why a running job waits.
+func (d *DB) SetJobPaused(ctx context.Context, id, reason string, at time.Time) error {
+	_, err := d.db.ExecContext(ctx, "UPDATE bulk_jobs SET paused_reason = ?, updated_at = ? WHERE id = ?", reason, toMillis(at), id)
+	return err
 }
 
 // QueueJob queues a planned job with its reason.

@@ -232,3 +232,45 @@ func TestBulkCancel(t *testing.T) {
 		t.Fatal("a cancelled job changed a user")
 	}
 }
+
+// flakyDirectory is the embedded directory whose batch updates fail while down is set, like a
+// directory backend that cannot be reached.
+type flakyDirectory struct {
+	*DB
+	down bool
+}
+
+func (f *flakyDirectory) UpdateUsers(ctx context.Context, upns []string, fn func(int, *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
+	if f.down {
+		return nil, nil, mfa.Errorf(mfa.EUNAVAILABLE, "the directory could not be reached")
+	}
+	return f.DB.UpdateUsers(ctx, upns, fn)
+}
+
+func TestBulkPausesWhileTheDirectoryIsDown(t *testing.T) {
+	svc, db := bulkService(t)
+	ctx := context.Background()
+	flaky := &flakyDirectory{DB: db, down: true}
+	svc.Directory = flaky
+	job, _ := planFile(t, svc, admin, "Username,MFA Status\ndis@contoso.com,Enabled\nena@contoso.com,Disabled\n")
+	svc.StartBulkJob(ctx, admin, job.ID, "")
+	r := &mfa.BulkRunner{Service: svc, BatchSize: 10}
+	if err := r.RunJob(ctx, job.ID); err == nil {
+		t.Fatal("a job ran while the directory was down")
+	}
+	j, _ := db.FindJob(ctx, job.ID)
+	if j.Status != mfa.JobRunning || j.Done != 0 || !strings.Contains(j.PausedReason, "could not be reached") {
+		t.Fatalf("paused job %+v", j)
+	}
+	if u, _ := db.FindUser(ctx, "dis@contoso.com"); u.State != mfa.StateDisabled {
+		t.Fatal("a row was applied while the directory was down")
+	}
+	flaky.down = false
+	if err := r.RunJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	j, _ = db.FindJob(ctx, job.ID)
+	if j.Status != mfa.JobDone || j.Changed != 2 || j.PausedReason != "" {
+		t.Fatalf("resumed job %+v", j)
+	}
+}
