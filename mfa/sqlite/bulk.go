@@ -53,13 +53,6 @@ func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *m
 	users := make([]*mfa.User, len(upns))
 	errs := make([]error, len(upns))
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		// A batch touches pages all over the users and search indexes: a larger page cache for the
-		// batch lets a page changed by several rows be written once (1.1× at 100,000 users), and is
-		// given back when the batch ends.
-		if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
-			return err
-		}
-		defer tx.ExecContext(ctx, "PRAGMA cache_size = -8000")
 		get, err := tx.PrepareContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key = ?")
 		if err != nil {
 			return err
