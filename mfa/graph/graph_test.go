@@ -37,9 +37,10 @@ func TestSyncIndexesEveryUser(t *testing.T) {
 		}
 	}
 	st := e.emu.Stats()
-	// 3 pages of users; 2 reads a user, 20 a batch.
-	if st.BatchSteps != 5000 || st.BatchRequests < 250 || st.BatchRequests > 260 {
-		t.Errorf("batches: %d requests, %d steps; want 250 requests of 5000 steps", st.BatchRequests, st.BatchSteps)
+	// 3 pages of users; 2 reads a user, at most 20 a batch. Batches are mostly full: how many are cut
+	// short at page ends and when the pipeline runs dry depends on timing, so allow some.
+	if st.BatchSteps != 5000 || st.BatchRequests < 250 || st.BatchRequests > 300 {
+		t.Errorf("batches: %d requests, %d steps; want 5000 steps in 250 to 300 requests", st.BatchRequests, st.BatchSteps)
 	}
 	status, _ := e.dir.SyncStatus(ctx)
 	if status.Running || status.LastSync.IsZero() || status.Done != 2500 || status.Total != 2500 || status.LastError != "" {
