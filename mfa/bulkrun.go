@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,9 +37,37 @@ func (s *Service) CreateBulkJob(ctx context.Context, actor Actor, fileName strin
 	now := s.now().UTC()
 	job := &Job{ID: NewJobID(), Status: JobPlanned, FileName: truncate(fileName, 200), Actor: actor, Reason: reason, CreatedAt: now, UpdatedAt: now}
 	err := s.Jobs.CreateJob(ctx, job, func(add func([]BulkRow) error) error {
-		counts, err := s.PlanBulk(ctx, actor, r, lim, add)
+		// Planning (reading the file, looking users up) and storing the planned rows run side by
+		// side, on a reader and on the writer: a million-row file is verified in less time.
+		planCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		batches := make(chan []BulkRow, 4)
+		var counts BulkCounts
+		var planErr error
+		go func() {
+			defer close(batches)
+			counts, planErr = s.PlanBulk(planCtx, actor, r, lim, func(rows []BulkRow) error {
+				select {
+				case batches <- slices.Clone(rows): // PlanBulk reuses its slice
+					return nil
+				case <-planCtx.Done():
+					return planCtx.Err()
+				}
+			})
+		}()
+		var addErr error
+		for rows := range batches {
+			if addErr == nil {
+				if addErr = add(rows); addErr != nil {
+					cancel() // stop planning, then drain what it already sent
+				}
+			}
+		}
+		if addErr != nil {
+			return addErr
+		}
 		job.Counts, job.Total = counts, counts.Valid()
-		return err
+		return planErr
 	})
 	if err != nil {
 		return nil, err
