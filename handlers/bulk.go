@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -17,16 +16,8 @@ import (
 	"github.com/mfaportal/mfaportal/templates"
 )
 
-// formatLimit says a byte size as an admin reads it.
-func formatLimit(n int64) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d KiB", max(1, n>>10))
-}
-
 func (h *Handlers) bulkView() templates.BulkView {
-	return templates.BulkView{MaxBytes: formatLimit(h.limits().MaxBytes), MaxRows: h.limits().MaxRows, RequireWhy: h.Service.RequireReason, Now: time.Now()}
+	return templates.BulkView{MaxBytes: mfa.FormatBytes(h.limits().MaxBytes), MaxRows: h.limits().MaxRows, RequireWhy: h.Service.RequireReason, Now: time.Now()}
 }
 
 func (h *Handlers) limits() mfa.CSVLimits {
@@ -89,7 +80,7 @@ func uploadedFile(r *http.Request) (io.Reader, string, error) {
 func uploadError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return mfa.Errorf(mfa.ETOOLARGE, "the file is larger than %s: split it into smaller files", formatLimit(mbe.Limit))
+		return mfa.Errorf(mfa.ETOOLARGE, "the file is larger than %s: split it into smaller files", mfa.FormatBytes(mbe.Limit))
 	}
 	if errors.Is(err, multipart.ErrMessageTooLarge) {
 		return mfa.Errorf(mfa.ETOOLARGE, "the upload is too large")

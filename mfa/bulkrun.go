@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -112,11 +112,9 @@ func (s *Service) StartBulkJob(ctx context.Context, actor Actor, id, reason stri
 
 func summarizeCounts(j *Job) string {
 	c := j.Counts
-	return "file " + j.FileName + ": " + itoa(c.Enable) + " to enable, " + itoa(c.Enforce) + " to enforce, " + itoa(c.Disable) +
-		" to disable, " + itoa(c.Unchanged) + " unchanged, " + itoa(c.Errors) + " errors"
+	return fmt.Sprintf("file %s: %d to enable, %d to enforce, %d to disable, %d unchanged, %d errors",
+		j.FileName, c.Enable, c.Enforce, c.Disable, c.Unchanged, c.Errors)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // CancelBulkJob stops a job: a planned or queued job at once, a running one after its current batch.
 func (s *Service) CancelBulkJob(ctx context.Context, actor Actor, id string) (*Job, error) {
@@ -129,7 +127,7 @@ func (s *Service) CancelBulkJob(ctx context.Context, actor Actor, id string) (*J
 	}
 	if s.Audit != nil {
 		rec := NewAuditRecord(actor, SourceBulk(id), "", s.now())
-		rec.Action, rec.Target, rec.After = AuditBulkCancel, "bulk:"+id, "cancel requested after "+itoa(job.Done)+" of "+itoa(job.Total)+" rows"
+		rec.Action, rec.Target, rec.After = AuditBulkCancel, "bulk:"+id, fmt.Sprintf("cancel requested after %d of %d rows", job.Done, job.Total)
 		if err := s.Audit.AppendAudit(ctx, &rec); err != nil {
 			return nil, err
 		}

@@ -187,12 +187,12 @@ func (c *CSVReader) Read() (Record, error) {
 
 func (c *CSVReader) readError(err error) error {
 	if errors.Is(err, errTooLarge) {
-		return Errorf(ETOOLARGE, "the file is larger than %s: split it into smaller files", formatBytes(c.limits.MaxBytes))
+		return Errorf(ETOOLARGE, "the file is larger than %s: split it into smaller files", FormatBytes(c.limits.MaxBytes))
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		if errors.Is(pe.Err, errTooLarge) {
-			return Errorf(ETOOLARGE, "the file is larger than %s: split it into smaller files", formatBytes(c.limits.MaxBytes))
+			return Errorf(ETOOLARGE, "the file is larger than %s: split it into smaller files", FormatBytes(c.limits.MaxBytes))
 		}
 		line, msg := pe.Line, pe.Err.Error()
 		switch {
@@ -258,7 +258,8 @@ func blankRecord(rec []string) bool {
 	return true
 }
 
-func formatBytes(n int64) string {
+// FormatBytes says a byte size as an admin reads it: "50 MiB", "64 KiB" or "100 bytes".
+func FormatBytes(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)

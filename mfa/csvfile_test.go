@@ -294,8 +294,8 @@ func TestFormatBytes(t *testing.T) {
 		{(1 << 20) + 1024, "1025 KiB"},
 	}
 	for _, tt := range tests {
-		if got := formatBytes(tt.n); got != tt.want {
-			t.Errorf("formatBytes(%d) = %q, want %q", tt.n, got, tt.want)
+		if got := FormatBytes(tt.n); got != tt.want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", tt.n, got, tt.want)
 		}
 	}
 }

@@ -6,10 +6,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/mfaportal/mfaportal/handlers"
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/static"
-	"github.com/mfaportal/mfaportal/templates"
 )
 
 // routes is the portal's whole URL surface, in one place, and its one permission table: every
@@ -118,12 +116,6 @@ func (s *Server) allow(r chi.Router, method, pattern string, perm mfa.Permission
 // withSession loads the session for handlers outside the signed-in group (the 404 page's header).
 func (s *Server) withSession(h http.HandlerFunc) http.HandlerFunc {
 	return s.loadSession(h).ServeHTTP
-}
-
-func (s *Server) placeholder(heading, tab, message string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		handlers.Render(r.Context(), w, http.StatusOK, templates.Placeholder(handlers.PageFor(r, heading, tab), heading, message), s.log)
-	}
 }
 
 // healthz says the process is up; it does no I/O.
