@@ -150,17 +150,16 @@ func (h *Handlers) ConfirmStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.users == nil { // a page selection: load the users named, for counts and warnings
-		for _, t := range f.targets {
-			u, err := h.Service.GetUser(r.Context(), Actor(r), t.UPN)
-			if err != nil {
-				if mfa.ErrorCode(err) == mfa.ENOTFOUND {
-					continue
-				}
-				h.ErrorPage(w, r, err)
-				return
-			}
-			f.users = append(f.users, u)
+		upns := make([]string, len(f.targets))
+		for i, t := range f.targets {
+			upns[i] = t.UPN
 		}
+		users, err := h.Service.GetUsers(r.Context(), Actor(r), upns)
+		if err != nil {
+			h.ErrorPage(w, r, err)
+			return
+		}
+		f.users = users
 	}
 	d := f.dialog
 	d.Op = NewOp()

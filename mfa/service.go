@@ -54,6 +54,40 @@ func (s *Service) GetUser(ctx context.Context, actor Actor, upn string) (*User, 
 	return s.Directory.FindUser(ctx, upn)
 }
 
+// GetUsers returns the users with the given UPNs that exist, in the order given, looked up in bulk
+// where the directory can (one query for a page of selected users, not one each).
+func (s *Service) GetUsers(ctx context.Context, actor Actor, upns []string) ([]*User, error) {
+	if err := actor.Require(PermView); err != nil {
+		return nil, err
+	}
+	var found map[string]*User
+	if lookup, ok := s.Directory.(UserLookup); ok {
+		var err error
+		if found, err = lookup.FindUsersByUPN(ctx, upns); err != nil {
+			return nil, err
+		}
+	} else {
+		found = map[string]*User{}
+		for _, upn := range upns {
+			u, err := s.Directory.FindUser(ctx, upn)
+			if ErrorCode(err) == ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			found[NormalizeUPN(upn)] = u
+		}
+	}
+	out := make([]*User, 0, len(found))
+	for _, upn := range upns {
+		if u := found[NormalizeUPN(upn)]; u != nil {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
 // ExportHeader is the header of `users export` and the page's export: the bulk update format
 // (Username,MFA Status) and then extra columns that the bulk update ignores.
 var ExportHeader = []string{"Username", "MFA Status", "Display Name", "Sign-in", "Admin", "Methods", "App Passwords", "Remembered Devices Not Before"}
