@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mfaportal/mfaportal/mfa"
 )
@@ -58,7 +60,7 @@ func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *m
 			return err
 		}
 		defer get.Close()
-		w := &userWriter{tx: tx}
+		w := &userWriter{tx: tx, batch: true}
 		defer w.close()
 		audit := newAuditWriter(tx)
 		defer audit.close()
@@ -89,7 +91,7 @@ func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *m
 			}
 			users[i] = r.user
 		}
-		return nil
+		return w.finish(ctx)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -100,13 +102,45 @@ func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *m
 // userWriter stores changed users within a transaction. A change of state, methods or settings only
 // (the common case, and bulk update's) is one narrow prepared UPDATE; a change of name or filters
 // rewrites the search terms too.
+//
+// A batch writer (bulk update) also takes the upkeep of user_counts and prefix_counts off the
+// triggers for its transaction (counts_deferred): it adds up the changes of all its users and
+// applies the sums in finish, which must run before the commit. One state change otherwise costs
+// a dozen small writes to those tables.
 type userWriter struct {
 	tx     *sql.Tx
 	narrow *sql.Stmt
+	batch  bool
+
+	deferred bool
+	users    map[countKey]int
+	prefixes map[prefixKey]int
+}
+
+type countKey struct {
+	enabled bool
+	state   mfa.State
+}
+
+type prefixKey struct {
+	prefix string
+	countKey
 }
 
 func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.User) error {
+	if w.batch && !w.deferred {
+		if _, err := w.tx.ExecContext(ctx, "UPDATE counts_deferred SET deferred = 1 WHERE id = 1"); err != nil {
+			return err
+		}
+		w.deferred, w.users, w.prefixes = true, map[countKey]int{}, map[prefixKey]int{}
+	}
+	from, to := countKey{before.AccountEnabled, before.State}, countKey{after.AccountEnabled, after.State}
 	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled || before.Privileged != after.Privileged {
+		// The search terms are rewritten, and their triggers count them (never deferred).
+		if w.deferred && from != to {
+			w.users[from]--
+			w.users[to]++
+		}
 		return updateUser(ctx, w.tx, id, after)
 	}
 	if w.narrow == nil {
@@ -116,9 +150,98 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 			return err
 		}
 	}
+	if w.deferred && from != to {
+		w.users[from]--
+		w.users[to]++
+		_, terms := termRows(after)
+		for _, p := range countedPrefixes(terms) {
+			w.prefixes[prefixKey{p, from}]--
+			w.prefixes[prefixKey{p, to}]++
+		}
+	}
 	_, err := w.narrow.ExecContext(ctx, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
 		toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), id)
 	return err
+}
+
+// finish applies the counts a batch writer added up and hands their upkeep back to the triggers.
+func (w *userWriter) finish(ctx context.Context) error {
+	if !w.deferred {
+		return nil
+	}
+	for _, k := range sortedKeys(w.users, func(a, b countKey) int { return compareCountKeys(a, b) }) {
+		if d := w.users[k]; d != 0 {
+			if _, err := w.tx.ExecContext(ctx, `INSERT INTO user_counts (account_enabled, state, n) VALUES (?, ?, ?)
+				ON CONFLICT (account_enabled, state) DO UPDATE SET n = n + excluded.n`, boolInt(k.enabled), string(k.state), d); err != nil {
+				return err
+			}
+		}
+	}
+	up, err := w.tx.PrepareContext(ctx, `INSERT INTO prefix_counts (prefix, account_enabled, state, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (prefix, account_enabled, state) DO UPDATE SET n = n + excluded.n`)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	for _, k := range sortedKeys(w.prefixes, func(a, b prefixKey) int {
+		if c := strings.Compare(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+		return compareCountKeys(a.countKey, b.countKey)
+	}) {
+		if d := w.prefixes[k]; d != 0 {
+			if _, err := up.ExecContext(ctx, k.prefix, boolInt(k.enabled), string(k.state), d); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = w.tx.ExecContext(ctx, "UPDATE counts_deferred SET deferred = 0 WHERE id = 1")
+	w.deferred = false
+	return err
+}
+
+func compareCountKeys(a, b countKey) int {
+	if a.enabled != b.enabled {
+		return boolInt(a.enabled) - boolInt(b.enabled)
+	}
+	return strings.Compare(string(a.state), string(b.state))
+}
+
+// sortedKeys returns the keys of m in the order of cmp (prefix_counts is then written in key order).
+func sortedKeys[K comparable](m map[K]int, cmp func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, cmp)
+	return keys
+}
+
+// countedPrefixes returns the prefixes under which prefix_counts counts a user with these terms
+// (sorted, with their lcp, as termRows returns them): what the triggers of migration 008 compute.
+func countedPrefixes(terms []termRow) []string {
+	var out []string
+	for _, t := range terms {
+		for k := t.lcp + 1; k <= countedPrefix; k++ {
+			if p, ok := firstRunes(t.term, k); ok {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// firstRunes returns the first k characters of s, false if s is shorter.
+func firstRunes(s string, k int) (string, bool) {
+	i := 0
+	for n := 0; n < k; n++ {
+		if i >= len(s) {
+			return "", false
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[:i], true
 }
 
 func (w *userWriter) close() {

@@ -86,11 +86,13 @@ const maxPrefixRune = "\U0010FFFF"
 // FindUsers returns a page of users in display-name order by keyset, and the total count.
 //
 // Without a search the total is read from user_counts and the page from the users index that
-// matches the filters. A search of one or two characters counts and pages over the partial index
+// matches the filters. A search of one or two characters pages over the partial index
 // user_terms_by_prefix1 (2), which holds each matching user once, in display-name order. A longer
-// search counts the range of its terms in user_terms (one row per user: lcp < length) and sorts
-// the matches after the cursor, keeping only the page. In every case the page's users are then read
-// by id, so no request scans or sorts the directory.
+// search takes the range of its terms in user_terms (one row per user: lcp < length) and sorts the
+// matches after the cursor, keeping only the page. The total of a search of up to three characters
+// is read from prefix_counts; a longer one's is counted over its range. A status filter reads each
+// candidate's state from users by id. In every case the page's users are then read by id, so no
+// request scans or sorts the directory.
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
 	fq, err := findUsersQuery(f)
 	if err != nil {
@@ -158,19 +160,24 @@ type findQuery struct {
 	backwards bool
 }
 
+// countedPrefix is the longest search whose total is read from prefix_counts (migration 008).
+const countedPrefix = 3
+
 // findUsersQuery builds the queries of FindUsers (on its own, so that a test can check their plans).
 func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
 	term := mfa.Fold(f.Query)
+	n := utf8.RuneCountInString(term)
+	short := utf8.ValidString(term) // substr counts characters only in valid text
 	var (
 		src     string // the table (and index) the keys come from, aliased t
 		where   []string
 		args    []any
 		keyCols = [2]string{"t.sort_key", "t.id"}
 	)
-	switch n := utf8.RuneCountInString(term); {
+	switch {
 	case term == "":
 		src = "users t"
-	case n <= 2 && utf8.ValidString(term):
+	case n <= 2 && short:
 		src = fmt.Sprintf("user_terms t INDEXED BY user_terms_by_prefix%d", n)
 		where = append(where, fmt.Sprintf("substr(t.term, 1, %d) = ? AND t.lcp < %d", n, n))
 		args = append(args, term)
@@ -181,25 +188,47 @@ func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
 		args = append(args, term, term+maxPrefixRune, n)
 		keyCols[1] = "t.user_id"
 	}
+	var viewWhere []string
+	var viewArgs []any
 	if f.View == mfa.ViewAllowed || f.View == mfa.ViewBlocked {
-		where = append(where, "t.account_enabled = ?")
-		args = append(args, boolInt(f.View == mfa.ViewAllowed))
+		viewWhere = append(viewWhere, "t.account_enabled = ?")
+		viewArgs = append(viewArgs, boolInt(f.View == mfa.ViewAllowed))
 	}
 	if f.Status != mfa.StatusAny {
-		where = append(where, "t.state = ?")
-		args = append(args, string(f.Status))
+		if term == "" {
+			viewWhere = append(viewWhere, "t.state = ?")
+		} else {
+			// The terms do not hold the state (a state change would rewrite them): read it
+			// from the user, by id, in the order of the terms' index.
+			src += " CROSS JOIN users s ON s.id = t.user_id"
+			viewWhere = append(viewWhere, "s.state = ?")
+		}
+		viewArgs = append(viewArgs, string(f.Status))
 	}
+	where, args = append(where, viewWhere...), append(args, viewArgs...)
 
 	var fq findQuery
-	if term == "" {
+	switch {
+	case term == "":
 		fq.count = "SELECT COALESCE(SUM(n), 0) FROM user_counts t"
-	} else {
-		fq.count = "SELECT COUNT(*) FROM " + src
+		fq.countArgs = slices.Clone(viewArgs)
+		if len(viewWhere) > 0 {
+			fq.count += " WHERE " + strings.Join(viewWhere, " AND ")
+		}
+	case n <= countedPrefix && short:
+		cw := []string{"t.prefix = ?"}
+		fq.countArgs = []any{term}
+		if f.View == mfa.ViewAllowed || f.View == mfa.ViewBlocked {
+			cw, fq.countArgs = append(cw, "t.account_enabled = ?"), append(fq.countArgs, boolInt(f.View == mfa.ViewAllowed))
+		}
+		if f.Status != mfa.StatusAny {
+			cw, fq.countArgs = append(cw, "t.state = ?"), append(fq.countArgs, string(f.Status))
+		}
+		fq.count = "SELECT COALESCE(SUM(n), 0) FROM prefix_counts t WHERE " + strings.Join(cw, " AND ")
+	default:
+		fq.count = "SELECT COUNT(*) FROM " + src + " WHERE " + strings.Join(where, " AND ")
+		fq.countArgs = slices.Clone(args)
 	}
-	if len(where) > 0 {
-		fq.count += " WHERE " + strings.Join(where, " AND ")
-	}
-	fq.countArgs = slices.Clone(args)
 
 	desc := ""
 	fq.backwards = f.Before != ""
@@ -218,7 +247,7 @@ func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
 		where = append(where, "("+keyCols[0]+", "+keyCols[1]+") "+cmp+" (?, ?)")
 		args = append(args, key.SortKey, key.ID)
 	}
-	// The keys of the page (index-only), then its users by id.
+	// The keys of the page (index-only, but for a status filter on a search), then its users by id.
 	keys := "SELECT " + keyCols[0] + " AS k, " + keyCols[1] + " AS i FROM " + src
 	if len(where) > 0 {
 		keys += " WHERE " + strings.Join(where, " AND ")
@@ -295,14 +324,14 @@ func updateUser(ctx context.Context, tx *sql.Tx, id int64, u *mfa.User) error {
 		return err
 	}
 	for _, t := range terms {
-		if _, err := tx.ExecContext(ctx, insertTerm, t.term, id, t.lcp, sortKey, boolInt(u.AccountEnabled), string(u.State)); err != nil {
+		if _, err := tx.ExecContext(ctx, insertTerm, t.term, id, t.lcp, sortKey, boolInt(u.AccountEnabled)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-const insertTerm = "INSERT OR IGNORE INTO user_terms (term, user_id, lcp, sort_key, account_enabled, state) VALUES (?, ?, ?, ?, ?, ?)"
+const insertTerm = "INSERT OR IGNORE INTO user_terms (term, user_id, lcp, sort_key, account_enabled) VALUES (?, ?, ?, ?, ?)"
 
 // termRow is a search term of a user with its lcp: the number of characters it shares with the
 // user's previous term in sorted (byte) order.
@@ -382,7 +411,7 @@ func (in *inserter) insert(ctx context.Context, u *mfa.User, now time.Time) erro
 		return err
 	}
 	for _, t := range terms {
-		if _, err := in.term.ExecContext(ctx, t.term, id, t.lcp, sortKey, boolInt(u.AccountEnabled), string(u.State)); err != nil {
+		if _, err := in.term.ExecContext(ctx, t.term, id, t.lcp, sortKey, boolInt(u.AccountEnabled)); err != nil {
 			return err
 		}
 	}

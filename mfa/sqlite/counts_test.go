@@ -1,0 +1,149 @@
+package sqlite
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// checkCounts compares user_counts and prefix_counts with a count from scratch, and checks that no
+// transaction left their upkeep deferred.
+func checkCounts(t *testing.T, db *DB) {
+	t.Helper()
+	ctx := context.Background()
+	table := func(q string) map[string]int {
+		rows, err := db.db.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int{}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				out[k] = n
+			}
+		}
+		return out
+	}
+	same := func(what string, got, want map[string]int) {
+		t.Helper()
+		for k, n := range want {
+			if got[k] != n {
+				t.Errorf("%s %q: stored %d, counted %d", what, k, got[k], n)
+			}
+		}
+		for k, n := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s %q: stored %d, counted 0", what, k, n)
+			}
+		}
+	}
+	same("user_counts",
+		table("SELECT account_enabled || ' ' || state, n FROM user_counts"),
+		table("SELECT account_enabled || ' ' || state, COUNT(*) FROM users GROUP BY 1"))
+	same("prefix_counts",
+		table("SELECT prefix || ' ' || account_enabled || ' ' || state, n FROM prefix_counts"),
+		table(`SELECT substr(t.term, 1, k.k) || ' ' || u.account_enabled || ' ' || u.state, COUNT(*)
+			FROM user_terms t JOIN users u ON u.id = t.user_id, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
+			WHERE t.lcp < k.k AND length(t.term) >= k.k GROUP BY 1`))
+	var deferred int
+	if err := db.db.QueryRowContext(ctx, "SELECT deferred FROM counts_deferred").Scan(&deferred); err != nil || deferred != 0 {
+		t.Errorf("counts_deferred = %d (%v), want 0", deferred, err)
+	}
+}
+
+// The counts follow every writer of users: seeding, import (new and changed users), a batch of
+// state changes (deferred upkeep) mixed with renames and account changes, one user at a time, a
+// batch that fails, plain SQL, and deletion.
+func TestCountsFollowEveryWriter(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	all := append(seedDemo(t, db, 300), extraUsers()...)
+	if _, err := db.SeedUsers(ctx, slices.Values(extraUsers()), t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+
+	imp := []mfa.ImportUser{
+		{Line: 2, User: mfa.User{UPN: "new.person@contoso.com", DisplayName: "Nouvelle Personne", AccountEnabled: true, State: mfa.StateEnforced}},
+		{Line: 3, User: mfa.User{UPN: all[3].UPN, DisplayName: "Renamed By Import", AccountEnabled: !all[3].AccountEnabled, State: mfa.StateEnabled}},
+	}
+	if _, err := db.ImportUsers(ctx, imp, mfa.ImportColumns{State: true, AccountEnabled: true}, t0); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+
+	// A batch: state changes (the narrow, deferred path), a rename and a block (the full path), a
+	// refused user and an unknown one.
+	states := []mfa.State{mfa.StateDisabled, mfa.StateEnabled, mfa.StateEnforced}
+	var upns []string
+	for i := 0; i < 120; i++ {
+		upns = append(upns, all[i].UPN)
+	}
+	upns = append(upns, "nobody@contoso.com", all[300].UPN, all[301].UPN)
+	_, errs, err := db.UpdateUsers(ctx, upns, func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
+		switch {
+		case i == 7:
+			return nil, mfa.Errorf(mfa.EFORBIDDEN, "refused")
+		case i == 11:
+			u.DisplayName = "Zz Renamed In Batch"
+		case i == 12:
+			u.AccountEnabled = !u.AccountEnabled
+			u.State = mfa.StateEnforced
+		default:
+			u.State = states[(i+int(u.State[1]))%3]
+		}
+		rec := mfa.AuditRecord{Action: "test", Target: u.UPN}
+		return &rec, nil
+	})
+	if err != nil || errs[7] == nil || errs[120] == nil {
+		t.Fatalf("batch: %v %v %v", err, errs[7], errs[120])
+	}
+	checkCounts(t, db)
+
+	// One user at a time.
+	if _, err := db.UpdateUser(ctx, all[200].UPN, func(u *mfa.User) (*mfa.AuditRecord, error) {
+		u.State = mfa.StateEnforced
+		return &mfa.AuditRecord{Action: "test", Target: u.UPN}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+
+	// A batch whose transaction fails (here: cancelled half-way) changes nothing, the deferral
+	// included.
+	cctx, cancel := context.WithCancel(ctx)
+	_, _, err = db.UpdateUsers(cctx, upns[:50], func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
+		u.State = states[(i+int(u.State[1])+1)%3]
+		if i == 40 {
+			cancel()
+		}
+		return &mfa.AuditRecord{Action: "test", Target: u.UPN}, nil
+	})
+	if err == nil {
+		t.Fatal("a cancelled batch committed")
+	}
+	checkCounts(t, db)
+
+	// Plain SQL, then deletion.
+	if _, err := db.db.ExecContext(ctx, "UPDATE users SET state = 'enforced', account_enabled = 1 - account_enabled WHERE id % 7 = 0"); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+	for _, u := range all[250:260] {
+		if err := db.RemoveIndexedUser(ctx, u.UPN); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.db.ExecContext(ctx, "DELETE FROM users WHERE id % 11 = 0"); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+}
