@@ -28,8 +28,9 @@ type BulkRow struct {
 	Seq      int64 // 1.. in file order, among data rows
 	Line     int   // the file's own line number
 	Username string
-	From     State // current state when planned; "" if unknown
-	To       State // requested state; "" if invalid
+	UserID   string // the directory's id of the user the row was planned against; "" if none
+	From     State  // current state when planned; "" if unknown
+	To       State  // requested state; "" if invalid
 	Action   RowAction
 	Error    string   // why the row is refused
 	Warnings []string // what is risky about it
@@ -302,7 +303,7 @@ func planRow(actor Actor, row *BulkRow, u *User) {
 		row.Action, row.Error = RowError, fmt.Sprintf("unknown user: %s is not in the directory", row.Username)
 		return
 	}
-	row.From = u.State
+	row.From, row.UserID = u.State, u.ID
 	if u.State == row.To {
 		row.Action = RowUnchanged
 		return

@@ -16,8 +16,25 @@ import (
 // is that user's result, not the batch's.
 type BatchUpdater interface {
 	// UpdateUsers runs fn on each user and stores the changes and their audit records. It returns,
-	// per UPN, the user afterwards or the error (ENOTFOUND, or fn's).
-	UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *User) (*AuditRecord, error)) ([]*User, []error, error)
+	// per user, the user afterwards or the error (ENOTFOUND, or fn's).
+	UpdateUsers(ctx context.Context, users []UserRef, fn func(i int, u *User) (*AuditRecord, error)) ([]*User, []error, error)
+}
+
+// UserRef names a user for a batch: by UPN, with the directory's id of the user as last seen when
+// known (a bulk row's UserID). The directory may find the user by the id, faster, but only if it
+// still has that UPN; otherwise by the UPN.
+type UserRef struct {
+	UPN string
+	ID  string
+}
+
+// Refs names users by UPN alone.
+func Refs(upns []string) []UserRef {
+	out := make([]UserRef, len(upns))
+	for i, u := range upns {
+		out[i].UPN = u
+	}
+	return out
 }
 
 // NewJobID returns a random job id.
@@ -182,7 +199,11 @@ func (s *Service) ListBulkJobs(ctx context.Context, actor Actor, limit int) ([]*
 // and each batch's outcomes are stored; on start the runner resumes where it stopped.
 type BulkRunner struct {
 	Service   *Service
-	BatchSize int                         // rows a batch; default 500
+	BatchSize int // the most rows a batch; default 500
+	// BatchTime, if set, sizes the batches to take about this long each (from 100 rows up to
+	// BatchSize), so that the job's progress moves about that often whatever the machine: larger
+	// batches are cheaper a row (an index page shared by rows of a batch is written once).
+	BatchTime time.Duration
 	OnError   func(msg string, err error) // internal errors, for the log
 	wake      chan struct{}
 }
@@ -253,9 +274,13 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 	} else if job.Status != JobRunning {
 		return nil
 	}
-	size := r.BatchSize
-	if size <= 0 {
-		size = 500
+	maxSize := r.BatchSize
+	if maxSize <= 0 {
+		maxSize = 500
+	}
+	size := maxSize
+	if r.BatchTime > 0 {
+		size = min(maxSize, minBatch*10)
 	}
 	for {
 		if ctx.Err() != nil {
@@ -281,9 +306,15 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 			r.markApplied(work, job, rows)
 			resumed = false
 		}
+		started := time.Now() // the machine's time, not the domain's (s.now): a measure of speed
 		applyErr := s.applyRows(work, job, rows, r.OnError)
 		if err := s.Jobs.RecordOutcomes(work, id, rows, s.now()); err != nil {
 			return err
+		}
+		if took := time.Since(started); r.BatchTime > 0 && len(rows) == size && took > 0 {
+			// At most doubling, so that one fast batch (rows already applied) does not overshoot.
+			next := int(float64(size) * float64(r.BatchTime) / float64(took))
+			size = max(minBatch, min(next, 2*size, maxSize))
 		}
 		if applyErr != nil {
 			// The directory cannot be reached: the rows not applied stay pending, the job's page
@@ -300,6 +331,9 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 		}
 	}
 }
+
+// minBatch is the smallest batch BatchTime makes.
+const minBatch = 100
 
 // markApplied sets the outcome of rows already applied by this job (found in the audit log).
 func (r *BulkRunner) markApplied(ctx context.Context, job *Job, rows []BulkRow) {
@@ -339,18 +373,18 @@ func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onErr
 	}
 	if bu, ok := s.Directory.(BatchUpdater); ok {
 		var idx []int
-		var upns []string
+		var refs []UserRef
 		for i := range rows {
 			if rows[i].Outcome == "" {
-				idx, upns = append(idx, i), append(upns, rows[i].Username)
+				idx, refs = append(idx, i), append(refs, UserRef{UPN: rows[i].Username, ID: rows[i].UserID})
 			}
 		}
-		if len(upns) == 0 {
+		if len(refs) == 0 {
 			return nil
 		}
-		changed := make([]bool, len(upns))
-		befores := make([]*User, len(upns))
-		users, errs, err := bu.UpdateUsers(ctx, upns, func(i int, u *User) (*AuditRecord, error) {
+		changed := make([]bool, len(refs))
+		befores := make([]*User, len(refs))
+		users, errs, err := bu.UpdateUsers(ctx, refs, func(i int, u *User) (*AuditRecord, error) {
 			return s.stateUpdate(job.Actor, bulkStateRequest(job, rows[idx[i]]), job.Reason, &befores[i], &changed[i])(u)
 		})
 		for k, i := range idx {

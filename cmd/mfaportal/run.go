@@ -223,13 +223,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	// Bulk jobs run in the background and resume after a restart; SIGTERM pauses them between
 	// batches, and the store is closed only once the runner has stopped.
 	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { log.Error(msg, "err", err) })
-	// On the embedded directory a batch of 5,000 rows is one transaction of about a second: large
-	// enough to write shared index pages once, short enough not to hold other writers up for long.
-	runner.BatchSize = 5000
+	// On the embedded directory a batch is one transaction sized to take about 0.7 s (up to 20,000
+	// rows): large enough to write shared index pages once, short enough not to hold other writers
+	// up for long, and the progress bar moves more than once a second.
+	runner.BatchSize, runner.BatchTime = 20000, 700*time.Millisecond
 	if graphDir != nil {
 		// Larger batches keep Graph's $batch requests flowing between the runner's steps; the
 		// local index is kept fresh in the background.
-		runner.BatchSize = 2000
+		runner.BatchSize, runner.BatchTime = 2000, 0
 		go graphDir.Run(ctx)
 	}
 	runnerDone := make(chan struct{})

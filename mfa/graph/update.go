@@ -299,7 +299,14 @@ type bulkRow struct {
 // the credentials or a permission, the error is returned: the users changed before that are stored
 // (their entries set), the others have neither a user nor an error, so that the job keeps them
 // pending and tries again.
-func (d *Directory) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
+//
+// The refs' ids are the index's (a bulk row's, from planning); the index is read by UPN here, as it
+// must be checked against Graph anyway.
+func (d *Directory) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int, u *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
+	upns := make([]string, len(refs))
+	for i, r := range refs {
+		upns[i] = r.UPN
+	}
 	n := len(upns)
 	users := make([]*mfa.User, n)
 	errs := make([]error, n)
@@ -387,7 +394,7 @@ func (d *Directory) UpdateUsers(ctx context.Context, upns []string, fn func(i in
 		}
 	}
 	if len(changed) > 0 {
-		after, rowErrs, err := d.db.UpdateUsers(store, changed, func(k int, u *mfa.User) (*mfa.AuditRecord, error) {
+		after, rowErrs, err := d.db.UpdateUsers(store, mfa.Refs(changed), func(k int, u *mfa.User) (*mfa.AuditRecord, error) {
 			row := changedRows[k]
 			setFromGraph(u, &row.want, &row.got, row.rec)
 			return row.rec, nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,16 +22,35 @@ var (
 
 // FindUsersByUPN looks many users up at once, in chunks of 500 (SQLite's variable limit is far above).
 func (d *DB) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa.User, error) {
-	out := make(map[string]*mfa.User, len(upns))
+	found, err := findRowsByUPN(ctx, d.db, upns)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*mfa.User, len(found))
+	for k, r := range found {
+		out[k] = r.user
+	}
+	return out, nil
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// findRowsByUPN reads users by UPN, 500 to a query, keyed by mfa.NormalizeUPN.
+func findRowsByUPN(ctx context.Context, q querier, upns []string) (map[string]row, error) {
+	out := make(map[string]row, len(upns))
+	args := make([]any, 0, 500)
 	for len(upns) > 0 {
 		n := min(500, len(upns))
-		chunk := upns[:n]
-		upns = upns[n:]
-		args := make([]any, len(chunk))
-		for i, u := range chunk {
-			args[i] = mfa.NormalizeUPN(u)
+		args = args[:0]
+		for _, u := range upns[:n] {
+			args = append(args, mfa.NormalizeUPN(u))
 		}
-		rows, err := d.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key IN (?"+strings.Repeat(",?", n-1)+")", args...)
+		upns = upns[n:]
+		rows, err := q.QueryContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key IN (?"+strings.Repeat(",?", n-1)+")", args...)
 		if err != nil {
 			return nil, err
 		}
@@ -39,7 +60,7 @@ func (d *DB) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa
 				rows.Close()
 				return nil, err
 			}
-			out[mfa.NormalizeUPN(r.user.UPN)] = r.user
+			out[mfa.NormalizeUPN(r.user.UPN)] = r
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -49,34 +70,120 @@ func (d *DB) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa
 	return out, nil
 }
 
+// findRowsByID reads users by id, 500 to a query.
+func findRowsByID(ctx context.Context, q querier, ids []int64) (map[int64]row, error) {
+	out := make(map[int64]row, len(ids))
+	args := make([]any, 0, 500)
+	for len(ids) > 0 {
+		n := min(500, len(ids))
+		args = args[:0]
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		ids = ids[n:]
+		rows, err := q.QueryContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN (?"+strings.Repeat(",?", n-1)+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			r, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[r.id] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// findRefs reads the users of refs: by id where the ref has one and the user still has the ref's
+// UPN, by UPN otherwise. A user named twice is one row (one *mfa.User) for both.
+func findRefs(ctx context.Context, q querier, refs []mfa.UserRef) ([]*row, error) {
+	var ids []int64
+	for _, ref := range refs {
+		if id, err := strconv.ParseInt(ref.ID, 10, 64); err == nil && id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	byID, err := findRowsByID(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*row, len(refs))
+	var byName []string
+	for i, ref := range refs {
+		id, _ := strconv.ParseInt(ref.ID, 10, 64)
+		if r, ok := byID[id]; ok && mfa.NormalizeUPN(r.user.UPN) == mfa.NormalizeUPN(ref.UPN) {
+			out[i] = &r
+		} else {
+			byName = append(byName, ref.UPN)
+		}
+	}
+	if len(byName) > 0 {
+		byUPN, err := findRowsByUPN(ctx, q, byName)
+		if err != nil {
+			return nil, err
+		}
+		for i, ref := range refs {
+			if r, ok := byUPN[mfa.NormalizeUPN(ref.UPN)]; out[i] == nil && ok {
+				out[i] = &r
+			}
+		}
+	}
+	// One *mfa.User per user, so that a later ref sees an earlier one's change.
+	seen := map[int64]*row{}
+	for i, r := range out {
+		if r == nil {
+			continue
+		}
+		if first, ok := seen[r.id]; ok {
+			out[i] = first
+		} else {
+			seen[r.id] = r
+		}
+	}
+	return out, nil
+}
+
 // UpdateUsers changes many users in one immediate transaction; each user's fn error is its own.
-// Statements are prepared once for the batch: this is bulk update's hot path.
-func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
-	users := make([]*mfa.User, len(upns))
-	errs := make([]error, len(upns))
+// The users are read 500 to a query (by id where the ref has one) and statements are prepared once
+// for the batch: this is bulk update's hot path.
+func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int, u *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
+	users := make([]*mfa.User, len(refs))
+	errs := make([]error, len(refs))
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		get, err := tx.PrepareContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key = ?")
+		// A batch reads and writes pages all over users, its indexes and the audit log's: with a
+		// larger page cache for its transaction, each is read once and written once at the
+		// commit instead of being spilled and read again. Given back afterwards.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", batchCacheKiB)); err != nil {
+			return err
+		}
+		defer tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", cacheKiB))
+		found, err := findRefs(ctx, tx, refs)
 		if err != nil {
 			return err
 		}
-		defer get.Close()
 		w := &userWriter{tx: tx, batch: true}
 		defer w.close()
 		audit := newAuditWriter(tx)
 		defer audit.close()
-		for i, upn := range upns {
-			r, err := scanUser(get.QueryRowContext(ctx, mfa.NormalizeUPN(upn)))
-			if errors.Is(err, sql.ErrNoRows) {
-				errs[i] = mfa.Errorf(mfa.ENOTFOUND, "no user %q in the directory", upn)
+		for i, ref := range refs {
+			r := found[i]
+			if r == nil {
+				errs[i] = mfa.Errorf(mfa.ENOTFOUND, "no user %q in the directory", ref.UPN)
 				continue
 			}
-			if err != nil {
-				return err
-			}
+			// r.user is shared by repeated UPNs, so that a later one sees the earlier change.
 			before := *r.user
 			rec, err := fn(i, r.user)
 			if err != nil {
 				errs[i] = err
+				*r.user = before
 				users[i] = &before
 				continue
 			}
@@ -89,7 +196,8 @@ func (d *DB) UpdateUsers(ctx context.Context, upns []string, fn func(i int, u *m
 				}
 				r.user.Version++
 			}
-			users[i] = r.user
+			u := *r.user
+			users[i] = &u
 		}
 		return w.finish(ctx)
 	})
@@ -276,15 +384,22 @@ func scanJob(sc interface{ Scan(...any) error }) (*mfa.Job, error) {
 	return &j, nil
 }
 
+// planRowsPerInsert is how many plan rows one INSERT statement stores: a million-row plan is then
+// 10,000 statements, not a million.
+const planRowsPerInsert = 100
+
 // CreateJob stores a planned job and its rows in one transaction.
 func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mfa.BulkRow) error) error) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO bulk_rows (job_id, seq, line, username, from_state, to_state, action, error, warnings)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		insertSQL := func(n int) string {
+			return `INSERT INTO bulk_rows (job_id, seq, line, username, from_state, to_state, action, error, warnings, user_id) VALUES ` +
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")
+		}
+		full, err := tx.PrepareContext(ctx, insertSQL(planRowsPerInsert))
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
+		defer full.Close()
 		// The job row first (rows reference it), its counts once the plan is complete.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bulk_jobs (id, status, file_name, actor, actor_role, actor_method, client_ip,
 			reason, n_enable, n_enforce, n_disable, n_unchanged, n_errors, total, created_at, updated_at)
@@ -293,10 +408,23 @@ func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mf
 			toMillis(j.CreatedAt), toMillis(j.UpdatedAt)); err != nil {
 			return err
 		}
+		args := make([]any, 0, 10*planRowsPerInsert)
 		err = write(func(rows []mfa.BulkRow) error {
-			for _, r := range rows {
-				if _, err := ins.ExecContext(ctx, j.ID, r.Seq, r.Line, r.Username, string(r.From), string(r.To), string(r.Action),
-					r.Error, strings.Join(r.Warnings, "\x1f")); err != nil {
+			for len(rows) > 0 {
+				n := min(planRowsPerInsert, len(rows))
+				args = args[:0]
+				for _, r := range rows[:n] {
+					args = append(args, j.ID, r.Seq, r.Line, r.Username, string(r.From), string(r.To), string(r.Action),
+						r.Error, strings.Join(r.Warnings, "\x1f"), parseID(r.UserID))
+				}
+				rows = rows[n:]
+				var err error
+				if n == planRowsPerInsert {
+					_, err = full.ExecContext(ctx, args...)
+				} else {
+					_, err = tx.ExecContext(ctx, insertSQL(n), args...)
+				}
+				if err != nil {
 					return err
 				}
 			}
@@ -339,7 +467,16 @@ func (d *DB) ListJobs(ctx context.Context, limit int) ([]*mfa.Job, error) {
 	return out, rows.Err()
 }
 
-const rowColumns = "seq, line, username, from_state, to_state, action, error, warnings, outcome, message"
+const rowColumns = "seq, line, username, from_state, to_state, action, error, warnings, outcome, message, user_id"
+
+// parseID is a user's id in users, 0 if id is not one.
+func parseID(id string) int64 {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
 
 func (d *DB) queryRows(ctx context.Context, q string, args ...any) ([]mfa.BulkRow, error) {
 	rows, err := d.db.QueryContext(ctx, q, args...)
@@ -351,8 +488,12 @@ func (d *DB) queryRows(ctx context.Context, q string, args ...any) ([]mfa.BulkRo
 	for rows.Next() {
 		var r mfa.BulkRow
 		var from, to, action, warnings, outcome string
-		if err := rows.Scan(&r.Seq, &r.Line, &r.Username, &from, &to, &action, &r.Error, &warnings, &outcome, &r.Message); err != nil {
+		var userID int64
+		if err := rows.Scan(&r.Seq, &r.Line, &r.Username, &from, &to, &action, &r.Error, &warnings, &outcome, &r.Message, &userID); err != nil {
 			return nil, err
+		}
+		if userID > 0 {
+			r.UserID = strconv.FormatInt(userID, 10)
 		}
 		r.From, r.To, r.Action, r.Outcome = mfa.State(from), mfa.State(to), mfa.RowAction(action), mfa.Outcome(outcome)
 		if warnings != "" {
@@ -375,42 +516,64 @@ func (d *DB) JobRows(ctx context.Context, id string, f mfa.RowFilter) ([]mfa.Bul
 	return d.queryRows(ctx, "SELECT "+rowColumns+" FROM bulk_rows WHERE job_id = ? AND seq > ?"+cond+" ORDER BY seq LIMIT ?", id, f.AfterSeq, f.Limit)
 }
 
+// pendingRowsQuery is forced onto its index: the primary key gives the same order, and the
+// planner, without statistics, takes it — and then walks past every row already applied, at each
+// batch (quadratic in a large job).
+const pendingRowsQuery = "SELECT " + rowColumns + ` FROM bulk_rows INDEXED BY bulk_rows_pending
+	WHERE job_id = ? AND outcome = '' AND action IN ('enable', 'enforce', 'disable') ORDER BY seq LIMIT ?`
+
 // PendingRows returns applicable rows without an outcome.
 func (d *DB) PendingRows(ctx context.Context, id string, limit int) ([]mfa.BulkRow, error) {
-	return d.queryRows(ctx, "SELECT "+rowColumns+" FROM bulk_rows WHERE job_id = ? AND outcome = '' AND action IN ('enable', 'enforce', 'disable') ORDER BY seq LIMIT ?", id, limit)
+	return d.queryRows(ctx, pendingRowsQuery, id, limit)
 }
 
-// RecordOutcomes stores outcomes and advances the counters in one transaction.
+// RecordOutcomes stores outcomes and advances the counters in one transaction. Rows with the same
+// outcome and message (in a bulk update, most of a batch) are stored by one statement for up to 500
+// of them.
 func (d *DB) RecordOutcomes(ctx context.Context, id string, rows []mfa.BulkRow, at time.Time) error {
+	type group struct {
+		outcome mfa.Outcome
+		message string
+	}
+	var order []group
+	seqs := map[group][]any{}
+	for _, r := range rows {
+		if r.Outcome == "" {
+			continue
+		}
+		g := group{r.Outcome, r.Message}
+		if _, ok := seqs[g]; !ok {
+			order = append(order, g)
+		}
+		seqs[g] = append(seqs[g], r.Seq)
+	}
 	return d.inTx(ctx, func(tx *sql.Tx) error {
-		upd, err := tx.PrepareContext(ctx, "UPDATE bulk_rows SET outcome = ?, message = ? WHERE job_id = ? AND seq = ? AND outcome = ''")
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
-		var done, changed, unchanged, failed int
-		for _, r := range rows {
-			if r.Outcome == "" {
-				continue
-			}
-			res, err := upd.ExecContext(ctx, string(r.Outcome), r.Message, id, r.Seq)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				continue // recorded already
-			}
-			done++
-			switch r.Outcome {
-			case mfa.OutcomeChanged:
-				changed++
-			case mfa.OutcomeUnchanged:
-				unchanged++
-			default:
-				failed++
+		var done, changed, unchanged, failed int64
+		for _, g := range order {
+			all := seqs[g]
+			for len(all) > 0 {
+				n := min(500, len(all))
+				args := append([]any{string(g.outcome), g.message, id}, all[:n]...)
+				all = all[n:]
+				// outcome = '': a row recorded already (before a restart) is not counted twice.
+				res, err := tx.ExecContext(ctx, "UPDATE bulk_rows SET outcome = ?, message = ? WHERE job_id = ? AND seq IN (?"+
+					strings.Repeat(",?", n-1)+") AND outcome = ''", args...)
+				if err != nil {
+					return err
+				}
+				k, _ := res.RowsAffected()
+				done += k
+				switch g.outcome {
+				case mfa.OutcomeChanged:
+					changed += k
+				case mfa.OutcomeUnchanged:
+					unchanged += k
+				default:
+					failed += k
+				}
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE bulk_jobs SET done = done + ?, changed = changed + ?, unchanged = unchanged + ?,
+		_, err := tx.ExecContext(ctx, `UPDATE bulk_jobs SET done = done + ?, changed = changed + ?, unchanged = unchanged + ?,
 			failed = failed + ?, updated_at = ? WHERE id = ?`, done, changed, unchanged, failed, toMillis(at), id)
 		return err
 	})

@@ -240,11 +240,11 @@ type flakyDirectory struct {
 	down bool
 }
 
-func (f *flakyDirectory) UpdateUsers(ctx context.Context, upns []string, fn func(int, *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
+func (f *flakyDirectory) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(int, *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
 	if f.down {
 		return nil, nil, mfa.Errorf(mfa.EUNAVAILABLE, "the directory could not be reached")
 	}
-	return f.DB.UpdateUsers(ctx, upns, fn)
+	return f.DB.UpdateUsers(ctx, refs, fn)
 }
 
 func TestBulkPausesWhileTheDirectoryIsDown(t *testing.T) {
@@ -272,5 +272,53 @@ func TestBulkPausesWhileTheDirectoryIsDown(t *testing.T) {
 	j, _ = db.FindJob(ctx, job.ID)
 	if j.Status != mfa.JobDone || j.Changed != 2 || j.PausedReason != "" {
 		t.Fatalf("resumed job %+v", j)
+	}
+}
+
+// The runner's next batch comes from the index of pending rows, never by walking the rows
+// already applied (which made a million-row job quadratic).
+func TestPendingRowsUseTheirIndex(t *testing.T) {
+	db := openTest(t)
+	rows, err := db.db.Query("EXPLAIN QUERY PLAN "+pendingRowsQuery, "j", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		rows.Scan(&id, &parent, &unused, &detail)
+		plan = append(plan, detail)
+	}
+	if got := strings.Join(plan, "\n"); !strings.Contains(got, "bulk_rows_pending") || strings.Contains(got, "TEMP B-TREE") {
+		t.Errorf("plan:\n%s", got)
+	}
+}
+
+// A ref's id is only a short cut: when the user with that id no longer has the ref's UPN (renamed
+// since the file was verified), the user is found by the UPN the file gave.
+func TestUpdateUsersIDIsOnlyAShortCut(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	all := seedDemo(t, db, 20)
+	a, _ := db.FindUser(ctx, all[1].UPN)
+	b, _ := db.FindUser(ctx, all[2].UPN)
+	refs := []mfa.UserRef{
+		{UPN: a.UPN, ID: b.ID},              // b's id, a's name: a is meant
+		{UPN: b.UPN, ID: b.ID},              // right
+		{UPN: "gone@contoso.com", ID: a.ID}, // a's id, an unknown name: not found
+		{UPN: all[3].UPN, ID: "not-an-id"},
+	}
+	var seen []string
+	users, errs, err := db.UpdateUsers(ctx, refs, func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
+		seen = append(seen, u.UPN)
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if users[0].UPN != a.UPN || users[1].UPN != b.UPN || mfa.ErrorCode(errs[2]) != mfa.ENOTFOUND || users[3].UPN != all[3].UPN {
+		t.Fatalf("users %v errs %v (fn saw %v)", users, errs, seen)
 	}
 }

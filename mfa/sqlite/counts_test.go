@@ -88,7 +88,7 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 		upns = append(upns, all[i].UPN)
 	}
 	upns = append(upns, "nobody@contoso.com", all[300].UPN, all[301].UPN)
-	_, errs, err := db.UpdateUsers(ctx, upns, func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
+	_, errs, err := db.UpdateUsers(ctx, mfa.Refs(upns), func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
 		switch {
 		case i == 7:
 			return nil, mfa.Errorf(mfa.EFORBIDDEN, "refused")
@@ -120,7 +120,7 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 	// A batch whose transaction fails (here: cancelled half-way) changes nothing, the deferral
 	// included.
 	cctx, cancel := context.WithCancel(ctx)
-	_, _, err = db.UpdateUsers(cctx, upns[:50], func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
+	_, _, err = db.UpdateUsers(cctx, mfa.Refs(upns[:50]), func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
 		u.State = states[(i+int(u.State[1])+1)%3]
 		if i == 40 {
 			cancel()

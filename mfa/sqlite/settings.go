@@ -14,10 +14,6 @@ var _ mfa.SettingsStore = (*DB)(nil)
 // Capabilities: the embedded directory applies every setting itself.
 func (d *DB) Capabilities() mfa.Capabilities { return mfa.AllCapabilities() }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 func loadSettings(ctx context.Context, q querier) (mfa.Settings, error) {
 	var doc string
 	err := q.QueryRowContext(ctx, "SELECT document FROM service_settings WHERE id = 1").Scan(&doc)

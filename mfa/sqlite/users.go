@@ -253,8 +253,16 @@ func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
 		keys += " WHERE " + strings.Join(where, " AND ")
 	}
 	keys += " ORDER BY " + keyCols[0] + desc + ", " + keyCols[1] + desc + " LIMIT ?"
-	fq.page = "SELECT " + userColumns + " FROM (" + keys + ") m CROSS JOIN users u ON u.id = m.i ORDER BY m.k" + desc + ", m.i" + desc
 	fq.pageArgs = append(args, f.Limit+1)
+	if term == "" && f.View == mfa.ViewAll && f.Status != mfa.StatusAny {
+		// users has one index by state, which starts with the account state: the page of all
+		// users in one state merges the page of each half (migration 009).
+		arm := strings.Replace(keys, "WHERE ", "WHERE t.account_enabled = %d AND ", 1)
+		keys = "SELECT k, i FROM (" + fmt.Sprintf(arm, 0) + ") UNION ALL SELECT k, i FROM (" + fmt.Sprintf(arm, 1) + ")" +
+			" ORDER BY k" + desc + ", i" + desc + " LIMIT ?"
+		fq.pageArgs = slices.Concat(fq.pageArgs, fq.pageArgs, []any{f.Limit + 1})
+	}
+	fq.page = "SELECT " + userColumns + " FROM (" + keys + ") m CROSS JOIN users u ON u.id = m.i ORDER BY m.k" + desc + ", m.i" + desc
 	return fq, nil
 }
 
