@@ -51,7 +51,7 @@ func checkCounts(t *testing.T, db *DB) {
 	same("prefix_counts",
 		table("SELECT prefix || ' ' || account_enabled || ' ' || state, n FROM prefix_counts"),
 		table(`SELECT substr(t.term, 1, k.k) || ' ' || u.account_enabled || ' ' || u.state, COUNT(*)
-			FROM user_terms t JOIN users u ON u.id = t.user_id, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
+			FROM user_terms t JOIN users u ON u.id = t.user_id, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
 			WHERE t.lcp < k.k AND length(t.term) >= k.k GROUP BY 1`))
 	var deferred int
 	if err := db.db.QueryRowContext(ctx, "SELECT deferred FROM counts_deferred").Scan(&deferred); err != nil || deferred != 0 {

@@ -89,9 +89,9 @@ const maxPrefixRune = "\U0010FFFF"
 // matches the filters. A search of one or two characters pages over the partial index
 // user_terms_by_prefix1 (2), which holds each matching user once, in display-name order. A longer
 // search takes the range of its terms in user_terms (one row per user: lcp < length) and sorts the
-// matches after the cursor, keeping only the page. The total of a search of up to three characters
+// matches after the cursor, keeping only the page. The total of a search of up to four characters
 // is read from prefix_counts; a longer one's is counted over its range. A status filter reads each
-// candidate's state from users by id. In every case the page's users are then read by id, so no
+// candidate's state by id from users_state_by_id. In every case the page's users are then read by id, so no
 // request scans or sorts the directory.
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
 	fq, err := findUsersQuery(f)
@@ -161,7 +161,7 @@ type findQuery struct {
 }
 
 // countedPrefix is the longest search whose total is read from prefix_counts (migration 008).
-const countedPrefix = 3
+const countedPrefix = 4
 
 // findUsersQuery builds the queries of FindUsers (on its own, so that a test can check their plans).
 func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
@@ -199,8 +199,8 @@ func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
 			viewWhere = append(viewWhere, "t.state = ?")
 		} else {
 			// The terms do not hold the state (a state change would rewrite them): read it
-			// from the user, by id, in the order of the terms' index.
-			src += " CROSS JOIN users s ON s.id = t.user_id"
+			// by id from the narrow users_state_by_id (migration 011), in the terms' order.
+			src += " CROSS JOIN users s INDEXED BY users_state_by_id ON s.id = t.user_id"
 			viewWhere = append(viewWhere, "s.state = ?")
 		}
 		viewArgs = append(viewArgs, string(f.Status))

@@ -18,7 +18,7 @@ BEGIN
 	WHERE user_id = NEW.id;
 END;
 
--- How many users have a search term starting with each prefix of one to three characters, per
+-- How many users have a search term starting with each prefix of one to four characters, per
 -- account state and MFA state: the total of a short search (which may match a fifth of the
 -- directory) is read, not counted. A user counts once per prefix: of its terms that start with a
 -- prefix of k characters exactly one has lcp < k (see user_terms); terms shorter than k do not
@@ -55,22 +55,22 @@ END;
 -- A term counts for the state of its user; a user's terms are written after the user (on insert
 -- and on rename) and deleted before it (users_delete_terms), so the user row is there to read.
 CREATE TRIGGER user_terms_count_insert AFTER INSERT ON user_terms
-	WHEN NEW.lcp < 3
+	WHEN NEW.lcp < 4
 BEGIN
 	INSERT INTO prefix_counts (prefix, account_enabled, state, n)
 	SELECT substr(NEW.term, 1, k.k), u.account_enabled, u.state, 1
-	FROM (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k, users u
+	FROM (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k, users u
 	WHERE u.id = NEW.user_id AND NEW.lcp < k.k AND length(NEW.term) >= k.k
 	ON CONFLICT (prefix, account_enabled, state) DO UPDATE SET n = n + 1;
 END;
 
 CREATE TRIGGER user_terms_count_delete AFTER DELETE ON user_terms
-	WHEN OLD.lcp < 3
+	WHEN OLD.lcp < 4
 BEGIN
 	UPDATE prefix_counts SET n = n - 1
 	WHERE account_enabled = (SELECT account_enabled FROM users WHERE id = OLD.user_id)
 		AND state = (SELECT state FROM users WHERE id = OLD.user_id)
-		AND prefix IN (SELECT substr(OLD.term, 1, k.k) FROM (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
+		AND prefix IN (SELECT substr(OLD.term, 1, k.k) FROM (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
 			WHERE OLD.lcp < k.k AND length(OLD.term) >= k.k);
 END;
 
@@ -85,17 +85,17 @@ CREATE TRIGGER users_state_to_prefix_counts AFTER UPDATE OF account_enabled, sta
 BEGIN
 	UPDATE prefix_counts SET n = n - 1
 	WHERE account_enabled = OLD.account_enabled AND state = OLD.state AND prefix IN (
-		SELECT substr(t.term, 1, k.k) FROM user_terms t, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
+		SELECT substr(t.term, 1, k.k) FROM user_terms t, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
 		WHERE t.user_id = OLD.id AND t.lcp < k.k AND length(t.term) >= k.k);
 	INSERT INTO prefix_counts (prefix, account_enabled, state, n)
 	SELECT substr(t.term, 1, k.k), NEW.account_enabled, NEW.state, 1
-	FROM user_terms t, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
+	FROM user_terms t, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
 	WHERE t.user_id = NEW.id AND t.lcp < k.k AND length(t.term) >= k.k
 	ON CONFLICT (prefix, account_enabled, state) DO UPDATE SET n = n + 1;
 END;
 
 INSERT INTO prefix_counts (prefix, account_enabled, state, n)
 SELECT substr(t.term, 1, k.k), u.account_enabled, u.state, COUNT(*)
-FROM user_terms t JOIN users u ON u.id = t.user_id, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
+FROM user_terms t JOIN users u ON u.id = t.user_id, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
 WHERE t.lcp < k.k AND length(t.term) >= k.k
 GROUP BY 1, 2, 3;
