@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -320,5 +321,59 @@ func TestUpdateUsersIDIsOnlyAShortCut(t *testing.T) {
 	}
 	if users[0].UPN != a.UPN || users[1].UPN != b.UPN || mfa.ErrorCode(errs[2]) != mfa.ENOTFOUND || users[3].UPN != all[3].UPN {
 		t.Fatalf("users %v errs %v (fn saw %v)", users, errs, seen)
+	}
+}
+
+// batchSizes records the batch sizes the runner asks for.
+type batchSizes struct {
+	*DB
+	limits []int
+}
+
+func (b *batchSizes) PendingRows(ctx context.Context, id string, limit int) ([]mfa.BulkRow, error) {
+	b.limits = append(b.limits, limit)
+	return b.DB.PendingRows(ctx, id, limit)
+}
+
+// With BatchTime the runner sizes its batches by how long they take: a batch slower than the target
+// shrinks the next (down to 100 rows), a faster one grows it (at most doubling, up to BatchSize).
+func TestBatchesAreSizedByTime(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target time.Duration
+		want   []int
+	}{
+		{"slower than the target", time.Nanosecond, []int{1000, 100, 100}},
+		{"faster than the target", time.Hour, []int{1000, 2000, 2500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, db := bulkService(t)
+			ctx := context.Background()
+			var b strings.Builder
+			b.WriteString("Username,MFA Status\n")
+			var users []mfa.User
+			for i := range 3200 {
+				users = append(users, mfa.User{UPN: fmt.Sprintf("s%04d@contoso.com", i), DisplayName: fmt.Sprintf("S %04d", i), AccountEnabled: true, State: mfa.StateDisabled})
+				fmt.Fprintf(&b, "s%04d@contoso.com,Enabled\n", i)
+			}
+			if _, err := db.SeedUsers(ctx, sliceSeq(users), t0, nil); err != nil {
+				t.Fatal(err)
+			}
+			job, _ := planFile(t, svc, admin, b.String())
+			if _, err := svc.StartBulkJob(ctx, admin, job.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			sizes := &batchSizes{DB: db}
+			svc.Jobs = sizes
+			if err := (&mfa.BulkRunner{Service: svc, BatchSize: 2500, BatchTime: tc.target}).RunJob(ctx, job.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got := sizes.limits[:3]; !slices.Equal(got, tc.want) {
+				t.Errorf("batch sizes %v, want %v first", sizes.limits, tc.want)
+			}
+			if j, _ := db.FindJob(ctx, job.ID); j.Status != mfa.JobDone || j.Changed != 3200 {
+				t.Errorf("job %+v", j)
+			}
+		})
 	}
 }
