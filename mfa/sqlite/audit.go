@@ -16,15 +16,62 @@ const auditColumns = `seq, time, actor, actor_role, actor_method, action, target
 
 // auditWriter appends records inside one immediate transaction (so no other writer can take the
 // same sequence numbers): it reads the chain's head once and keeps it, with a prepared insert.
+//
+// A batch writer (bulk update) holds the sealed records back and inserts them 100 to a statement;
+// flush must run before the commit.
 type auditWriter struct {
 	tx     *sql.Tx
 	insert *sql.Stmt
 	seq    int64
 	prev   string
 	loaded bool
+
+	batch     bool
+	held      []any
+	heldCount int
+	heldStmt  *sql.Stmt
 }
 
 func newAuditWriter(tx *sql.Tx) *auditWriter { return &auditWriter{tx: tx} }
+
+// auditColumnsWritten is how many values one record inserts; auditPerInsert how many held records
+// one statement inserts.
+const (
+	auditColumnsWritten = 17
+	auditPerInsert      = 100
+)
+
+func auditInsertSQL(n int) string {
+	return `INSERT INTO audit (seq, time, actor, actor_key, actor_role, actor_method, action, target, target_key, before, after,
+		source, reason, client_ip, outcome, prev_hash, hash) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")
+}
+
+func auditValues(r *mfa.AuditRecord) []any {
+	return []any{r.Seq, r.Time.UnixMilli(), r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole),
+		r.ActorMethod, r.Action, r.Target, strings.ToLower(r.Target), r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome,
+		r.PrevHash, r.Hash}
+}
+
+// flush inserts the held records.
+func (w *auditWriter) flush(ctx context.Context) error {
+	if w.heldCount == 0 {
+		return nil
+	}
+	var err error
+	if w.heldCount == auditPerInsert {
+		if w.heldStmt == nil {
+			if w.heldStmt, err = w.tx.PrepareContext(ctx, auditInsertSQL(auditPerInsert)); err != nil {
+				return err
+			}
+		}
+		_, err = w.heldStmt.ExecContext(ctx, w.held...)
+	} else {
+		_, err = w.tx.ExecContext(ctx, auditInsertSQL(w.heldCount), w.held...)
+	}
+	w.held, w.heldCount = w.held[:0], 0
+	return err
+}
 
 func (w *auditWriter) append(ctx context.Context, r *mfa.AuditRecord) error {
 	if !w.loaded {
@@ -32,26 +79,33 @@ func (w *auditWriter) append(ctx context.Context, r *mfa.AuditRecord) error {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if w.insert, err = w.tx.PrepareContext(ctx, `INSERT INTO audit (seq, time, actor, actor_key, actor_role, actor_method, action,
-			target, target_key, before, after, source, reason, client_ip, outcome, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-			return err
-		}
 		w.loaded = true
 	}
 	r.Seal(w.seq+1, w.prev)
-	if _, err := w.insert.ExecContext(ctx, r.Seq, r.Time.UnixMilli(), r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole),
-		r.ActorMethod, r.Action, r.Target, strings.ToLower(r.Target), r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome,
-		r.PrevHash, r.Hash); err != nil {
-		return err
-	}
 	w.seq, w.prev = r.Seq, r.Hash
-	return nil
+	if w.batch {
+		w.held = append(w.held, auditValues(r)...)
+		if w.heldCount++; w.heldCount == auditPerInsert {
+			return w.flush(ctx)
+		}
+		return nil
+	}
+	if w.insert == nil {
+		var err error
+		if w.insert, err = w.tx.PrepareContext(ctx, auditInsertSQL(1)); err != nil {
+			return err
+		}
+	}
+	_, err := w.insert.ExecContext(ctx, auditValues(r)...)
+	return err
 }
 
 func (w *auditWriter) close() {
 	if w.insert != nil {
 		w.insert.Close()
+	}
+	if w.heldStmt != nil {
+		w.heldStmt.Close()
 	}
 }
 

@@ -171,6 +171,7 @@ func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int,
 		w := &userWriter{tx: tx, batch: true}
 		defer w.close()
 		audit := newAuditWriter(tx)
+		audit.batch = true
 		defer audit.close()
 		for i, ref := range refs {
 			r := found[i]
@@ -199,6 +200,9 @@ func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int,
 			u := *r.user
 			users[i] = &u
 		}
+		if err := audit.flush(ctx); err != nil {
+			return err
+		}
 		return w.finish(ctx)
 	})
 	if err != nil {
@@ -215,6 +219,11 @@ func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int,
 // triggers for its transaction (counts_deferred): it adds up the changes of all its users and
 // applies the sums in finish, which must run before the commit. One state change otherwise costs
 // a dozen small writes to those tables.
+//
+// A batch writer also holds its narrow writes back and stores them 100 to a statement (an UPDATE
+// from a list of VALUES) when it has 100, before a full write of the same user, and in finish: one
+// statement a user cost about as much as the write itself. Nothing reads users in between: a batch
+// reads all its users first.
 type userWriter struct {
 	tx     *sql.Tx
 	narrow *sql.Stmt
@@ -223,6 +232,49 @@ type userWriter struct {
 	deferred bool
 	users    map[countKey]int
 	prefixes map[prefixKey]int
+
+	held     []any // narrowColumns values a held write, in order
+	heldIDs  map[int64]bool
+	heldStmt *sql.Stmt // for a full set of narrowPerUpdate writes
+}
+
+// narrowColumns are the values of a narrow write: id, then the columns it sets.
+const narrowColumns = 8
+
+// narrowPerUpdate is how many held narrow writes one statement stores.
+const narrowPerUpdate = 100
+
+// heldUpdateSQL stores n held narrow writes; version is set, not incremented, as the writer knows it.
+func heldUpdateSQL(n int) string {
+	return `UPDATE users SET state = v.column2, methods = v.column3, app_passwords = v.column4, remembered_not_before = v.column5,
+		reenabled_with_methods = v.column6, state_read_at = v.column7, version = v.column8
+		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `) AS v WHERE users.id = v.column1`
+}
+
+// flushHeld stores the held narrow writes.
+func (w *userWriter) flushHeld(ctx context.Context) error {
+	for rest := w.held; len(rest) > 0; {
+		n := min(narrowPerUpdate, len(rest)/narrowColumns)
+		args := rest[:n*narrowColumns]
+		rest = rest[n*narrowColumns:]
+		var err error
+		if n == narrowPerUpdate {
+			if w.heldStmt == nil {
+				if w.heldStmt, err = w.tx.PrepareContext(ctx, heldUpdateSQL(narrowPerUpdate)); err != nil {
+					return err
+				}
+			}
+			_, err = w.heldStmt.ExecContext(ctx, args...)
+		} else {
+			_, err = w.tx.ExecContext(ctx, heldUpdateSQL(n), args...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	w.held = w.held[:0]
+	clear(w.heldIDs)
+	return nil
 }
 
 type countKey struct {
@@ -249,14 +301,12 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 			w.users[from]--
 			w.users[to]++
 		}
-		return updateUser(ctx, w.tx, id, after)
-	}
-	if w.narrow == nil {
-		var err error
-		if w.narrow, err = w.tx.PrepareContext(ctx, `UPDATE users SET state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
-			reenabled_with_methods = ?, state_read_at = ?, version = version + 1 WHERE id = ?`); err != nil {
-			return err
+		if w.heldIDs[id] {
+			if err := w.flushHeld(ctx); err != nil {
+				return err
+			}
 		}
+		return updateUser(ctx, w.tx, id, after)
 	}
 	if w.deferred && from != to {
 		w.users[from]--
@@ -267,6 +317,31 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 			w.prefixes[prefixKey{p, to}]++
 		}
 	}
+	if w.batch {
+		if w.heldIDs[id] {
+			// The same user again: its first write goes first.
+			if err := w.flushHeld(ctx); err != nil {
+				return err
+			}
+		}
+		if w.heldIDs == nil {
+			w.heldIDs = map[int64]bool{}
+		}
+		w.heldIDs[id] = true
+		w.held = append(w.held, id, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
+			toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), before.Version+1)
+		if len(w.held) >= narrowPerUpdate*narrowColumns {
+			return w.flushHeld(ctx)
+		}
+		return nil
+	}
+	if w.narrow == nil {
+		var err error
+		if w.narrow, err = w.tx.PrepareContext(ctx, `UPDATE users SET state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
+			reenabled_with_methods = ?, state_read_at = ?, version = version + 1 WHERE id = ?`); err != nil {
+			return err
+		}
+	}
 	_, err := w.narrow.ExecContext(ctx, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
 		toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), id)
 	return err
@@ -274,6 +349,9 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 
 // finish applies the counts a batch writer added up and hands their upkeep back to the triggers.
 func (w *userWriter) finish(ctx context.Context) error {
+	if err := w.flushHeld(ctx); err != nil {
+		return err
+	}
 	if !w.deferred {
 		return nil
 	}
@@ -355,6 +433,9 @@ func firstRunes(s string, k int) (string, bool) {
 func (w *userWriter) close() {
 	if w.narrow != nil {
 		w.narrow.Close()
+	}
+	if w.heldStmt != nil {
+		w.heldStmt.Close()
 	}
 }
 

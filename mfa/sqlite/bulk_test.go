@@ -377,3 +377,59 @@ func TestBatchesAreSizedByTime(t *testing.T) {
 		})
 	}
 }
+
+// A batch holds its narrow writes back and stores them 100 to a statement: a user named twice in a
+// batch, or renamed after a held write, still ends with both changes and both versions; more than
+// 100 users are stored in full statements and a remainder.
+func TestHeldWritesKeepOrderAndVersions(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	all := seedDemo(t, db, 250)
+	before := map[string]*mfa.User{}
+	var refs []mfa.UserRef
+	for _, u := range all[:230] {
+		got, _ := db.FindUser(ctx, u.UPN)
+		before[u.UPN] = got
+		refs = append(refs, mfa.UserRef{UPN: u.UPN, ID: got.ID})
+	}
+	refs = append(refs, mfa.UserRef{UPN: all[5].UPN}, mfa.UserRef{UPN: all[6].UPN})
+	states := []mfa.State{mfa.StateEnabled, mfa.StateEnforced, mfa.StateDisabled}
+	_, errs, err := db.UpdateUsers(ctx, refs, func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
+		switch i {
+		case 230: // all[5] again: a second held write
+			u.State = mfa.StateEnforced
+		case 231: // all[6] renamed after its held write: a full write
+			u.DisplayName = "Renamed After Hold"
+		default:
+			u.State = states[i%3]
+		}
+		return &mfa.AuditRecord{Action: "test", Target: u.UPN}, nil
+	})
+	if err != nil || slices.ContainsFunc(errs, func(e error) bool { return e != nil }) {
+		t.Fatal(err, errs)
+	}
+	for i, u := range all[:230] {
+		got, _ := db.FindUser(ctx, u.UPN)
+		want, version := states[i%3], before[u.UPN].Version+1
+		switch i {
+		case 5:
+			want, version = mfa.StateEnforced, version+1
+		case 6:
+			version++
+			if got.DisplayName != "Renamed After Hold" {
+				t.Errorf("%s: name %q", u.UPN, got.DisplayName)
+			}
+		}
+		if got.State != want || got.Version != version {
+			t.Fatalf("%s (%d): %s v%d, want %s v%d", u.UPN, i, got.State, got.Version, want, version)
+		}
+	}
+	checkCounts(t, db)
+	// The 232 audit records, inserted 100 to a statement, form an unbroken chain.
+	if n := auditCount(t, db); n != 232 {
+		t.Errorf("%d audit records, want 232", n)
+	}
+	if _, err := (&mfa.Service{Directory: db, Audit: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+}
