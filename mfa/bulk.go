@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -181,15 +182,30 @@ const (
 // bulkBatch is how many rows are looked up in the directory at once while planning.
 const bulkBatch = 2000
 
+// planLookups is how many batches are looked up in the directory at once while planning: looking
+// a million user names up at random is most of a plan's time, and the store serves readers in
+// parallel.
+const planLookups = 2
+
 // UserLookup finds many users at once by UPN (keys of the map are NormalizeUPN).
 type UserLookup interface {
 	FindUsersByUPN(ctx context.Context, upns []string) (map[string]*User, error)
 }
 
+// planBatch is a batch of rows on its way through PlanBulk: read, looked up, emitted in order.
+type planBatch struct {
+	rows []BulkRow
+	err  error
+	done chan struct{} // closed when the rows are planned (or err is set)
+}
+
 // PlanBulk reads a bulk update file and checks every row against the directory, calling emit with
-// the planned rows in batches. It refuses a file that cannot be read as a whole (not a CSV, no
-// header, no Username or MFA Status column, over the limits) with a message naming what was
-// expected and what was found. Nothing is changed.
+// the planned rows in batches, in file order. It refuses a file that cannot be read as a whole (not
+// a CSV, no header, no Username or MFA Status column, over the limits) with a message naming what
+// was expected and what was found. Nothing is changed.
+//
+// Reading the file (and finding duplicates), looking the users up (planLookups batches at once)
+// and emitting run side by side.
 func (s *Service) PlanBulk(ctx context.Context, actor Actor, r io.Reader, lim CSVLimits, emit func([]BulkRow) error) (BulkCounts, error) {
 	var counts BulkCounts
 	if err := actor.Require(PermBulkUpdate); err != nil {
@@ -208,54 +224,123 @@ func (s *Service) PlanBulk(ctx context.Context, actor Actor, r io.Reader, lim CS
 		return counts, Errorf(EINVALID, "the header must have the columns %q and %q (in any order, any case); found %q",
 			ColUsername, ColMFAStatus, truncate(strings.Join(c.Header, string(c.Delimiter)), 200))
 	}
-	type seenRow struct {
-		line int
-		to   State
-	}
-	seen := map[string]seenRow{}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ordered := make(chan *planBatch, planLookups+2) // to the emitter, in file order
+	work := make(chan *planBatch, planLookups)      // to the look-ups
+	var readErr error
 	var seq int64
-	batch := make([]BulkRow, 0, bulkBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		var upns []string
-		for _, row := range batch {
-			if row.Action == "" {
-				upns = append(upns, row.Username)
+	var wg sync.WaitGroup
+	defer wg.Wait() // after the cancel: nothing outlives the call
+	wg.Add(1 + planLookups)
+	go func() { // the reader
+		defer wg.Done()
+		defer close(ordered)
+		defer close(work)
+		readErr = readBulkRows(ctx, c, iUser, iStatus, &seq, func(rows []BulkRow) bool {
+			b := &planBatch{rows: rows, done: make(chan struct{})}
+			select {
+			case ordered <- b:
+			case <-ctx.Done():
+				return false
 			}
-		}
-		users, err := lookup.FindUsersByUPN(ctx, upns)
-		if err != nil {
-			return err
-		}
-		for i := range batch {
-			row := &batch[i]
-			if row.Action == "" {
-				planRow(actor, row, users[NormalizeUPN(row.Username)])
+			select {
+			case work <- b:
+				return true
+			case <-ctx.Done():
+				return false
 			}
-			counts.Add(row.Action)
+		})
+	}()
+	for range planLookups {
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				b.err = planBatchRows(ctx, lookup, actor, b.rows)
+				close(b.done)
+			}
+		}()
+	}
+	var firstErr error
+	for b := range ordered {
+		if firstErr != nil {
+			continue // draining after a failure; the reader stops at the cancel
 		}
-		err = emit(batch)
-		batch = batch[:0]
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			firstErr = ctx.Err()
+			continue
+		}
+		if b.err == nil {
+			for i := range b.rows {
+				counts.Add(b.rows[i].Action)
+			}
+			b.err = emit(b.rows)
+		}
+		if b.err != nil {
+			firstErr = b.err
+			cancel()
+		}
+	}
+	if firstErr != nil {
+		return counts, firstErr
+	}
+	if readErr != nil {
+		return counts, readErr
+	}
+	if seq == 0 {
+		return counts, Errorf(EINVALID, "the file has a header but no rows: add one row per user, e.g. %q", "adele.vance@contoso.com,Enabled")
+	}
+	return counts, nil
+}
+
+// planBatchRows looks up the users of rows that have no action yet (valid, not duplicates) and plans them.
+func planBatchRows(ctx context.Context, lookup UserLookup, actor Actor, rows []BulkRow) error {
+	var upns []string
+	for _, row := range rows {
+		if row.Action == "" {
+			upns = append(upns, row.Username)
+		}
+	}
+	users, err := lookup.FindUsersByUPN(ctx, upns)
+	if err != nil {
 		return err
 	}
+	for i := range rows {
+		if rows[i].Action == "" {
+			planRow(actor, &rows[i], users[NormalizeUPN(rows[i].Username)])
+		}
+	}
+	return nil
+}
+
+// readBulkRows reads the data rows of a bulk file, checks what can be checked without the
+// directory (user name, status, duplicates), and hands them to batch bulkBatch at a time (a new
+// slice each); it stops early when batch answers false. seq counts the rows read.
+func readBulkRows(ctx context.Context, c *CSVReader, iUser, iStatus int, seq *int64, batch func([]BulkRow) bool) error {
+	// Each user name seen, with the line and status it first had (packed: line<<2 | status).
+	seen := map[string]uint64{}
+	statusCode := map[State]uint64{StateDisabled: 0, StateEnabled: 1, StateEnforced: 2}
+	codeStatus := [...]State{StateDisabled, StateEnabled, StateEnforced}
+	rows := make([]BulkRow, 0, bulkBatch)
 	for {
 		rec, err := c.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return counts, err
+			return err
 		}
-		seq++
+		*seq++
 		field := func(i int) string {
 			if i < len(rec.Fields) {
 				return rec.Fields[i]
 			}
 			return ""
 		}
-		row := BulkRow{Seq: seq, Line: rec.Line, Username: field(iUser)}
+		row := BulkRow{Seq: *seq, Line: rec.Line, Username: field(iUser)}
 		st, serr := ParseState(field(iStatus))
 		switch {
 		case ValidateUPN(row.Username) != nil:
@@ -272,29 +357,28 @@ func (s *Service) PlanBulk(ctx context.Context, actor Actor, r io.Reader, lim CS
 			row.To = st
 			key := NormalizeUPN(row.Username)
 			if prev, dup := seen[key]; dup {
-				if prev.to != st {
-					row.Action, row.Error = RowError, fmt.Sprintf("duplicate: %s is already on line %d with status %s", row.Username, prev.line, prev.to.Label())
+				line, prevTo := prev>>2, codeStatus[prev&3]
+				if prevTo != st {
+					row.Action, row.Error = RowError, fmt.Sprintf("duplicate: %s is already on line %d with status %s", row.Username, line, prevTo.Label())
 				} else {
-					row.Action, row.Warnings = RowUnchanged, []string{fmt.Sprintf("duplicate of line %d (same status): ignored", prev.line)}
+					row.Action, row.Warnings = RowUnchanged, []string{fmt.Sprintf("duplicate of line %d (same status): ignored", line)}
 				}
 			} else {
-				seen[key] = seenRow{rec.Line, st}
+				seen[key] = uint64(rec.Line)<<2 | statusCode[st]
 			}
 		}
-		batch = append(batch, row)
-		if len(batch) == bulkBatch {
-			if err := flush(); err != nil {
-				return counts, err
+		rows = append(rows, row)
+		if len(rows) == bulkBatch {
+			if !batch(rows) {
+				return ctx.Err()
 			}
+			rows = make([]BulkRow, 0, bulkBatch)
 		}
 	}
-	if err := flush(); err != nil {
-		return counts, err
+	if len(rows) > 0 && !batch(rows) {
+		return ctx.Err()
 	}
-	if seq == 0 {
-		return counts, Errorf(EINVALID, "the file has a header but no rows: add one row per user, e.g. %q", "adele.vance@contoso.com,Enabled")
-	}
-	return counts, nil
+	return nil
 }
 
 // planRow decides one row's action against the user as the directory has them.

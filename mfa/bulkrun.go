@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 )
@@ -65,7 +64,7 @@ func (s *Service) CreateBulkJob(ctx context.Context, actor Actor, fileName strin
 			defer close(batches)
 			counts, planErr = s.PlanBulk(planCtx, actor, r, lim, func(rows []BulkRow) error {
 				select {
-				case batches <- slices.Clone(rows): // PlanBulk reuses its slice
+				case batches <- rows:
 					return nil
 				case <-planCtx.Done():
 					return planCtx.Err()

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -431,5 +432,60 @@ func TestHeldWritesKeepOrderAndVersions(t *testing.T) {
 	}
 	if _, err := (&mfa.Service{Directory: db, Audit: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// failingLookup fails the look-up of the batch holding a given user.
+type failingLookup struct {
+	*DB
+	failOn string
+}
+
+func (f *failingLookup) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa.User, error) {
+	if slices.Contains(upns, f.failOn) {
+		return nil, errors.New("directory gone")
+	}
+	return f.DB.FindUsersByUPN(ctx, upns)
+}
+
+// Planning runs its look-ups side by side and still emits every row once, in file order, with
+// duplicates found across batches; a look-up that fails stops the plan with its error.
+func TestPlanAcrossBatches(t *testing.T) {
+	svc, db := bulkService(t)
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("Username,MFA Status\n")
+	var users []mfa.User
+	for i := range 9000 {
+		users = append(users, mfa.User{UPN: fmt.Sprintf("p%04d@contoso.com", i), DisplayName: fmt.Sprintf("P %04d", i), AccountEnabled: true, State: mfa.StateDisabled})
+		fmt.Fprintf(&b, "p%04d@contoso.com,Enabled\n", i)
+	}
+	b.WriteString("P0010@contoso.com,Enforced\n") // line 9002: a duplicate of line 12, another status
+	b.WriteString("nobody@contoso.com,Enabled\n")
+	if _, err := db.SeedUsers(ctx, sliceSeq(users), t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	var last mfa.BulkRow
+	counts, err := svc.PlanBulk(ctx, admin, strings.NewReader(b.String()), mfa.DefaultCSVLimits, func(rows []mfa.BulkRow) error {
+		for _, r := range rows {
+			seqs = append(seqs, r.Seq)
+			last = r
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Enable != 9000 || counts.Errors != 2 || len(seqs) != 9002 || !slices.IsSorted(seqs) || seqs[0] != 1 {
+		t.Fatalf("counts %+v, %d rows, sorted %t", counts, len(seqs), slices.IsSorted(seqs))
+	}
+	if last.Line != 9003 || !strings.Contains(last.Error, "unknown user") {
+		t.Fatalf("last row %+v", last)
+	}
+	svc.Directory = &failingLookup{DB: db, failOn: "p7000@contoso.com"}
+	_, err = svc.PlanBulk(ctx, admin, strings.NewReader(b.String()), mfa.DefaultCSVLimits, func([]mfa.BulkRow) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "directory gone") {
+		t.Fatalf("plan with a failing look-up: %v", err)
 	}
 }
