@@ -381,6 +381,17 @@ func readBulkRows(ctx context.Context, c *CSVReader, iUser, iStatus int, seq *in
 	return nil
 }
 
+// The warnings of a planned row that do not depend on the row. A store may keep them as their
+// index in PlanWarnings (a million-row plan repeats them a million times).
+const (
+	WarnDisabledToEnforced = "goes from Disabled straight to Enforced"
+	WarnNoMethods          = "no registered methods: non-browser apps stop working until the user registers and creates app passwords"
+	WarnAdmin              = "holds an admin role"
+)
+
+// PlanWarnings lists the fixed warnings; their order is part of stored plans: only append.
+var PlanWarnings = []string{WarnDisabledToEnforced, WarnNoMethods, WarnAdmin}
+
 // planRow decides one row's action against the user as the directory has them.
 func planRow(actor Actor, row *BulkRow, u *User) {
 	if u == nil {
@@ -402,16 +413,16 @@ func planRow(actor Actor, row *BulkRow, u *User) {
 	case StateEnforced:
 		row.Action = RowEnforce
 		if u.State == StateDisabled {
-			row.Warnings = append(row.Warnings, "goes from Disabled straight to Enforced")
+			row.Warnings = append(row.Warnings, WarnDisabledToEnforced)
 		}
 		if !u.HasMethods() {
-			row.Warnings = append(row.Warnings, "no registered methods: non-browser apps stop working until the user registers and creates app passwords")
+			row.Warnings = append(row.Warnings, WarnNoMethods)
 		}
 	default:
 		row.Action = RowDisable
 	}
 	if u.Privileged {
-		row.Warnings = append(row.Warnings, "holds an admin role")
+		row.Warnings = append(row.Warnings, WarnAdmin)
 	}
 }
 

@@ -496,7 +496,7 @@ func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mf
 				args = args[:0]
 				for _, r := range rows[:n] {
 					args = append(args, j.ID, r.Seq, r.Line, r.Username, string(r.From), string(r.To), string(r.Action),
-						r.Error, strings.Join(r.Warnings, "\x1f"), parseID(r.UserID))
+						r.Error, encodeWarnings(r.Warnings), parseID(r.UserID))
 				}
 				rows = rows[n:]
 				var err error
@@ -550,6 +550,40 @@ func (d *DB) ListJobs(ctx context.Context, limit int) ([]*mfa.Job, error) {
 
 const rowColumns = "seq, line, username, from_state, to_state, action, error, warnings, outcome, message, user_id"
 
+// encodeWarnings joins a row's warnings with \x1f, each of mfa.PlanWarnings as \x01 and its index
+// (one byte): most rows of a large plan carry the same two or three.
+func encodeWarnings(ws []string) string {
+	var b strings.Builder
+	for i, w := range ws {
+		if i > 0 {
+			b.WriteByte(0x1f)
+		}
+		if k := slices.Index(mfa.PlanWarnings, w); k >= 0 && k < 0x1f {
+			b.WriteByte(0x01)
+			b.WriteByte(byte('0' + k))
+		} else {
+			b.WriteString(w)
+		}
+	}
+	return b.String()
+}
+
+// decodeWarnings is the inverse of encodeWarnings.
+func decodeWarnings(s string) []string {
+	if s == "" {
+		return nil
+	}
+	ws := strings.Split(s, "\x1f")
+	for i, w := range ws {
+		if len(w) == 2 && w[0] == 0x01 {
+			if k := int(w[1] - '0'); k >= 0 && k < len(mfa.PlanWarnings) {
+				ws[i] = mfa.PlanWarnings[k]
+			}
+		}
+	}
+	return ws
+}
+
 // parseID is a user's id in users, 0 if id is not one.
 func parseID(id string) int64 {
 	n, err := strconv.ParseInt(id, 10, 64)
@@ -577,9 +611,7 @@ func (d *DB) queryRows(ctx context.Context, q string, args ...any) ([]mfa.BulkRo
 			r.UserID = strconv.FormatInt(userID, 10)
 		}
 		r.From, r.To, r.Action, r.Outcome = mfa.State(from), mfa.State(to), mfa.RowAction(action), mfa.Outcome(outcome)
-		if warnings != "" {
-			r.Warnings = strings.Split(warnings, "\x1f")
-		}
+		r.Warnings = decodeWarnings(warnings)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -489,3 +489,22 @@ func TestPlanAcrossBatches(t *testing.T) {
 		t.Fatalf("plan with a failing look-up: %v", err)
 	}
 }
+
+// Stored warnings read back as they were planned: the fixed ones by their index, others as text.
+func TestWarningsRoundTrip(t *testing.T) {
+	for _, ws := range [][]string{
+		nil,
+		{mfa.WarnNoMethods},
+		{mfa.WarnDisabledToEnforced, mfa.WarnNoMethods, mfa.WarnAdmin},
+		{"duplicate of line 7 (same status): ignored", mfa.WarnAdmin},
+		{"\x010 looks like a code", ""},
+	} {
+		enc := encodeWarnings(ws)
+		if got := decodeWarnings(enc); !slices.Equal(got, ws) && !(len(ws) == 0 && len(got) == 0) {
+			t.Errorf("%q → %q → %q", ws, enc, got)
+		}
+	}
+	if n := len(encodeWarnings([]string{mfa.WarnDisabledToEnforced, mfa.WarnNoMethods})); n != 5 {
+		t.Errorf("two fixed warnings take %d bytes, want 5", n)
+	}
+}
