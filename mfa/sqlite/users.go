@@ -91,7 +91,7 @@ const maxPrefixRune = "\U0010FFFF"
 // search takes the range of its terms in user_terms (one row per user: lcp < length) and sorts the
 // matches after the cursor, keeping only the page. The total of a search of up to four characters
 // is read from prefix_counts; a longer one's is counted over its range. A status filter reads each
-// candidate's state by id from users_state_by_id. In every case the page's users are then read by id, so no
+// candidate's state from users_by_enabled_state_name, by its whole key. In every case the page's users are then read by id, so no
 // request scans or sorts the directory.
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
 	fq, err := findUsersQuery(f)
@@ -198,9 +198,11 @@ func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
 		if term == "" {
 			viewWhere = append(viewWhere, "t.state = ?")
 		} else {
-			// The terms do not hold the state (a state change would rewrite them): read it
-			// by id from the narrow users_state_by_id (migration 011), in the terms' order.
-			src += " CROSS JOIN users s INDEXED BY users_state_by_id ON s.id = t.user_id"
+			// The terms do not hold the state (a state change would rewrite them): each match
+			// is looked up in users' index by state, by its whole key (the term row holds the
+			// account state, sort key and id), in the terms' order.
+			src += " CROSS JOIN users s INDEXED BY users_by_enabled_state_name" +
+				" ON s.account_enabled = t.account_enabled AND s.sort_key = t.sort_key AND s.id = t.user_id"
 			viewWhere = append(viewWhere, "s.state = ?")
 		}
 		viewArgs = append(viewArgs, string(f.Status))
