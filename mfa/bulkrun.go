@@ -171,7 +171,9 @@ func (s *Service) GetBulkJob(ctx context.Context, actor Actor, id string) (*Job,
 	if err := actor.Require(PermView); err != nil {
 		return nil, err
 	}
-	return s.Jobs.FindJob(ctx, id)
+	j, err := s.Jobs.FindJob(ctx, id)
+	s.live.overlay(j)
+	return j, err
 }
 
 // BulkJobRows returns rows of a job.
@@ -190,7 +192,11 @@ func (s *Service) ListBulkJobs(ctx context.Context, actor Actor, limit int) ([]*
 	if err := actor.Require(PermView); err != nil {
 		return nil, err
 	}
-	return s.Jobs.ListJobs(ctx, limit)
+	jobs, err := s.Jobs.ListJobs(ctx, limit)
+	for _, j := range jobs {
+		s.live.overlay(j)
+	}
+	return jobs, err
 }
 
 // BulkRunner applies queued jobs one at a time, in the order they were confirmed, so that two jobs
@@ -200,8 +206,10 @@ type BulkRunner struct {
 	Service   *Service
 	BatchSize int // the most rows a batch; default 500
 	// BatchTime, if set, sizes the batches to take about this long each (from 100 rows up to
-	// BatchSize), so that the job's progress moves about that often whatever the machine: larger
-	// batches are cheaper a row (an index page shared by rows of a batch is written once).
+	// BatchSize), so that a batch (one transaction on the embedded directory) holds other writers
+	// up and delays a cancel about that long at most, whatever the machine. Larger batches are
+	// cheaper a row (an index page shared by rows of a batch is written once); the progress shown
+	// moves during a batch all the same.
 	BatchTime time.Duration
 	OnError   func(msg string, err error) // internal errors, for the log
 	wake      chan struct{}
@@ -307,7 +315,9 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 		}
 		started := time.Now() // the machine's time, not the domain's (s.now): a measure of speed
 		applyErr := s.applyRows(work, job, rows, r.OnError)
-		if err := s.Jobs.RecordOutcomes(work, id, rows, s.now()); err != nil {
+		err = s.Jobs.RecordOutcomes(work, id, rows, s.now())
+		s.live.reset(id) // after the commit: the stored counters now count the batch
+		if err != nil {
 			return err
 		}
 		if took := time.Since(started); r.BatchTime > 0 && len(rows) == size && took > 0 {
@@ -384,7 +394,16 @@ func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onErr
 		changed := make([]bool, len(refs))
 		befores := make([]*User, len(refs))
 		users, errs, err := bu.UpdateUsers(ctx, refs, func(i int, u *User) (*AuditRecord, error) {
-			return s.stateUpdate(job.Actor, bulkStateRequest(job, rows[idx[i]]), job.Reason, &befores[i], &changed[i])(u)
+			rec, err := s.stateUpdate(job.Actor, bulkStateRequest(job, rows[idx[i]]), job.Reason, &befores[i], &changed[i])(u)
+			switch {
+			case err != nil:
+				s.live.add(job.ID, 0, 0, 1)
+			case rec != nil:
+				s.live.add(job.ID, 1, 0, 0)
+			default:
+				s.live.add(job.ID, 0, 1, 0)
+			}
+			return rec, err
 		})
 		for k, i := range idx {
 			switch {

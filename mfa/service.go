@@ -23,6 +23,8 @@ type Service struct {
 	Now  func() time.Time
 	// RequireReason makes a reason (or ticket) mandatory for state changes and user settings.
 	RequireReason bool
+
+	live liveProgress
 }
 
 func (s *Service) now() time.Time {

@@ -88,7 +88,7 @@ func BenchmarkBulk(b *testing.B) {
 		}
 		start = time.Now()
 		cpu0 := cpuTime()
-		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 20000, BatchTime: 700 * time.Millisecond}).RunJob(ctx, job.ID); err != nil {
+		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 20000, BatchTime: 1500 * time.Millisecond}).RunJob(ctx, job.ID); err != nil { // as serve
 			b.Fatal(err)
 		}
 		apply, applyCPU := time.Since(start), cpuTime()-cpu0

@@ -508,3 +508,53 @@ func TestWarningsRoundTrip(t *testing.T) {
 		t.Errorf("two fixed warnings take %d bytes, want 5", n)
 	}
 }
+
+// watchedDirectory calls during the row at index at of a batch, inside its transaction.
+type watchedDirectory struct {
+	*DB
+	at     int
+	during func()
+}
+
+func (w *watchedDirectory) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(int, *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
+	return w.DB.UpdateUsers(ctx, refs, func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
+		if i == w.at {
+			w.during()
+		}
+		return fn(i, u)
+	})
+}
+
+// A job's progress moves while a batch runs: the rows run through the rules in the batch's
+// transaction count, on top of the stored counters (which advance at the commit), and only once.
+func TestProgressMovesDuringABatch(t *testing.T) {
+	svc, db := bulkService(t)
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("Username,MFA Status\n")
+	var users []mfa.User
+	for i := range 600 {
+		users = append(users, mfa.User{UPN: fmt.Sprintf("g%03d@contoso.com", i), DisplayName: fmt.Sprintf("G %03d", i), AccountEnabled: true, State: mfa.StateDisabled})
+		fmt.Fprintf(&b, "g%03d@contoso.com,Enabled\n", i)
+	}
+	if _, err := db.SeedUsers(ctx, sliceSeq(users), t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	job, _ := planFile(t, svc, admin, b.String())
+	svc.StartBulkJob(ctx, admin, job.ID, "")
+	var live, stored *mfa.Job
+	svc.Directory = &watchedDirectory{DB: db, at: 250, during: func() {
+		live, _ = svc.GetBulkJob(ctx, admin, job.ID)
+		stored, _ = db.FindJob(ctx, job.ID)
+	}}
+	if err := (&mfa.BulkRunner{Service: svc, BatchSize: 1000}).RunJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	if stored.Done != 0 || live.Done != 250 || live.Changed != 250 || live.Status != mfa.JobRunning {
+		t.Fatalf("during the batch: stored %d done, shown %+v", stored.Done, live)
+	}
+	end, _ := svc.GetBulkJob(ctx, admin, job.ID)
+	if end.Total != 600 || end.Done != 600 || end.Changed != 600 {
+		t.Fatalf("after: %+v", end)
+	}
+}
