@@ -155,8 +155,9 @@ type JobStore interface {
 	ListJobs(ctx context.Context, limit int) ([]*Job, error)
 	// JobRows returns rows of a job in Seq order.
 	JobRows(ctx context.Context, id string, f RowFilter) ([]BulkRow, error)
-	// PendingRows returns up to limit applicable rows that have no outcome yet, in Seq order.
-	PendingRows(ctx context.Context, id string, limit int) ([]BulkRow, error)
+	// PendingRows returns up to limit applicable rows that have no outcome yet, after the row
+	// afterSeq (0: from the start), in Seq order.
+	PendingRows(ctx context.Context, id string, afterSeq int64, limit int) ([]BulkRow, error)
 	// RecordOutcomes stores the outcomes of applied rows and advances the job's counters, atomically.
 	RecordOutcomes(ctx context.Context, id string, rows []BulkRow, at time.Time) error
 	// QueueJob moves a planned job to queued, with the reason the admin gave; ECONFLICT if not planned.

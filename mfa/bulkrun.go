@@ -289,6 +289,9 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 	if r.BatchTime > 0 {
 		size = min(maxSize, minBatch*10)
 	}
+	// Every row up to after has its outcome: a batch either gets all its outcomes or ends the run
+	// (the directory could not be reached), and the next run starts from the beginning.
+	var after int64
 	for {
 		if ctx.Err() != nil {
 			return nil // paused; resumes later
@@ -300,13 +303,14 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 		if job.CancelRequested {
 			return s.Jobs.SetJobStatus(work, id, []JobStatus{JobRunning}, JobCancelled, s.now())
 		}
-		rows, err := s.Jobs.PendingRows(work, id, size)
+		rows, err := s.Jobs.PendingRows(work, id, after, size)
 		if err != nil {
 			return err
 		}
 		if len(rows) == 0 {
 			return s.Jobs.SetJobStatus(work, id, []JobStatus{JobRunning}, JobDone, s.now())
 		}
+		after = rows[len(rows)-1].Seq
 		if resumed {
 			// The batch being applied when the process stopped may have been applied without its
 			// outcomes being stored: a change recorded in the audit log under this job counts as done.

@@ -629,15 +629,13 @@ func (d *DB) JobRows(ctx context.Context, id string, f mfa.RowFilter) ([]mfa.Bul
 	return d.queryRows(ctx, "SELECT "+rowColumns+" FROM bulk_rows WHERE job_id = ? AND seq > ?"+cond+" ORDER BY seq LIMIT ?", id, f.AfterSeq, f.Limit)
 }
 
-// pendingRowsQuery is forced onto its index: the primary key gives the same order, and the
-// planner, without statistics, takes it — and then walks past every row already applied, at each
-// batch (quadratic in a large job).
-const pendingRowsQuery = "SELECT " + rowColumns + ` FROM bulk_rows INDEXED BY bulk_rows_pending
-	WHERE job_id = ? AND outcome = '' AND action IN ('enable', 'enforce', 'disable') ORDER BY seq LIMIT ?`
+// pendingRowsQuery walks the job's rows from a position along the primary key (migration 011).
+const pendingRowsQuery = "SELECT " + rowColumns + ` FROM bulk_rows
+	WHERE job_id = ? AND seq > ? AND outcome = '' AND action IN ('enable', 'enforce', 'disable') ORDER BY seq LIMIT ?`
 
-// PendingRows returns applicable rows without an outcome.
-func (d *DB) PendingRows(ctx context.Context, id string, limit int) ([]mfa.BulkRow, error) {
-	return d.queryRows(ctx, pendingRowsQuery, id, limit)
+// PendingRows returns applicable rows without an outcome after afterSeq.
+func (d *DB) PendingRows(ctx context.Context, id string, afterSeq int64, limit int) ([]mfa.BulkRow, error) {
+	return d.queryRows(ctx, pendingRowsQuery, id, afterSeq, limit)
 }
 
 // RecordOutcomes stores outcomes and advances the counters in one transaction. Rows with the same
