@@ -38,6 +38,8 @@ type BulkRow struct {
 	// Outcome and Message are set when the row has been applied.
 	Outcome Outcome
 	Message string
+
+	key string // NormalizeUPN(Username), while planning
 }
 
 // Applies reports whether the row is to be applied (not an error, not already so).
@@ -193,6 +195,36 @@ type UserLookup interface {
 	FindUsersByUPN(ctx context.Context, upns []string) (map[string]*User, error)
 }
 
+// PlanUser is what planning a bulk row needs to know of its user.
+type PlanUser struct {
+	ID         string
+	UPN        string
+	State      State
+	Privileged bool
+	HasMethods bool
+}
+
+// PlanLookup is implemented by directories that find what planning needs faster than whole users
+// (a million-row file is a million look-ups). keys are NormalizeUPN, and so are the map's.
+type PlanLookup interface {
+	LookupForPlan(ctx context.Context, keys []string) (map[string]PlanUser, error)
+}
+
+// planLookup adapts a UserLookup to PlanLookup.
+type planLookup struct{ UserLookup }
+
+func (l planLookup) LookupForPlan(ctx context.Context, keys []string) (map[string]PlanUser, error) {
+	users, err := l.FindUsersByUPN(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]PlanUser, len(users))
+	for k, u := range users {
+		out[k] = PlanUser{ID: u.ID, UPN: u.UPN, State: u.State, Privileged: u.Privileged, HasMethods: u.HasMethods()}
+	}
+	return out, nil
+}
+
 // planBatch is a batch of rows on its way through PlanBulk: read, looked up, emitted in order.
 type planBatch struct {
 	rows []BulkRow
@@ -212,8 +244,13 @@ func (s *Service) PlanBulk(ctx context.Context, actor Actor, r io.Reader, lim CS
 	if err := actor.Require(PermBulkUpdate); err != nil {
 		return counts, err
 	}
-	lookup, ok := s.Directory.(UserLookup)
-	if !ok {
+	var lookup PlanLookup
+	switch d := s.Directory.(type) {
+	case PlanLookup:
+		lookup = d
+	case UserLookup:
+		lookup = planLookup{d}
+	default:
 		return counts, Errorf(EINTERNAL, "the directory cannot look up users in bulk")
 	}
 	c, err := OpenCSV(r, lim)
@@ -298,20 +335,25 @@ func (s *Service) PlanBulk(ctx context.Context, actor Actor, r io.Reader, lim CS
 }
 
 // planBatchRows looks up the users of rows that have no action yet (valid, not duplicates) and plans them.
-func planBatchRows(ctx context.Context, lookup UserLookup, actor Actor, rows []BulkRow) error {
-	var upns []string
+func planBatchRows(ctx context.Context, lookup PlanLookup, actor Actor, rows []BulkRow) error {
+	var keys []string
 	for _, row := range rows {
 		if row.Action == "" {
-			upns = append(upns, row.Username)
+			keys = append(keys, row.key)
 		}
 	}
-	users, err := lookup.FindUsersByUPN(ctx, upns)
+	users, err := lookup.LookupForPlan(ctx, keys)
 	if err != nil {
 		return err
 	}
 	for i := range rows {
 		if rows[i].Action == "" {
-			planRow(actor, &rows[i], users[NormalizeUPN(rows[i].Username)])
+			u, ok := users[rows[i].key]
+			if !ok {
+				planRow(actor, &rows[i], nil)
+			} else {
+				planRow(actor, &rows[i], &u)
+			}
 		}
 	}
 	return nil
@@ -357,6 +399,7 @@ func readBulkRows(ctx context.Context, c *CSVReader, iUser, iStatus int, seq *in
 		default:
 			row.To = st
 			key := NormalizeUPN(row.Username)
+			row.key = key
 			if prev, dup := seen[key]; dup {
 				line, prevTo := prev>>2, codeStatus[prev&3]
 				if prevTo != st {
@@ -394,7 +437,7 @@ const (
 var PlanWarnings = []string{WarnDisabledToEnforced, WarnNoMethods, WarnAdmin}
 
 // planRow decides one row's action against the user as the directory has them.
-func planRow(actor Actor, row *BulkRow, u *User) {
+func planRow(actor Actor, row *BulkRow, u *PlanUser) {
 	if u == nil {
 		row.Action, row.Error = RowError, fmt.Sprintf("unknown user: %s is not in the directory", row.Username)
 		return
@@ -416,7 +459,7 @@ func planRow(actor Actor, row *BulkRow, u *User) {
 		if u.State == StateDisabled {
 			row.Warnings = append(row.Warnings, WarnDisabledToEnforced)
 		}
-		if !u.HasMethods() {
+		if !u.HasMethods {
 			row.Warnings = append(row.Warnings, WarnNoMethods)
 		}
 	default:

@@ -52,6 +52,7 @@ type Directory struct {
 var (
 	_ mfa.Directory     = (*Directory)(nil)
 	_ mfa.UserLookup    = (*Directory)(nil)
+	_ mfa.PlanLookup    = (*Directory)(nil)
 	_ mfa.BatchUpdater  = (*Directory)(nil)
 	_ mfa.SettingsStore = (*Directory)(nil)
 	_ mfa.DirectorySync = (*Directory)(nil)
@@ -100,7 +101,12 @@ func (d *Directory) FindUser(ctx context.Context, upn string) (*mfa.User, error)
 	return d.db.FindUser(ctx, upn)
 }
 
-// FindUsersByUPN reads many users from the index (bulk update planning).
+// LookupForPlan reads what bulk update planning needs of many users from the index.
+func (d *Directory) LookupForPlan(ctx context.Context, keys []string) (map[string]mfa.PlanUser, error) {
+	return d.db.LookupForPlan(ctx, keys)
+}
+
+// FindUsersByUPN reads many users from the index.
 func (d *Directory) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa.User, error) {
 	return d.db.FindUsersByUPN(ctx, upns)
 }

@@ -17,6 +17,7 @@ import (
 var (
 	_ mfa.JobStore     = (*DB)(nil)
 	_ mfa.UserLookup   = (*DB)(nil)
+	_ mfa.PlanLookup   = (*DB)(nil)
 	_ mfa.BatchUpdater = (*DB)(nil)
 )
 
@@ -29,6 +30,42 @@ func (d *DB) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa
 	out := make(map[string]*mfa.User, len(found))
 	for k, r := range found {
 		out[k] = r.user
+	}
+	return out, nil
+}
+
+// LookupForPlan reads what planning a bulk row needs of each user, 500 to a query: the columns it
+// needs only, by the user-name index.
+func (d *DB) LookupForPlan(ctx context.Context, keys []string) (map[string]mfa.PlanUser, error) {
+	out := make(map[string]mfa.PlanUser, len(keys))
+	args := make([]any, 0, 500)
+	for len(keys) > 0 {
+		n := min(500, len(keys))
+		args = args[:0]
+		for _, k := range keys[:n] {
+			args = append(args, k)
+		}
+		keys = keys[n:]
+		rows, err := d.db.QueryContext(ctx, "SELECT upn_key, id, upn, state, privileged, methods <> '' FROM users WHERE upn_key IN (?"+
+			strings.Repeat(",?", n-1)+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var key, state string
+			var id int64
+			var u mfa.PlanUser
+			if err := rows.Scan(&key, &id, &u.UPN, &state, &u.Privileged, &u.HasMethods); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			u.ID, u.State = strconv.FormatInt(id, 10), mfa.State(state)
+			out[key] = u
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -435,17 +435,27 @@ func TestHeldWritesKeepOrderAndVersions(t *testing.T) {
 	}
 }
 
+// userLookupOnly is a directory that finds whole users only (no LookupForPlan).
+type userLookupOnly struct {
+	mfa.Directory
+	lookup mfa.UserLookup
+}
+
+func (u userLookupOnly) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa.User, error) {
+	return u.lookup.FindUsersByUPN(ctx, upns)
+}
+
 // failingLookup fails the look-up of the batch holding a given user.
 type failingLookup struct {
 	*DB
 	failOn string
 }
 
-func (f *failingLookup) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa.User, error) {
-	if slices.Contains(upns, f.failOn) {
+func (f *failingLookup) LookupForPlan(ctx context.Context, keys []string) (map[string]mfa.PlanUser, error) {
+	if slices.Contains(keys, f.failOn) {
 		return nil, errors.New("directory gone")
 	}
-	return f.DB.FindUsersByUPN(ctx, upns)
+	return f.DB.LookupForPlan(ctx, keys)
 }
 
 // Planning runs its look-ups side by side and still emits every row once, in file order, with
@@ -482,6 +492,12 @@ func TestPlanAcrossBatches(t *testing.T) {
 	}
 	if last.Line != 9003 || !strings.Contains(last.Error, "unknown user") {
 		t.Fatalf("last row %+v", last)
+	}
+	// A directory that can only find whole users plans the same.
+	svc.Directory = userLookupOnly{Directory: db, lookup: db}
+	again, err := svc.PlanBulk(ctx, admin, strings.NewReader(b.String()), mfa.DefaultCSVLimits, func([]mfa.BulkRow) error { return nil })
+	if err != nil || again != counts {
+		t.Fatalf("plan through FindUsersByUPN: %+v %v, want %+v", again, err, counts)
 	}
 	svc.Directory = &failingLookup{DB: db, failOn: "p7000@contoso.com"}
 	_, err = svc.PlanBulk(ctx, admin, strings.NewReader(b.String()), mfa.DefaultCSVLimits, func([]mfa.BulkRow) error { return nil })
