@@ -292,6 +292,23 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 	// Every row up to after has its outcome: a batch either gets all its outcomes or ends the run
 	// (the directory could not be reached), and the next run starts from the beginning.
 	var after int64
+	// The next batch's rows are read while this one is applied (on another connection, from rows
+	// this batch does not touch).
+	type fetched struct {
+		rows  []BulkRow
+		err   error
+		after int64
+		size  int
+	}
+	var prefetch chan fetched
+	fetch := func(after int64, size int) chan fetched {
+		c := make(chan fetched, 1)
+		go func() {
+			rows, err := s.Jobs.PendingRows(work, id, after, size)
+			c <- fetched{rows, err, after, size}
+		}()
+		return c
+	}
 	for {
 		if ctx.Err() != nil {
 			return nil // paused; resumes later
@@ -303,14 +320,23 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 		if job.CancelRequested {
 			return s.Jobs.SetJobStatus(work, id, []JobStatus{JobRunning}, JobCancelled, s.now())
 		}
-		rows, err := s.Jobs.PendingRows(work, id, after, size)
+		if prefetch == nil {
+			prefetch = fetch(after, size)
+		}
+		f := <-prefetch
+		prefetch = nil
+		rows, err := f.rows, f.err
 		if err != nil {
 			return err
 		}
 		if len(rows) == 0 {
 			return s.Jobs.SetJobStatus(work, id, []JobStatus{JobRunning}, JobDone, s.now())
 		}
+		full := len(rows) == f.size
 		after = rows[len(rows)-1].Seq
+		if full {
+			prefetch = fetch(after, size)
+		}
 		if resumed {
 			// The batch being applied when the process stopped may have been applied without its
 			// outcomes being stored: a change recorded in the audit log under this job counts as done.
@@ -324,10 +350,11 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if took := time.Since(started); r.BatchTime > 0 && len(rows) == size && took > 0 {
+		if took := time.Since(started); r.BatchTime > 0 && full && took > 0 {
 			// At most doubling, so that one fast batch (rows already applied) does not overshoot.
-			next := int(float64(size) * float64(r.BatchTime) / float64(took))
-			size = max(minBatch, min(next, 2*size, maxSize))
+			// The batch read meanwhile has the size before: batches follow one behind.
+			next := int(float64(len(rows)) * float64(r.BatchTime) / float64(took))
+			size = max(minBatch, min(next, 2*len(rows), maxSize))
 		}
 		if applyErr != nil {
 			// The directory cannot be reached: the rows not applied stay pending, the job's page
