@@ -43,6 +43,7 @@ func BenchmarkBulk(b *testing.B) {
 	cached := benchDB(b, n)
 	cached.Close()
 	ctx := context.Background()
+	// The file is read from disk, as an upload spooled by the server is: the process holds no copy.
 	var file bytes.Buffer
 	file.WriteString("Username,MFA Status\r\n")
 	next := map[mfa.State]string{mfa.StateDisabled: "Enabled", mfa.StateEnabled: "Enforced", mfa.StateEnforced: "Disabled"}
@@ -50,6 +51,11 @@ func BenchmarkBulk(b *testing.B) {
 		fmt.Fprintf(&file, "%s,%s\r\n", u.UPN, next[u.State])
 	}
 	b.Logf("bulk file: %d rows, %.1f MiB", n, float64(file.Len())/(1<<20))
+	filePath := filepath.Join(b.TempDir(), "bulk.csv")
+	if err := os.WriteFile(filePath, file.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	file = bytes.Buffer{}
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		path := filepath.Join(b.TempDir(), "bulk.db")
@@ -65,7 +71,12 @@ func BenchmarkBulk(b *testing.B) {
 		b.StartTimer()
 
 		start := time.Now()
-		job, err := svc.CreateBulkJob(ctx, actor, "bench.csv", bytes.NewReader(file.Bytes()), mfa.DefaultCSVLimits, "")
+		f, err := os.Open(filePath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		job, err := svc.CreateBulkJob(ctx, actor, "bench.csv", f, mfa.DefaultCSVLimits, "")
+		f.Close()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -88,7 +99,7 @@ func BenchmarkBulk(b *testing.B) {
 		}
 		start = time.Now()
 		cpu0 := cpuTime()
-		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 20000, BatchTime: 1500 * time.Millisecond}).RunJob(ctx, job.ID); err != nil { // as serve
+		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 30000, BatchTime: 2 * time.Second}).RunJob(ctx, job.ID); err != nil { // as serve
 			b.Fatal(err)
 		}
 		apply, applyCPU := time.Since(start), cpuTime()-cpu0

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,7 +39,7 @@ func scanUser(sc interface{ Scan(...any) error }) (row, error) {
 		&u.AppPasswords, &notBefore, &reenab, &readAt, &u.Version, &sk); err != nil {
 		return row{}, err
 	}
-	u.ID = fmt.Sprint(id)
+	u.ID = strconv.FormatInt(id, 10)
 	u.AccountEnabled, u.Privileged, u.HadMethodsWhenReenabled = enabled == 1, priv == 1, reenab == 1
 	u.State = mfa.State(state)
 	u.Methods, _ = mfa.ParseMethodList(methods) // written by this package from valid types
