@@ -93,7 +93,7 @@ func (c *cli) bulk(ctx context.Context, args []string) error {
 		return err
 	}
 	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { fmt.Fprintf(c.stderr, "%s: %v\n", msg, err) })
-	runner.BatchSize, runner.BatchTime = 30000, 2*time.Second // as serve does
+	runner.BatchSize, runner.BatchTime, runner.LiveProgress = 30000, 2*time.Second, true // as serve does
 	done := make(chan error, 1)
 	go func() { done <- runner.RunJob(ctx, job.ID) }()
 	tick := time.NewTicker(time.Second)

@@ -228,11 +228,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	// in batches of 1.5 s and 70 s in batches of 0.7 s), short enough not to hold other writers (a
 	// sign-in, a quick step) up for long. The progress bar moves during a batch all the same (mfa's
 	// live progress).
-	runner.BatchSize, runner.BatchTime = 30000, 2*time.Second
+	runner.BatchSize, runner.BatchTime, runner.LiveProgress = 30000, 2*time.Second, true
 	if graphDir != nil {
 		// Larger batches keep Graph's $batch requests flowing between the runner's steps; the
 		// local index is kept fresh in the background.
-		runner.BatchSize, runner.BatchTime = 2000, 0
+		runner.BatchSize, runner.BatchTime, runner.LiveProgress = 2000, 0, false
 		go graphDir.Run(ctx)
 	}
 	runnerDone := make(chan struct{})

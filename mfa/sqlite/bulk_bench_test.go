@@ -99,7 +99,7 @@ func BenchmarkBulk(b *testing.B) {
 		}
 		start = time.Now()
 		cpu0 := cpuTime()
-		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 30000, BatchTime: 2 * time.Second}).RunJob(ctx, job.ID); err != nil { // as serve
+		if err := (&mfa.BulkRunner{Service: svc, BatchSize: 30000, BatchTime: 2 * time.Second, LiveProgress: true}).RunJob(ctx, job.ID); err != nil { // as serve
 			b.Fatal(err)
 		}
 		apply, applyCPU := time.Since(start), cpuTime()-cpu0

@@ -565,7 +565,7 @@ func TestProgressMovesDuringABatch(t *testing.T) {
 		live, _ = svc.GetBulkJob(ctx, admin, job.ID)
 		stored, _ = db.FindJob(ctx, job.ID)
 	}}
-	if err := (&mfa.BulkRunner{Service: svc, BatchSize: 1000}).RunJob(ctx, job.ID); err != nil {
+	if err := (&mfa.BulkRunner{Service: svc, BatchSize: 1000, LiveProgress: true}).RunJob(ctx, job.ID); err != nil {
 		t.Fatal(err)
 	}
 	if stored.Done != 0 || live.Done != 250 || live.Changed != 250 || live.Status != mfa.JobRunning {
@@ -574,5 +574,15 @@ func TestProgressMovesDuringABatch(t *testing.T) {
 	end, _ := svc.GetBulkJob(ctx, admin, job.ID)
 	if end.Total != 600 || end.Done != 600 || end.Changed != 600 {
 		t.Fatalf("after: %+v", end)
+	}
+
+	// Without LiveProgress (Graph, where the writes follow the rules) only stored progress shows.
+	job, _ = planFile(t, svc, admin, strings.ReplaceAll(b.String(), "Enabled", "Enforced"))
+	svc.StartBulkJob(ctx, admin, job.ID, "")
+	if err := (&mfa.BulkRunner{Service: svc, BatchSize: 1000}).RunJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	if live.Done != 0 {
+		t.Fatalf("without LiveProgress, during the batch: %+v", live)
 	}
 }
