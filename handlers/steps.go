@@ -44,9 +44,9 @@ func parseStep(s string) (step string, action mfa.Action, err error) {
 }
 
 // parseTargets reads the selected users ("VERSION UPN" each) of a quick-step form.
-func parseTargets(values []string) ([]mfa.Target, error) {
-	if len(values) > mfa.MaxStepUsers {
-		return nil, mfa.Errorf(mfa.EINVALID, "%d users selected: a quick step acts on at most %d", len(values), mfa.MaxStepUsers)
+func parseTargets(values []string, limit int) ([]mfa.Target, error) {
+	if len(values) > limit {
+		return nil, mfa.Errorf(mfa.EINVALID, "%d users selected: a quick step acts on at most %d here; use bulk update for more", len(values), limit)
 	}
 	seen := map[string]bool{}
 	var out []mfa.Target
@@ -120,7 +120,7 @@ func (h *Handlers) readStepForm(r *http.Request) (*stepForm, error) {
 			f.targets = append(f.targets, mfa.Target{UPN: u.UPN})
 		}
 	} else {
-		targets, err := parseTargets(r.PostForm["sel"])
+		targets, err := parseTargets(r.PostForm["sel"], h.capabilities().MaxStep())
 		if err != nil {
 			return nil, err
 		}

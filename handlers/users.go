@@ -132,6 +132,7 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 		CanReset: actor.Role.Can(mfa.PermManageSettings),
 		Dialog:   dialog,
 		Sync:     h.syncView(r),
+		MaxStep:  h.capabilities().MaxStep(),
 	}
 	if page.PrevCursor != "" {
 		v.PrevURL = listURL("/users", base, "before", page.PrevCursor, "page", strconv.Itoa(p.pageNum-1))

@@ -391,11 +391,16 @@ func (s *Service) ApplyReset(ctx context.Context, actor Actor, opts ResetOptions
 const MaxStepUsers = 5000
 
 // SelectAll returns every user matching f as targets (without versions: the admin confirmed the
-// count, not each user), refusing more than MaxStepUsers.
+// count, not each user), refusing more than a quick step may act on (Capabilities.MaxStep).
 func (s *Service) SelectAll(ctx context.Context, actor Actor, f UserFilter) ([]*User, error) {
 	if err := actor.Require(PermView); err != nil {
 		return nil, err
 	}
+	caps := AllCapabilities()
+	if s.Settings != nil {
+		caps = s.Settings.Capabilities()
+	}
+	limit := caps.MaxStep()
 	f.Limit, f.After, f.Before = MaxLimit, "", ""
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -406,8 +411,13 @@ func (s *Service) SelectAll(ctx context.Context, actor Actor, f UserFilter) ([]*
 		if err != nil {
 			return nil, err
 		}
-		if page.Total > MaxStepUsers {
-			return nil, Errorf(EINVALID, "%d users match: a quick step acts on at most %d. Narrow the view, or use bulk update with an exported CSV file", page.Total, MaxStepUsers)
+		if page.Total > limit {
+			why := ""
+			if caps.StepUsersReason != "" {
+				why = " here (" + caps.StepUsersReason + ")"
+			}
+			return nil, Errorf(EINVALID, "%d users match: a quick step acts on at most %d%s. Narrow the view, or use bulk update with an exported CSV file",
+				page.Total, limit, why)
 		}
 		out = append(out, page.Users...)
 		if page.NextCursor == "" {

@@ -71,6 +71,18 @@ type Capabilities struct {
 	RememberMFA         Capability // the remember-days setting and restoring MFA on remembered devices
 	// PublicRangesOnly: the directory is Microsoft's cloud, where private ranges mean nothing.
 	PublicRangesOnly bool
+	// StepUsers is the most users one quick step acts on (0: MaxStepUsers), and StepUsersReason
+	// why, when lower: a quick step runs while the admin waits, a bulk update in the background.
+	StepUsers       int
+	StepUsersReason string
+}
+
+// MaxStep is the most users one quick step acts on.
+func (c Capabilities) MaxStep() int {
+	if c.StepUsers > 0 {
+		return c.StepUsers
+	}
+	return MaxStepUsers
 }
 
 // AllCapabilities is the embedded directory's: everything.

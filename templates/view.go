@@ -40,6 +40,7 @@ type UsersView struct {
 	CanReset bool         // the role may Manage user settings
 	Dialog   templ.Component
 	Sync     *SyncView // the local index's state, for a directory synchronized from Graph
+	MaxStep  int       // the most users a quick step acts on (mfa.Capabilities.MaxStep)
 }
 
 // UserView is the per-user page.

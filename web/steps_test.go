@@ -333,3 +333,57 @@ func TestAuditPage(t *testing.T) {
 		t.Fatalf("export is not formula-safe:\n%s", b.String())
 	}
 }
+
+// limitedSettings is the embedded directory's settings with a low quick-step limit, as a slow
+// backend declares (Graph: 200).
+type limitedSettings struct {
+	mfa.SettingsStore
+	step int
+}
+
+func (l limitedSettings) Capabilities() mfa.Capabilities {
+	c := l.SettingsStore.Capabilities()
+	c.StepUsers, c.StepUsersReason = l.step, "a test backend"
+	return c
+}
+
+// Where the directory takes fewer users in a quick step than the view has, the page offers the
+// export and bulk update instead of "Select all N matching users", and the server refuses more.
+func TestQuickStepLimitShownAndEnforced(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.signedIn(mfa.RoleGlobalAdmin)
+	_, doc := e.get(c, "/users?view=all&status=any")
+	if doc.Find("#choose-all").Length() != 1 {
+		t.Fatal("no 'Select all N matching users' under the embedded directory's limit")
+	}
+	e.app.svc.Settings = limitedSettings{SettingsStore: e.db, step: 5}
+	_, doc = e.get(c, "/users?view=all&status=any")
+	limit := doc.Find(".select-all-matching .limit")
+	if doc.Find("#choose-all").Length() != 0 || !strings.Contains(limit.Text(), "at most 5 users here") ||
+		!strings.HasPrefix(limit.Find("a").AttrOr("href", ""), "/users/export?") {
+		t.Fatalf("over the limit: %q", limit.Text())
+	}
+	notice := func(form url.Values) string {
+		t.Helper()
+		resp, _ := e.postForm(c, "/users/confirm", form)
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("confirm: %d", resp.StatusCode)
+		}
+		_, doc := e.get(c, loc)
+		return doc.Text()
+	}
+	if body := notice(url.Values{"step": {"enable"}, "all": {"1"}, "filter": {"view=all&status=any"}, "return": {"/users"}}); !strings.Contains(body, "at most 5 here (a test backend)") {
+		t.Fatalf("all matching over the limit: %q", body)
+	}
+	var sels []string
+	for _, upn := range []string{"xss@contoso.com"} {
+		sels = append(sels, sel(e.user(upn)))
+	}
+	for i := range 5 {
+		sels = append(sels, fmt.Sprintf("1 extra%d@contoso.com", i))
+	}
+	if body := notice(url.Values{"step": {"enable"}, "sel": sels, "return": {"/users"}}); !strings.Contains(body, "6 users selected: a quick step acts on at most 5 here") {
+		t.Fatalf("6 selected over a limit of 5: %q", body)
+	}
+}

@@ -335,3 +335,20 @@ func TestSettingsPolicy(t *testing.T) {
 		t.Errorf("app passwords: %v", err)
 	}
 }
+
+// A quick step on "all matching users" acts on at most 200 users through Graph (about ten seconds
+// at its write quota) and says why; bulk update is the way for more.
+func TestQuickStepLimitOnGraph(t *testing.T) {
+	e := newEnv(t, graphemu.Options{Users: 260}, nil)
+	e.sync()
+	ctx := context.Background()
+	_, err := e.svc.SelectAll(ctx, admin, mfa.UserFilter{View: mfa.ViewAll, Status: mfa.StatusAny})
+	if mfa.ErrorCode(err) != mfa.EINVALID || !strings.Contains(mfa.ErrorMessage(err), "260 users match: a quick step acts on at most 200 here (Microsoft Graph accepts about 20 changes a second)") {
+		t.Fatalf("all 260 users: %v", err)
+	}
+	one := e.findUser(func(graphemu.User) bool { return true })
+	users, err := e.svc.SelectAll(ctx, admin, mfa.UserFilter{View: mfa.ViewAll, Status: mfa.StatusAny, Query: one.UPN})
+	if err != nil || len(users) != 1 || users[0].UPN != one.UPN {
+		t.Fatalf("one user: %v %v", users, err)
+	}
+}
