@@ -198,7 +198,6 @@ type UserLookup interface {
 // PlanUser is what planning a bulk row needs to know of its user.
 type PlanUser struct {
 	ID         string
-	UPN        string
 	State      State
 	Privileged bool
 	HasMethods bool
@@ -220,7 +219,7 @@ func (l planLookup) LookupForPlan(ctx context.Context, keys []string) (map[strin
 	}
 	out := make(map[string]PlanUser, len(users))
 	for k, u := range users {
-		out[k] = PlanUser{ID: u.ID, UPN: u.UPN, State: u.State, Privileged: u.Privileged, HasMethods: u.HasMethods()}
+		out[k] = PlanUser{ID: u.ID, State: u.State, Privileged: u.Privileged, HasMethods: u.HasMethods()}
 	}
 	return out, nil
 }
@@ -448,7 +447,7 @@ func planRow(actor Actor, row *BulkRow, u *PlanUser) {
 		return
 	}
 	if !actor.Role.CanOn(PermBulkUpdate, u.Privileged) || !actor.Role.CanOn(PermChangeState, u.Privileged) {
-		row.Action, row.Error = RowError, fmt.Sprintf("your role (%s) may not change %s, who holds an admin role", actor.Role, u.UPN)
+		row.Action, row.Error = RowError, fmt.Sprintf("your role (%s) may not change %s, who holds an admin role", actor.Role, row.Username)
 		return
 	}
 	switch row.To {

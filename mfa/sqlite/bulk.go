@@ -35,9 +35,13 @@ func (d *DB) FindUsersByUPN(ctx context.Context, upns []string) (map[string]*mfa
 }
 
 // LookupForPlan reads what planning a bulk row needs of each user, 500 to a query: the columns it
-// needs only, by the user-name index.
+// needs only, by the user-name index, scanned without copying (a million-row plan).
 func (d *DB) LookupForPlan(ctx context.Context, keys []string) (map[string]mfa.PlanUser, error) {
 	out := make(map[string]mfa.PlanUser, len(keys))
+	index := make(map[string]string, len(keys)) // a key as returned → the caller's string
+	for _, k := range keys {
+		index[k] = k
+	}
 	args := make([]any, 0, 500)
 	for len(keys) > 0 {
 		n := min(500, len(keys))
@@ -46,21 +50,25 @@ func (d *DB) LookupForPlan(ctx context.Context, keys []string) (map[string]mfa.P
 			args = append(args, k)
 		}
 		keys = keys[n:]
-		rows, err := d.db.QueryContext(ctx, "SELECT upn_key, id, upn, state, privileged, methods <> '' FROM users WHERE upn_key IN (?"+
+		rows, err := d.db.QueryContext(ctx, "SELECT upn_key, id, state, privileged, methods <> '' FROM users WHERE upn_key IN (?"+
 			strings.Repeat(",?", n-1)+")", args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var key, state string
+			var key, state sql.RawBytes
 			var id int64
 			var u mfa.PlanUser
-			if err := rows.Scan(&key, &id, &u.UPN, &state, &u.Privileged, &u.HasMethods); err != nil {
+			if err := rows.Scan(&key, &id, &state, &u.Privileged, &u.HasMethods); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			u.ID, u.State = strconv.FormatInt(id, 10), mfa.State(state)
-			out[key] = u
+			k, ok := index[string(key)]
+			if !ok {
+				continue
+			}
+			u.ID, u.State = strconv.FormatInt(id, 10), stateOf(state)
+			out[k] = u
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -68,6 +76,16 @@ func (d *DB) LookupForPlan(ctx context.Context, keys []string) (map[string]mfa.P
 		}
 	}
 	return out, nil
+}
+
+// stateOf is the State spelled by b, without allocating for the three that exist.
+func stateOf(b []byte) mfa.State {
+	for _, s := range []mfa.State{mfa.StateDisabled, mfa.StateEnabled, mfa.StateEnforced} {
+		if string(b) == string(s) {
+			return s
+		}
+	}
+	return mfa.State(b)
 }
 
 // querier is what *sql.DB and *sql.Tx share.
