@@ -17,8 +17,9 @@ const auditColumns = `seq, time, actor, actor_role, actor_method, action, target
 // auditWriter appends records inside one immediate transaction (so no other writer can take the
 // same sequence numbers): it reads the chain's head once and keeps it, with a prepared insert.
 //
-// A batch writer (bulk update) holds the sealed records back and inserts them 100 to a statement;
-// flush must run before the commit.
+// A batch writer (bulk update) holds the sealed records back and inserts them 100 to a statement,
+// the fields that are the same for all of them (actor, source, reason, ...) bound once; flush must
+// run before the commit.
 type auditWriter struct {
 	tx     *sql.Tx
 	insert *sql.Stmt
@@ -27,18 +28,20 @@ type auditWriter struct {
 	loaded bool
 
 	batch     bool
-	held      []any
+	held      []any     // heldCommon's values, then heldPerRecord values a held record
+	heldKey   [7]string // the common fields of the held records
 	heldCount int
 	heldStmt  *sql.Stmt
 }
 
 func newAuditWriter(tx *sql.Tx) *auditWriter { return &auditWriter{tx: tx} }
 
-// auditColumnsWritten is how many values one record inserts; auditPerInsert how many held records
-// one statement inserts.
+// auditPerInsert is how many held records one statement inserts; heldCommon how many values they
+// share, heldPerRecord how many each has.
 const (
-	auditColumnsWritten = 17
-	auditPerInsert      = 100
+	auditPerInsert = 100
+	heldCommon     = 8
+	heldPerRecord  = 9
 )
 
 func auditInsertSQL(n int) string {
@@ -47,10 +50,39 @@ func auditInsertSQL(n int) string {
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")
 }
 
+// heldInsertSQL inserts n held records: the common values are ?1..?8, each record's follow.
+func heldInsertSQL(n int) string {
+	return `INSERT INTO audit (actor, actor_key, actor_role, actor_method, source, reason, client_ip, outcome,
+		seq, time, action, target, target_key, before, after, prev_hash, hash)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, column1, column2, column3, column4, column5, column6, column7, column8, column9
+		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `)`
+}
+
 func auditValues(r *mfa.AuditRecord) []any {
 	return []any{r.Seq, r.Time.UnixMilli(), r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole),
 		r.ActorMethod, r.Action, r.Target, strings.ToLower(r.Target), r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome,
 		r.PrevHash, r.Hash}
+}
+
+// hold adds a sealed record to the held ones, flushing first if its common fields differ.
+func (w *auditWriter) hold(ctx context.Context, r *mfa.AuditRecord) error {
+	key := [7]string{r.ActorName, string(r.ActorRole), r.ActorMethod, r.Source, r.Reason, r.ClientIP, r.Outcome}
+	if w.heldCount > 0 && key != w.heldKey {
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
+	}
+	if w.heldCount == 0 {
+		w.heldKey = key
+		w.held = append(w.held[:0], r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole), r.ActorMethod, r.Source,
+			r.Reason, r.ClientIP, r.Outcome)
+	}
+	w.held = append(w.held, r.Seq, r.Time.UnixMilli(), r.Action, r.Target, strings.ToLower(r.Target), r.Before, r.After,
+		r.PrevHash, r.Hash)
+	if w.heldCount++; w.heldCount == auditPerInsert {
+		return w.flush(ctx)
+	}
+	return nil
 }
 
 // flush inserts the held records.
@@ -61,13 +93,13 @@ func (w *auditWriter) flush(ctx context.Context) error {
 	var err error
 	if w.heldCount == auditPerInsert {
 		if w.heldStmt == nil {
-			if w.heldStmt, err = w.tx.PrepareContext(ctx, auditInsertSQL(auditPerInsert)); err != nil {
+			if w.heldStmt, err = w.tx.PrepareContext(ctx, heldInsertSQL(auditPerInsert)); err != nil {
 				return err
 			}
 		}
 		_, err = w.heldStmt.ExecContext(ctx, w.held...)
 	} else {
-		_, err = w.tx.ExecContext(ctx, auditInsertSQL(w.heldCount), w.held...)
+		_, err = w.tx.ExecContext(ctx, heldInsertSQL(w.heldCount), w.held...)
 	}
 	w.held, w.heldCount = w.held[:0], 0
 	return err
@@ -84,11 +116,7 @@ func (w *auditWriter) append(ctx context.Context, r *mfa.AuditRecord) error {
 	r.Seal(w.seq+1, w.prev)
 	w.seq, w.prev = r.Seq, r.Hash
 	if w.batch {
-		w.held = append(w.held, auditValues(r)...)
-		if w.heldCount++; w.heldCount == auditPerInsert {
-			return w.flush(ctx)
-		}
-		return nil
+		return w.hold(ctx, r)
 	}
 	if w.insert == nil {
 		var err error

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -584,5 +585,44 @@ func TestProgressMovesDuringABatch(t *testing.T) {
 	}
 	if live.Done != 0 {
 		t.Fatalf("without LiveProgress, during the batch: %+v", live)
+	}
+}
+
+// Held audit records share their common fields in one statement; a record with other common
+// fields (another actor, reason, source) starts a new statement, and the chain stays whole.
+func TestHeldAuditRecordsWithDifferentActors(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		w := newAuditWriter(tx)
+		w.batch = true
+		defer w.close()
+		for i := range 250 {
+			actor := mfa.Actor{Name: []string{"Alice", "bob"}[i/70%2], Role: mfa.RoleGlobalAdmin, Method: "local"}
+			rec := mfa.NewAuditRecord(actor, mfa.SourceBulk("j"), fmt.Sprintf("reason %d", i/120), t0)
+			rec.Action, rec.Target, rec.Before, rec.After = mfa.AuditEnable, fmt.Sprintf("U%03d@contoso.com", i), "Disabled", "Enabled"
+			if err := w.append(ctx, &rec); err != nil {
+				return err
+			}
+		}
+		return w.flush(ctx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := auditCount(t, db); n != 250 {
+		t.Fatalf("%d records", n)
+	}
+	page, _ := db.FindAudit(ctx, mfa.AuditFilter{Actor: "BOB", Limit: 1000})
+	if len(page.Records) != 110 { // records 70–139 and 210–249
+		t.Fatalf("bob has %d records, want 110", len(page.Records))
+	}
+	for _, r := range page.Records {
+		if r.ActorName != "bob" || !strings.HasPrefix(r.Reason, "reason ") || r.Target == "" {
+			t.Fatalf("record %+v", r)
+		}
+	}
+	if _, err := (&mfa.Service{Directory: db, Audit: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
+		t.Fatal(err)
 	}
 }
