@@ -300,17 +300,16 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 	// The next batch's rows are read while this one is applied (on another connection, from rows
 	// this batch does not touch).
 	type fetched struct {
-		rows  []BulkRow
-		err   error
-		after int64
-		size  int
+		rows []BulkRow
+		err  error
+		size int // the rows asked for: fewer came back at the end
 	}
 	var prefetch chan fetched
 	fetch := func(after int64, size int) chan fetched {
 		c := make(chan fetched, 1)
 		go func() {
 			rows, err := s.Jobs.PendingRows(work, id, after, size)
-			c <- fetched{rows, err, after, size}
+			c <- fetched{rows, err, size}
 		}()
 		return c
 	}
