@@ -44,11 +44,9 @@ const (
 	heldPerRecord  = 9
 )
 
-func auditInsertSQL(n int) string {
-	return `INSERT INTO audit (seq, time, actor, actor_key, actor_role, actor_method, action, target, target_key, before, after,
-		source, reason, client_ip, outcome, prev_hash, hash) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")
-}
+// auditInsert stores one record (outside a batch).
+const auditInsert = `INSERT INTO audit (seq, time, actor, actor_key, actor_role, actor_method, action, target, target_key, before, after,
+	source, reason, client_ip, outcome, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // heldInsertSQL inserts n held records: the common values are ?1..?8, each record's follow.
 func heldInsertSQL(n int) string {
@@ -120,7 +118,7 @@ func (w *auditWriter) append(ctx context.Context, r *mfa.AuditRecord) error {
 	}
 	if w.insert == nil {
 		var err error
-		if w.insert, err = w.tx.PrepareContext(ctx, auditInsertSQL(1)); err != nil {
+		if w.insert, err = w.tx.PrepareContext(ctx, auditInsert); err != nil {
 			return err
 		}
 	}

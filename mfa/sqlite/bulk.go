@@ -42,40 +42,21 @@ func (d *DB) LookupForPlan(ctx context.Context, keys []string) (map[string]mfa.P
 	for _, k := range keys {
 		index[k] = k
 	}
-	args := make([]any, 0, 500)
-	for len(keys) > 0 {
-		n := min(500, len(keys))
-		args = args[:0]
-		for _, k := range keys[:n] {
-			args = append(args, k)
-		}
-		keys = keys[n:]
-		rows, err := d.db.QueryContext(ctx, "SELECT upn_key, id, state, privileged, methods <> '' FROM users WHERE upn_key IN (?"+
-			strings.Repeat(",?", n-1)+")", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+	err := queryIn(ctx, d.db, "SELECT upn_key, id, state, privileged, methods <> '' FROM users WHERE upn_key IN (?)", keys,
+		func(rows *sql.Rows) error {
 			var key, state sql.RawBytes
 			var id int64
 			var u mfa.PlanUser
 			if err := rows.Scan(&key, &id, &state, &u.Privileged, &u.HasMethods); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
-			k, ok := index[string(key)]
-			if !ok {
-				continue
+			if k, ok := index[string(key)]; ok {
+				u.ID, u.State = strconv.FormatInt(id, 10), stateOf(state)
+				out[k] = u
 			}
-			u.ID, u.State = strconv.FormatInt(id, 10), stateOf(state)
-			out[k] = u
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return nil
+		})
+	return out, err
 }
 
 // stateOf is the State spelled by b, without allocating for the three that exist.
@@ -88,6 +69,42 @@ func stateOf(b []byte) mfa.State {
 	return mfa.State(b)
 }
 
+// inChunk is how many values one "IN (...)" look-up binds (SQLite's variable limit is far above).
+const inChunk = 500
+
+// queryIn runs query over vals inChunk at a time, its "IN (?)" widened to each chunk, and calls
+// scan for every row.
+func queryIn[T any](ctx context.Context, q querier, query string, vals []T, scan func(*sql.Rows) error) error {
+	head, tail, ok := strings.Cut(query, "IN (?)")
+	if !ok {
+		return fmt.Errorf("queryIn: no IN (?) in %q", query)
+	}
+	args := make([]any, 0, inChunk)
+	for len(vals) > 0 {
+		n := min(inChunk, len(vals))
+		args = args[:0]
+		for _, v := range vals[:n] {
+			args = append(args, v)
+		}
+		vals = vals[n:]
+		rows, err := q.QueryContext(ctx, head+"IN (?"+strings.Repeat(",?", n-1)+")"+tail, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // querier is what *sql.DB and *sql.Tx share.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -97,63 +114,31 @@ type querier interface {
 // findRowsByUPN reads users by UPN, 500 to a query, keyed by mfa.NormalizeUPN.
 func findRowsByUPN(ctx context.Context, q querier, upns []string) (map[string]row, error) {
 	out := make(map[string]row, len(upns))
-	args := make([]any, 0, 500)
-	for len(upns) > 0 {
-		n := min(500, len(upns))
-		args = args[:0]
-		for _, u := range upns[:n] {
-			args = append(args, mfa.NormalizeUPN(u))
-		}
-		upns = upns[n:]
-		rows, err := q.QueryContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key IN (?"+strings.Repeat(",?", n-1)+")", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			r, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
+	keys := make([]string, len(upns))
+	for i, u := range upns {
+		keys[i] = mfa.NormalizeUPN(u)
+	}
+	err := queryIn(ctx, q, "SELECT "+userColumns+" FROM users u WHERE u.upn_key IN (?)", keys, func(rows *sql.Rows) error {
+		r, err := scanUser(rows)
+		if err == nil {
 			out[mfa.NormalizeUPN(r.user.UPN)] = r
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return err
+	})
+	return out, err
 }
 
 // findRowsByID reads users by id, 500 to a query.
 func findRowsByID(ctx context.Context, q querier, ids []int64) (map[int64]row, error) {
 	out := make(map[int64]row, len(ids))
-	args := make([]any, 0, 500)
-	for len(ids) > 0 {
-		n := min(500, len(ids))
-		args = args[:0]
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		ids = ids[n:]
-		rows, err := q.QueryContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN (?"+strings.Repeat(",?", n-1)+")", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			r, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
+	err := queryIn(ctx, q, "SELECT "+userColumns+" FROM users u WHERE u.id IN (?)", ids, func(rows *sql.Rows) error {
+		r, err := scanUser(rows)
+		if err == nil {
 			out[r.id] = r
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return err
+	})
+	return out, err
 }
 
 // findRefs reads the users of refs: by id where the ref has one and the user still has the ref's
@@ -718,7 +703,7 @@ func (d *DB) RecordOutcomes(ctx context.Context, id string, rows []mfa.BulkRow, 
 		for _, g := range order {
 			all := seqs[g]
 			for len(all) > 0 {
-				n := min(500, len(all))
+				n := min(inChunk, len(all))
 				args := append([]any{string(g.outcome), g.message, id}, all[:n]...)
 				all = all[n:]
 				// outcome = '': a row recorded already (before a restart) is not counted twice.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
@@ -215,32 +214,20 @@ func (d *DB) RemoveIndexedUser(ctx context.Context, upn string) error {
 // linked to Graph are absent.
 func (d *DB) GraphIDs(ctx context.Context, upns []string) (map[string]string, error) {
 	out := make(map[string]string, len(upns))
-	for len(upns) > 0 {
-		n := min(500, len(upns))
-		args := make([]any, n)
-		for i, u := range upns[:n] {
-			args[i] = mfa.NormalizeUPN(u)
-		}
-		upns = upns[n:]
-		rows, err := d.db.QueryContext(ctx, `SELECT u.upn_key, g.graph_id FROM users u CROSS JOIN graph_users g ON g.user_id = u.id
-			WHERE u.upn_key IN (?`+strings.Repeat(",?", n-1)+")", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var k, id string
-			if err := rows.Scan(&k, &id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[k] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	keys := make([]string, len(upns))
+	for i, u := range upns {
+		keys[i] = mfa.NormalizeUPN(u)
 	}
-	return out, nil
+	err := queryIn(ctx, d.db, `SELECT u.upn_key, g.graph_id FROM users u CROSS JOIN graph_users g ON g.user_id = u.id
+		WHERE u.upn_key IN (?)`, keys, func(rows *sql.Rows) error {
+		var k, id string
+		if err := rows.Scan(&k, &id); err != nil {
+			return err
+		}
+		out[k] = id
+		return nil
+	})
+	return out, err
 }
 
 // SyncState returns the state of the sync and the generation of the running or last full sync.
