@@ -73,7 +73,12 @@ func (h *Handlers) APIBulk(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	counts, _ := json.Marshal(job.Counts)
-	w.Write([]byte(`{"counts":` + string(counts) + `,"rows":[`))
+	w.Write([]byte(`{"counts":` + string(counts)))
+	if job.Notice != "" { // how the file was read (e.g. as Windows-1252)
+		notice, _ := json.Marshal(job.Notice)
+		w.Write([]byte(`,"notice":` + string(notice)))
+	}
+	w.Write([]byte(`,"rows":[`))
 	f := mfa.RowFilter{Limit: mfa.MaxLimit}
 	first := true
 	for {

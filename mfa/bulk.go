@@ -111,7 +111,9 @@ type Job struct {
 	// PausedReason says why a running job is waiting (the directory could not be reached); "" when
 	// it runs normally. The runner tries again by itself.
 	PausedReason string
-	FinishedAt   time.Time
+	// Notice is what the admin should know about how the file was read (CSVReader.Notice).
+	Notice     string
+	FinishedAt time.Time
 	UpdatedAt    time.Time
 }
 
@@ -239,6 +241,25 @@ type planBatch struct {
 // Reading the file (and finding duplicates), looking the users up (planLookups batches at once)
 // and emitting run side by side.
 func (s *Service) PlanBulk(ctx context.Context, actor Actor, r io.Reader, lim CSVLimits, emit func([]BulkRow) error) (BulkCounts, error) {
+	plan, err := s.PlanBulkFile(ctx, actor, r, lim, emit)
+	return plan.Counts, err
+}
+
+// BulkPlan is what planning a file found: the counts, and how the file was read.
+type BulkPlan struct {
+	Counts BulkCounts
+	Notice string // CSVReader.Notice: e.g. the file was read as Windows-1252
+}
+
+// PlanBulkFile is PlanBulk that also says how the file was read.
+func (s *Service) PlanBulkFile(ctx context.Context, actor Actor, r io.Reader, lim CSVLimits, emit func([]BulkRow) error) (BulkPlan, error) {
+	var plan BulkPlan
+	counts, err := s.planBulk(ctx, actor, r, lim, emit, &plan.Notice)
+	plan.Counts = counts
+	return plan, err
+}
+
+func (s *Service) planBulk(ctx context.Context, actor Actor, r io.Reader, lim CSVLimits, emit func([]BulkRow) error, notice *string) (BulkCounts, error) {
 	var counts BulkCounts
 	if err := actor.Require(PermBulkUpdate); err != nil {
 		return counts, err
@@ -321,6 +342,7 @@ func (s *Service) PlanBulk(ctx context.Context, actor Actor, r io.Reader, lim CS
 			cancel()
 		}
 	}
+	*notice = c.Notice()
 	if firstErr != nil {
 		return counts, firstErr
 	}
@@ -382,7 +404,8 @@ func readBulkRows(ctx context.Context, c *CSVReader, iUser, iStatus int, seq *in
 			}
 			return ""
 		}
-		row := BulkRow{Seq: *seq, Line: rec.Line, Username: field(iUser)}
+		// A user name that the export made formula-safe ('+x@contoso.com) is read as the name it is.
+		row := BulkRow{Seq: *seq, Line: rec.Line, Username: UnsafeCSVField(field(iUser))}
 		st, serr := ParseState(field(iStatus))
 		switch {
 		case ValidateUPN(row.Username) != nil:

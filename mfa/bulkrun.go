@@ -58,11 +58,11 @@ func (s *Service) CreateBulkJob(ctx context.Context, actor Actor, fileName strin
 		planCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		batches := make(chan []BulkRow, 4)
-		var counts BulkCounts
+		var plan BulkPlan
 		var planErr error
 		go func() {
 			defer close(batches)
-			counts, planErr = s.PlanBulk(planCtx, actor, r, lim, func(rows []BulkRow) error {
+			plan, planErr = s.PlanBulkFile(planCtx, actor, r, lim, func(rows []BulkRow) error {
 				select {
 				case batches <- rows:
 					return nil
@@ -82,7 +82,7 @@ func (s *Service) CreateBulkJob(ctx context.Context, actor Actor, fileName strin
 		if addErr != nil {
 			return addErr
 		}
-		job.Counts, job.Total = counts, counts.Valid()
+		job.Counts, job.Total, job.Notice = plan.Counts, plan.Counts.Valid(), plan.Notice
 		return planErr
 	})
 	if err != nil {

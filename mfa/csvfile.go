@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
@@ -24,12 +25,17 @@ type CSVLimits struct {
 var DefaultCSVLimits = CSVLimits{MaxBytes: 50 << 20, MaxRows: 1_000_000}
 
 // CSVReader reads the CSV files admins actually have: UTF-8 with or without BOM, UTF-16 with BOM
-// (Excel's "Unicode text"), delimited by ',', ';' or tab (detected from the header line), CRLF or
-// LF, quoted fields, blank lines skipped. Line numbers are the file's own.
+// (Excel's "Unicode text"), and text that is not UTF-8 read as Windows-1252 (Excel's and
+// LibreOffice's default CSV); delimited by ',', ';' or tab (detected from the header line); CRLF,
+// LF or CR alone (Excel's "CSV (Macintosh)"); quoted fields, also after a space that follows the
+// delimiter; blank lines skipped. Line numbers are the file's own.
 type CSVReader struct {
 	Header    []string // as found, trimmed
 	Delimiter rune
-	Encoding  string // "UTF-8", "UTF-8 with BOM", "UTF-16LE", "UTF-16BE"
+	Encoding  string // "UTF-8", "UTF-8 with BOM", "UTF-16LE", "UTF-16BE", "Windows-1252"
+	// Transcoded is set once text that is not UTF-8 was read as Windows-1252: the whole file (its
+	// start is not UTF-8), or fields of a file that looked like UTF-8 at first.
+	Transcoded bool
 
 	r      *csv.Reader
 	src    *countingReader
@@ -95,8 +101,16 @@ func OpenCSV(r io.Reader, lim CSVLimits) (*CSVReader, error) {
 		c.Encoding = "UTF-16BE"
 	default:
 		c.Encoding = "UTF-8"
+		head, err := br.Peek(64 << 10)
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			return nil, c.readError(err)
+		}
+		if bytes.IndexByte(head, 0) < 0 && looksWindows1252(head, err == io.EOF) {
+			text = transform.NewReader(br, charmap.Windows1252.NewDecoder())
+			c.Encoding, c.Transcoded = EncodingWindows1252, true
+		}
 	}
-	tr := bufio.NewReaderSize(text, 64<<10)
+	tr := bufio.NewReaderSize(transform.NewReader(text, crLines{}), 64<<10)
 
 	// Detect the delimiter from the first non-blank line (the header).
 	head, err := tr.Peek(64 << 10)
@@ -110,13 +124,13 @@ func OpenCSV(r io.Reader, lim CSVLimits) (*CSVReader, error) {
 		return nil, Errorf(EINVALID, "the file is not a text file (it contains NUL bytes): expected a CSV file in UTF-8 or UTF-16 with BOM")
 	}
 	first := firstLine(head)
-	if !utf8.Valid(first) {
-		return nil, Errorf(EINVALID, "the header line is not valid UTF-8 (%s found): save the file as \"CSV UTF-8\" or \"Unicode text\"", c.Encoding)
-	}
 	c.Delimiter = detectDelimiter(first)
 
 	c.r = csv.NewReader(tr)
 	c.r.Comma = c.Delimiter
+	// `a, "b"`: a space between the delimiter and an opening quote is not a bare quote. (Not for
+	// tab-delimited files: the delimiter is itself a space there.)
+	c.r.TrimLeadingSpace = c.Delimiter != '\t'
 	c.r.FieldsPerRecord = -1
 	c.r.ReuseRecord = false
 	for {
@@ -131,7 +145,7 @@ func OpenCSV(r io.Reader, lim CSVLimits) (*CSVReader, error) {
 			continue
 		}
 		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
+			rec[i] = strings.TrimSpace(c.text(rec[i]))
 		}
 		if len(rec) > 0 {
 			rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
@@ -173,9 +187,7 @@ func (c *CSVReader) Read() (Record, error) {
 			return Record{}, Errorf(ETOOLARGE, "the file has more than %d rows (line %d): split it into smaller files", c.limits.MaxRows, line)
 		}
 		for i, f := range rec {
-			if !utf8.ValidString(f) {
-				return Record{}, Errorf(EINVALID, "line %d is not valid UTF-8 (%s expected): save the file as \"CSV UTF-8\" or \"Unicode text\"", line, c.Encoding)
-			}
+			f = c.text(f)
 			if strings.IndexByte(f, 0) >= 0 {
 				return Record{}, Errorf(EINVALID, "line %d contains a NUL byte: expected text", line)
 			}
@@ -183,6 +195,23 @@ func (c *CSVReader) Read() (Record, error) {
 		}
 		return Record{Line: line, Fields: rec}, nil
 	}
+}
+
+// text is a field as text: one that is not valid UTF-8 is read as Windows-1252.
+func (c *CSVReader) text(f string) string {
+	if utf8.ValidString(f) {
+		return f
+	}
+	c.Transcoded = true
+	return decodeWindows1252(f)
+}
+
+// Notice is what the admin should know about how the file was read ("" when nothing).
+func (c *CSVReader) Notice() string {
+	if c.Transcoded {
+		return Windows1252Notice
+	}
+	return ""
 }
 
 func (c *CSVReader) readError(err error) error {
@@ -270,9 +299,11 @@ func FormatBytes(n int64) string {
 }
 
 // SafeCSVField neutralizes a cell that a spreadsheet would run as a formula (one starting with
-// = + - @, tab or CR) by prefixing a single quote.
+// = + - @, tab or CR) by prefixing a single quote; a cell of quotes before such a start gets one
+// more, so that UnsafeCSVField (what bulk update reads a user name with) gives back every value.
+// Every other cell, such as nearly every user name, is written as it is.
 func SafeCSVField(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if formulaStart(s) {
 		return "'" + s
 	}
 	return s

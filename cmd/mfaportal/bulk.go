@@ -47,7 +47,7 @@ func (c *cli) bulk(ctx context.Context, args []string) error {
 	defer out.Flush()
 
 	if sub == "verify" {
-		counts, err := svc.PlanBulk(ctx, mfa.CLIActor, f, mfa.DefaultCSVLimits, func(rows []mfa.BulkRow) error {
+		plan, err := svc.PlanBulkFile(ctx, mfa.CLIActor, f, mfa.DefaultCSVLimits, func(rows []mfa.BulkRow) error {
 			for _, r := range rows {
 				if *all || r.Error != "" || len(r.Warnings) > 0 {
 					printRow(out, r)
@@ -58,6 +58,10 @@ func (c *cli) bulk(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if plan.Notice != "" {
+			fmt.Fprintln(out, plan.Notice)
+		}
+		counts := plan.Counts
 		printCounts(out, counts)
 		if counts.Errors > 0 {
 			out.Flush()

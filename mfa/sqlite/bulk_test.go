@@ -96,11 +96,11 @@ func TestBulkPlanRowByRow(t *testing.T) {
 func TestBulkRefusesWholeFiles(t *testing.T) {
 	svc, db := bulkService(t)
 	for name, file := range map[string]string{
-		"empty":       "",
-		"header only": "Username,MFA Status\n",
-		"no status":   "Username,Status\nada@contoso.com,Enabled\n",
-		"binary":      "PK\x03\x04\x00\x00binary",
-		"latin1":      "Username,MFA Status\nj\xf6rg@contoso.com,Enabled\n",
+		"empty":                "",
+		"header only":          "Username,MFA Status\n",
+		"no status":            "Username,Status\nada@contoso.com,Enabled\n",
+		"binary":               "PK\x03\x04\x00\x00binary",
+		"UTF-16 without a BOM": "U\x00s\x00e\x00r\x00\n\x00",
 	} {
 		_, err := svc.CreateBulkJob(context.Background(), admin, name, strings.NewReader(file), mfa.DefaultCSVLimits, "")
 		if err == nil || mfa.ErrorMessage(err) == "" || mfa.ErrorCode(err) == mfa.EINTERNAL {
