@@ -114,7 +114,7 @@ type Job struct {
 	// Notice is what the admin should know about how the file was read (CSVReader.Notice).
 	Notice     string
 	FinishedAt time.Time
-	UpdatedAt    time.Time
+	UpdatedAt  time.Time
 }
 
 // Finished reports whether the job has ended.
