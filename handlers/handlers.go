@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -42,6 +44,8 @@ func StatusFor(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case mfa.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case mfa.ETOOMANY:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -78,6 +82,7 @@ func (h *Handlers) logInternal(r *http.Request, err error) {
 // ErrorPage renders an error as a page: the user's message, or a generic one for internal errors.
 func (h *Handlers) ErrorPage(w http.ResponseWriter, r *http.Request, err error) {
 	h.logInternal(r, err)
+	SetRetryAfter(w, err)
 	status := StatusFor(err)
 	heading := http.StatusText(status)
 	switch status {
@@ -90,6 +95,13 @@ func (h *Handlers) ErrorPage(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	Render(r.Context(), w, status, templates.ErrorPage(PageFor(r, heading, ""),
 		templates.ErrorView{Status: status, Heading: heading, Message: mfa.ErrorMessage(err)}), h.Log)
+}
+
+// SetRetryAfter sends Retry-After (whole seconds, rounded up) when err says how long to wait.
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	if d := mfa.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
 }
 
 // APIError is the JSON body of every API error (SPEC §5).
@@ -111,6 +123,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // APIErrorResponse writes err as SPEC §5's error JSON with the status of its code.
 func (h *Handlers) APIErrorResponse(w http.ResponseWriter, r *http.Request, err error) {
 	h.logInternal(r, err)
+	SetRetryAfter(w, err)
 	WriteJSON(w, StatusFor(err), APIError{Error: mfa.ErrorMessage(err), Field: mfa.ErrorField(err)})
 }
 

@@ -133,10 +133,13 @@ func (s *Service) ListAccounts(ctx context.Context, actor Actor) ([]*Account, er
 var ErrBadCredentials = &Error{Code: EUNAUTHORIZED, Message: "The user name or password is incorrect."}
 
 // Authenticate checks a local account's password and returns the account. A wrong name and a wrong
-// password take the same time and give the same ErrBadCredentials.
+// password take the same time and give the same ErrBadCredentials. When every password hashing
+// slot is busy it answers ErrBusy, and nothing was checked.
 func (s *Service) Authenticate(ctx context.Context, name, password string) (*Account, error) {
 	if len(name) > 64 || len(password) > 1024 {
-		CheckPasswordOrDummy("", password)
+		if _, err := CheckPasswordOrDummy("", password[:min(len(password), 1024)]); err != nil {
+			return nil, err
+		}
 		return nil, ErrBadCredentials
 	}
 	a, err := s.Accounts.FindAccount(ctx, name)
@@ -147,7 +150,11 @@ func (s *Service) Authenticate(ctx context.Context, name, password string) (*Acc
 	if a != nil {
 		hash = a.PasswordHash
 	}
-	if !CheckPasswordOrDummy(hash, password) {
+	ok, err := CheckPasswordOrDummy(hash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, ErrBadCredentials
 	}
 	return a, nil

@@ -14,3 +14,17 @@ func ActorFromContext(ctx context.Context) (Actor, bool) {
 	a, ok := ctx.Value(actorKey{}).(Actor)
 	return a, ok
 }
+
+type clientAddrKey struct{}
+
+// NewContextWithClientAddr returns a context carrying the client's address: the peer's, or behind
+// a trusted reverse proxy the address it forwarded (web computes it once per request).
+func NewContextWithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddrFromContext returns the client's address, "" when the context has none.
+func ClientAddrFromContext(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}

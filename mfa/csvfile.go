@@ -17,8 +17,10 @@ import (
 
 // CSVLimits bound what a CSV upload may be.
 type CSVLimits struct {
-	MaxBytes int64 // size of the file as uploaded
-	MaxRows  int   // data rows, not counting the header and blank lines
+	MaxBytes      int64 // size of the file as uploaded
+	MaxRows       int   // data rows, not counting the header and blank lines
+	MaxFields     int   // fields of one row (0: DefaultMaxFields), enforced while reading
+	MaxFieldBytes int   // bytes of one field (0: DefaultMaxFieldBytes), enforced while reading
 }
 
 // DefaultCSVLimits are SPEC §2's defaults: 50 MiB and 1,000,000 rows.
@@ -83,6 +85,7 @@ func OpenCSV(r io.Reader, lim CSVLimits) (*CSVReader, error) {
 	if lim.MaxRows <= 0 {
 		lim.MaxRows = DefaultCSVLimits.MaxRows
 	}
+	lim.MaxFields, lim.MaxFieldBytes = cmpOr(lim.MaxFields, DefaultMaxFields), cmpOr(lim.MaxFieldBytes, DefaultMaxFieldBytes)
 	src := &countingReader{r: r, limit: lim.MaxBytes}
 	br := bufio.NewReaderSize(src, 64<<10)
 	c := &CSVReader{src: src, limits: lim}
@@ -126,7 +129,7 @@ func OpenCSV(r io.Reader, lim CSVLimits) (*CSVReader, error) {
 	first := firstLine(head)
 	c.Delimiter = detectDelimiter(first)
 
-	c.r = csv.NewReader(tr)
+	c.r = csv.NewReader(newFieldLimiter(tr, c.Delimiter, lim.MaxFields, lim.MaxFieldBytes))
 	c.r.Comma = c.Delimiter
 	// `a, "b"`: a space between the delimiter and an opening quote is not a bare quote. (Not for
 	// tab-delimited files: the delimiter is itself a space there.)
@@ -215,6 +218,10 @@ func (c *CSVReader) Notice() string {
 }
 
 func (c *CSVReader) readError(err error) error {
+	var limit *Error
+	if errors.As(err, &limit) {
+		return limit
+	}
 	if errors.Is(err, errTooLarge) {
 		return Errorf(ETOOLARGE, "the file is larger than %s: split it into smaller files", FormatBytes(c.limits.MaxBytes))
 	}

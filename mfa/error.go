@@ -8,6 +8,7 @@ package mfa
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. One place (web) maps them to HTTP status codes.
@@ -18,6 +19,7 @@ const (
 	ENOTFOUND     = "not_found"    // 404
 	ECONFLICT     = "conflict"     // changed meanwhile: 409
 	ETOOLARGE     = "too_large"    // 413
+	ETOOMANY      = "too_many"     // too many attempts (sign-in throttling): 429 with Retry-After
 	EUNAVAILABLE  = "unavailable"  // the backend cannot do this: 503 or a read-only control
 	EINTERNAL     = "internal"     // anything else: 500, logged with detail, never shown
 )
@@ -28,6 +30,9 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// RetryAfter, when set, is how long the caller should wait before trying again (ETOOMANY,
+	// EUNAVAILABLE): the web layer sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -88,4 +93,13 @@ func ErrorField(err error) string {
 		return fe[0].Field
 	}
 	return ""
+}
+
+// ErrorRetryAfter returns how long err says to wait before trying again, 0 if it does not say.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

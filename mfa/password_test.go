@@ -20,14 +20,14 @@ func TestHashPasswordRoundTrip(t *testing.T) {
 		if strings.Contains(h, pw) && pw != "" {
 			t.Errorf("hash %q contains the password", h)
 		}
-		if !CheckPassword(h, pw) {
+		if ok, err := CheckPassword(h, pw); !ok || err != nil {
 			t.Errorf("CheckPassword(HashPassword(%q), same) = false", pw)
 		}
-		if !CheckPasswordOrDummy(h, pw) {
+		if ok, err := CheckPasswordOrDummy(h, pw); !ok || err != nil {
 			t.Errorf("CheckPasswordOrDummy(HashPassword(%q), same) = false", pw)
 		}
 		for _, wrong := range []string{pw + "x", " " + pw} {
-			if CheckPassword(h, wrong) {
+			if ok, _ := CheckPassword(h, wrong); ok {
 				t.Errorf("password %q matches the hash of %q", wrong, pw)
 			}
 		}
@@ -83,7 +83,7 @@ func TestCheckPasswordMalformed(t *testing.T) {
 					t.Fatalf("CheckPassword panicked on %q: %v", tt.hash, r)
 				}
 			}()
-			if CheckPassword(tt.hash, "a good password") {
+			if ok, err := CheckPassword(tt.hash, "a good password"); ok || err != nil {
 				t.Errorf("CheckPassword(%q) = true", tt.hash)
 			}
 		})
@@ -92,7 +92,7 @@ func TestCheckPasswordMalformed(t *testing.T) {
 
 func TestCheckPasswordOrDummy(t *testing.T) {
 	for _, pw := range []string{"", "anything", "not a real password, only for timing"} {
-		if CheckPasswordOrDummy("", pw) {
+		if ok, err := CheckPasswordOrDummy("", pw); ok || err != nil {
 			t.Errorf("CheckPasswordOrDummy(\"\", %q) = true, want false", pw)
 		}
 	}
@@ -115,7 +115,9 @@ func TestOlderHashParametersStillVerify(t *testing.T) {
 	// A hash made with RFC 9106's 64 MiB parameters (this package's earlier default).
 	const old = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHRzYWx0c2FsdA$"
 	key := argon2IDForTest("hunter2-but-longer", "saltsaltsaltsalt", 3, 65536, 2)
-	if !CheckPassword(old+key, "hunter2-but-longer") || CheckPassword(old+key, "wrong") {
+	right, _ := CheckPassword(old+key, "hunter2-but-longer")
+	wrong, _ := CheckPassword(old+key, "wrong")
+	if !right || wrong {
 		t.Fatal("a hash with other parameters does not verify")
 	}
 }

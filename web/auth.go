@@ -185,22 +185,27 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := clientIP(r)
-	if wait := s.throttle.blocked(name, ip); wait > 0 {
-		fail(http.StatusTooManyRequests, "Too many failed sign-ins. Try again in "+roundUpMinutes(wait)+".")
+	var account *mfa.Account
+	err := s.throttle.Guard(r.Context(), name, ip, func() error {
+		var err error
+		account, err = s.svc.Authenticate(r.Context(), name, password)
+		return err
+	})
+	switch mfa.ErrorCode(err) {
+	case "":
+	case mfa.EUNAUTHORIZED:
+		s.log.WarnContext(r.Context(), "sign-in failed", "account", name, "remote", ip)
+		fail(http.StatusUnauthorized, mfa.ErrorMessage(err))
 		return
-	}
-	account, err := s.svc.Authenticate(r.Context(), name, password)
-	if err != nil {
-		if mfa.ErrorCode(err) == mfa.EUNAUTHORIZED {
-			s.throttle.fail(name, ip)
-			s.log.WarnContext(r.Context(), "sign-in failed", "account", name, "remote", ip)
-			fail(http.StatusUnauthorized, mfa.ErrorMessage(err))
-			return
-		}
+	case mfa.ETOOMANY, mfa.EUNAVAILABLE:
+		s.log.WarnContext(r.Context(), "sign-in refused", "account", name, "remote", ip, "reason", mfa.ErrorCode(err))
+		handlers.SetRetryAfter(w, err)
+		fail(handlers.StatusFor(err), mfa.ErrorMessage(err))
+		return
+	default:
 		s.h.ErrorPage(w, r, err)
 		return
 	}
-	s.throttle.succeed(name)
 	if err := s.startSession(w, r, account.Name, account.Role, "local"); err != nil {
 		s.h.ErrorPage(w, r, err)
 		return

@@ -115,21 +115,3 @@ func securityHeaders(https bool) func(http.Handler) http.Handler {
 		})
 	}
 }
-
-// clientIP is the request's peer address without the port.
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	for i := len(host) - 1; i >= 0; i-- {
-		if host[i] == ':' {
-			host = host[:i]
-			break
-		}
-		if host[i] == ']' {
-			break
-		}
-	}
-	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	return host
-}

@@ -17,7 +17,7 @@ import (
 // router and fails for a route registered any other way (r.Get, r.Post, r.Route...).
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, observe(s.log, s.metrics, s.h), securityHeaders(s.sessions.Secure))
+	r.Use(requestID, clientAddr(s.cfg.TrustedProxies), observe(s.log, s.metrics, s.h), securityHeaders(s.sessions.Secure))
 	// CSRF: browsers say where a request comes from (Sec-Fetch-Site, Origin); a cross-origin
 	// POST, PUT, PATCH or DELETE is refused before it reaches a handler. API clients with a
 	// token send neither header (and no cookie), so they pass.
@@ -27,6 +27,13 @@ func (s *Server) routes() http.Handler {
 		w.WriteHeader(http.StatusForbidden)
 		w.Write([]byte("Forbidden: this request came from another site (cross-origin request refused). Go back to the portal and try again.\n"))
 	}))
+	// Behind a reverse proxy the Host header may be the proxy's upstream name: the public URL's
+	// origin is the portal's own whatever Host says.
+	if origin := publicOrigin(s.cfg.PublicURL); origin != "" {
+		if err := csrf.AddTrustedOrigin(origin); err != nil {
+			s.log.Warn("the public URL cannot be a trusted origin", "url", s.cfg.PublicURL, "err", err)
+		}
+	}
 	r.Use(csrf.Handler)
 	r.NotFound(s.withSession(s.h.NotFound))
 	r.MethodNotAllowed(s.h.MethodNotAllowed)

@@ -33,6 +33,15 @@ type Config struct {
 	NoLocalAccounts bool
 	// CSVLimits bound bulk update files; zero means mfa.DefaultCSVLimits.
 	CSVLimits mfa.CSVLimits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For or Forwarded is believed.
+	TrustedProxies TrustedProxies
+}
+
+// Stores are the portal's own stores the server keeps state in: sessions, and the sign-in
+// throttle's counters (so that a restart does not reset them).
+type Stores interface {
+	mfa.SessionStore
+	mfa.ThrottleStore
 }
 
 // Server is the portal's HTTP server.
@@ -44,7 +53,8 @@ type Server struct {
 	h        *handlers.Handlers
 	reg      *prometheus.Registry
 	metrics  *metrics
-	throttle *throttle
+	throttle *mfa.Throttle // the admins' sign-in, namespace "admin"
+	now      func() time.Time
 	oidc     *oidcFlow // nil without organisation sign-in
 	rules    map[string]rule
 	ready    func(context.Context) error
@@ -54,7 +64,7 @@ type Server struct {
 // New builds the server. ready is what /readyz checks (the store and the directory). With
 // organisation sign-in, the identity provider is discovered here; if it cannot be reached, that is
 // logged and discovery is tried again at the next sign-in.
-func New(cfg Config, svc *mfa.Service, sessions mfa.SessionStore, ready func(context.Context) error, log *slog.Logger) (*Server, error) {
+func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context) error, log *slog.Logger) (*Server, error) {
 	if len(cfg.SessionKey) != 64 {
 		return nil, errors.New("the session key must be 64 bytes")
 	}
@@ -74,12 +84,17 @@ func New(cfg Config, svc *mfa.Service, sessions mfa.SessionStore, ready func(con
 	s := &Server{
 		cfg:      cfg,
 		svc:      svc,
-		sessions: NewSessionStore(sessions, cfg.SessionKey, https, cfg.SessionIdle, cfg.SessionMaxAge),
+		sessions: NewSessionStore(stores, cfg.SessionKey, https, cfg.SessionIdle, cfg.SessionMaxAge),
 		log:      log,
 		h:        &handlers.Handlers{Service: svc, Results: handlers.NewResultStore(30 * time.Minute), CSVLimits: cfg.CSVLimits, Log: log},
 		reg:      prometheus.NewRegistry(),
-		throttle: newThrottle(10, 15*time.Minute),
+		now:      time.Now,
 		ready:    ready,
+	}
+	var err error
+	s.throttle, err = mfa.NewThrottle(context.Background(), stores, "admin", mfa.DefaultThrottlePolicy, func() time.Time { return s.now() })
+	if err != nil {
+		return nil, err
 	}
 	if cfg.OIDC.Issuer != "" {
 		s.oidc = newOIDCFlow(cfg.OIDC, cfg.PublicURL, cfg.SessionKey, https, log)

@@ -105,7 +105,7 @@ func newTestEnvWith(t *testing.T, configure func(cfg *Config, baseURL string)) *
 		t.Fatal(err)
 	}
 	app.sessions.Now = func() time.Time { return e.now }
-	app.throttle.now = func() time.Time { return e.now }
+	app.now = func() time.Time { return e.now }
 	e.app = app
 	handler = app.Handler()
 	return e

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/mfaportal/mfaportal/web"
 )
 
 // config is every setting of the portal, with its defaults. Each flag can also be set by an
@@ -26,9 +28,12 @@ type config struct {
 	RequireReason bool
 	BulkMaxBytes  int64
 	BulkMaxRows   int
-	AdminPassword string // MFAPORTAL_ADMIN_PASSWORD only: never a flag, so it stays out of `ps`
-	OIDC          oidcSettings
-	Graph         graphSettings
+	// TrustedProxies are the reverse proxies' CIDRs whose X-Forwarded-For or Forwarded is believed.
+	TrustedProxies string
+	trustedProxies web.TrustedProxies // parsed by validate
+	AdminPassword  string             // MFAPORTAL_ADMIN_PASSWORD only: never a flag, so it stays out of `ps`
+	OIDC           oidcSettings
+	Graph          graphSettings
 }
 
 // envName is the environment variable of a flag: data-dir → MFAPORTAL_DATA_DIR.
@@ -91,6 +96,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Int64Var(&c.BulkMaxBytes, "bulk-max-bytes", 50<<20, "largest bulk update file, in bytes")
 	fs.IntVar(&c.BulkMaxRows, "bulk-max-rows", 1_000_000, "most rows in a bulk update file")
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For or Forwarded gives the client's address")
 	oidcFlags(fs, &c.OIDC)
 	graphFlags(fs, &c.Graph)
 }
@@ -108,6 +114,11 @@ func (c *config) validate() error {
 	if err := c.Graph.validate(); err != nil {
 		return err
 	}
+	tp, err := web.ParseTrustedProxies(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %v", err)
+	}
+	c.trustedProxies = tp
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}

@@ -210,6 +210,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		CSVLimits:       mfa.CSVLimits{MaxBytes: cfg.BulkMaxBytes, MaxRows: cfg.BulkMaxRows},
 		OIDC:            oidcCfg,
 		NoLocalAccounts: !cfg.OIDC.LocalAccounts,
+		TrustedProxies:  cfg.trustedProxies,
 	}, svc, db, ready, log)
 	if err != nil {
 		return err
