@@ -26,6 +26,11 @@ Usage:
   mfaportal [serve] [flags]              start the portal (the default)
   mfaportal users import FILE            import users into the embedded directory
   mfaportal users export                 write every user as CSV to stdout
+  mfaportal users get UPN                one user as the API's JSON
+  mfaportal users set UPN --state S [--reason R] [--as ACCOUNT]
+                                         enable, enforce or disable a user
+  mfaportal users reset UPN [--contact-methods] [--app-passwords] [--remembered-devices] [--reason R] [--as ACCOUNT]
+                                         manage user settings
   mfaportal accounts add NAME --role R   add a local account (password on stdin)
   mfaportal accounts passwd NAME         set a local account's password (on stdin)
   mfaportal accounts remove NAME         remove a local account

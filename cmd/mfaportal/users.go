@@ -11,9 +11,19 @@ import (
 
 func (c *cli) users(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{"users: expected import FILE or export"}
+		return usageError{"users: expected import FILE, export, get UPN, set UPN or reset UPN"}
 	}
 	sub, args := args[0], args[1:]
+	if sub == "get" || sub == "set" || sub == "reset" {
+		var f oneLinerFlags
+		fs := newFlagSet("users "+sub, c.stderr)
+		f.register(fs)
+		rest, err := parseFlags(fs, args, c.getenv)
+		if err != nil {
+			return errFlagUsage
+		}
+		return c.userOneLiner(ctx, sub, &f, rest)
+	}
 	var cfg config
 	fs := newFlagSet("users "+sub, c.stderr)
 	dataFlag(fs, &cfg)
@@ -70,5 +80,5 @@ func (c *cli) users(ctx context.Context, args []string) error {
 		}
 		return w.Flush()
 	}
-	return usageError{fmt.Sprintf("users: unknown command %q: expected import or export", sub)}
+	return usageError{fmt.Sprintf("users: unknown command %q: expected import, export, get, set or reset", sub)}
 }
