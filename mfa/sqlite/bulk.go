@@ -197,6 +197,9 @@ func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int,
 	users := make([]*mfa.User, len(refs))
 	errs := make([]error, len(refs))
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		if err := checkFence(ctx, tx); err != nil {
+			return err
+		}
 		// A batch reads and writes pages all over users, its indexes and the audit log's: with a
 		// larger page cache for its transaction, each is read once and written once at the
 		// commit instead of being spilled and read again. Given back afterwards.
@@ -699,6 +702,9 @@ func (d *DB) RecordOutcomes(ctx context.Context, id string, rows []mfa.BulkRow, 
 		seqs[g] = append(seqs[g], r.Seq)
 	}
 	return d.inTx(ctx, func(tx *sql.Tx) error {
+		if err := checkFence(ctx, tx); err != nil {
+			return err
+		}
 		var done, changed, unchanged, failed int64
 		for _, g := range order {
 			all := seqs[g]
@@ -733,6 +739,9 @@ func (d *DB) RecordOutcomes(ctx context.Context, id string, rows []mfa.BulkRow, 
 // SetJobStatus moves a job between statuses.
 func (d *DB) SetJobStatus(ctx context.Context, id string, from []mfa.JobStatus, to mfa.JobStatus, at time.Time) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
+		if err := checkFence(ctx, tx); err != nil {
+			return err
+		}
 		var cur string
 		if err := tx.QueryRowContext(ctx, "SELECT status FROM bulk_jobs WHERE id = ?", id).Scan(&cur); errors.Is(err, sql.ErrNoRows) {
 			return mfa.Errorf(mfa.ENOTFOUND, "no bulk update %q", id)

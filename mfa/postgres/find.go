@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// FindUsers returns a page of users in display-name order by keyset, and the total count.
+//
+// As in mfa/sqlite: without a search the total is read from user_counts and the page walks the
+// users index that matches the filters; a search of one or two characters walks the partial index
+// user_terms_by_prefix1 (2), which holds each matching user once in display-name order; a longer
+// search takes the range of its terms in user_terms and keeps the first page of them in order.
+// Totals of searches of up to four characters are read from prefix_counts. A status filter on a
+// search looks each candidate's state up by id. The page's users are then read by id.
+func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
+	fq, err := findUsersQuery(f)
+	if err != nil {
+		return nil, err
+	}
+	page := &mfa.UserPage{}
+	if err := d.pool.QueryRow(ctx, fq.count, fq.countArgs...).Scan(&page.Total); err != nil {
+		return nil, err
+	}
+	if page.Total == 0 {
+		return page, nil
+	}
+	rows, err := d.pool.Query(ctx, fq.page, fq.pageArgs...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var got []row
+	for rows.Next() {
+		r, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	more := len(got) > f.Limit
+	if more {
+		got = got[:f.Limit]
+	}
+	if fq.backwards {
+		slices.Reverse(got)
+	}
+	for _, r := range got {
+		page.Users = append(page.Users, r.user)
+	}
+	if len(got) > 0 {
+		first, last := got[0], got[len(got)-1]
+		if fq.backwards {
+			page.NextCursor = encodeCursor(last)
+			if more {
+				page.PrevCursor = encodeCursor(first)
+			}
+		} else {
+			if more {
+				page.NextCursor = encodeCursor(last)
+			}
+			if f.After != "" {
+				page.PrevCursor = encodeCursor(first)
+			}
+		}
+	}
+	return page, nil
+}
+
+// findQuery is the SQL of a FindUsers call.
+type findQuery struct {
+	count     string
+	countArgs []any
+	page      string
+	pageArgs  []any
+	backwards bool
+}
+
+// countedPrefix is the longest search whose total is read from prefix_counts.
+const countedPrefix = 4
+
+const maxPrefixRune = "\U0010FFFF"
+
+// args numbers query parameters as they are added ($1, $2, ...).
+type args struct{ vals []any }
+
+func (a *args) add(v any) string {
+	a.vals = append(a.vals, v)
+	return fmt.Sprintf("$%d", len(a.vals))
+}
+
+// findUsersQuery builds the queries of FindUsers (on its own, so that a test can check their plans).
+func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
+	term := mfa.Fold(f.Query)
+	n := utf8.RuneCountInString(term)
+	valid := utf8.ValidString(term)
+	var fq findQuery
+	if term == "" || n <= countedPrefix && valid {
+		fq.count, fq.countArgs = readCount(f, term)
+	}
+	build := func(a *args, enabled string) (string, error) {
+		src, keyID := "users t", "t.id"
+		var where []string
+		switch {
+		case term == "":
+		case n <= 2 && valid:
+			src, keyID = "user_terms t", "t.user_id"
+			where = append(where, fmt.Sprintf("left(t.term, %d) = %s AND t.lcp < %d", n, a.add(term), n))
+		default:
+			src, keyID = "user_terms t", "t.user_id"
+			where = append(where, fmt.Sprintf("t.term >= %s AND t.term < %s AND t.lcp < %d", a.add(term), a.add(term+maxPrefixRune), n))
+		}
+		if enabled != "" {
+			where = append(where, "t.account_enabled = "+enabled)
+		} else if f.View == mfa.ViewAllowed || f.View == mfa.ViewBlocked {
+			where = append(where, "t.account_enabled = "+a.add(f.View == mfa.ViewAllowed))
+		}
+		if f.Status != mfa.StatusAny {
+			if term == "" {
+				where = append(where, "t.state = "+a.add(string(f.Status)))
+			} else {
+				// The terms do not hold the state (a state change would rewrite them).
+				src += " JOIN users s ON s.id = t.user_id"
+				where = append(where, "s.state = "+a.add(string(f.Status)))
+			}
+		}
+		if fq.count == "" {
+			// A longer search is counted over its range (once: both arms of a merge count alike).
+			fq.count = "SELECT count(*) FROM " + src + " WHERE " + strings.Join(where, " AND ")
+			fq.countArgs = slices.Clone(a.vals)
+		}
+		desc, cmp := "", ">"
+		if fq.backwards {
+			desc, cmp = " DESC", "<"
+		}
+		if f.After != "" || f.Before != "" {
+			key, err := decodeCursor(f.After + f.Before)
+			if err != nil {
+				return "", err
+			}
+			where = append(where, fmt.Sprintf("(t.sort_key, %s) %s (%s, %s)", keyID, cmp, a.add(key.SortKey), a.add(key.ID)))
+		}
+		keys := "SELECT t.sort_key AS k, " + keyID + " AS i FROM " + src
+		if len(where) > 0 {
+			keys += " WHERE " + strings.Join(where, " AND ")
+		}
+		return keys + " ORDER BY t.sort_key" + desc + ", " + keyID + desc + " LIMIT " + a.add(f.Limit+1), nil
+	}
+	fq.backwards = f.Before != ""
+	desc := ""
+	if fq.backwards {
+		desc = " DESC"
+	}
+	a := &args{}
+	var keys string
+	var err error
+	if term == "" && f.View == mfa.ViewAll && f.Status != mfa.StatusAny {
+		// users has one index by state, which starts with the account state: the page of all
+		// users in one state merges the pages of its two halves.
+		var arms [2]string
+		for i, enabled := range []string{"false", "true"} {
+			if arms[i], err = build(a, enabled); err != nil {
+				return findQuery{}, err
+			}
+		}
+		keys = "(" + arms[0] + ") UNION ALL (" + arms[1] + ") ORDER BY k" + desc + ", i" + desc + " LIMIT " + a.add(f.Limit+1)
+	} else if keys, err = build(a, ""); err != nil {
+		return findQuery{}, err
+	}
+	fq.pageArgs = a.vals
+	fq.page = "SELECT " + userColumns + " FROM (" + keys + ") m JOIN users u ON u.id = m.i ORDER BY m.k" + desc + ", m.i" + desc
+	return fq, nil
+}
+
+// readCount is the query that reads the total of a view, or of a search of up to four characters,
+// from the kept counts.
+func readCount(f mfa.UserFilter, term string) (string, []any) {
+	a := &args{}
+	table := "user_counts t"
+	var where []string
+	if term != "" {
+		table = "prefix_counts t"
+		where = append(where, "t.prefix = "+a.add(term))
+	}
+	if f.View == mfa.ViewAllowed || f.View == mfa.ViewBlocked {
+		where = append(where, "t.account_enabled = "+a.add(f.View == mfa.ViewAllowed))
+	}
+	if f.Status != mfa.StatusAny {
+		where = append(where, "t.state = "+a.add(string(f.Status)))
+	}
+	q := "SELECT COALESCE(sum(n), 0)::bigint FROM " + table
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return q, a.vals
+}

@@ -1,0 +1,207 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// userWrite is a changed user to store: its row id, the user as read and as changed.
+type userWrite struct {
+	id            int64
+	before, after *mfa.User
+}
+
+// full reports whether the change reaches the search terms or the filters (a rename, sign-in
+// allowed or blocked, privileged): the row and its terms are rewritten. Otherwise (a state,
+// methods or settings change: bulk update's) one narrow UPDATE stores it.
+func (w userWrite) full() bool {
+	b, a := w.before, w.after
+	return b.UPN != a.UPN || b.DisplayName != a.DisplayName || b.AccountEnabled != a.AccountEnabled || b.Privileged != a.Privileged
+}
+
+// writeUsers stores changed users, each with version before.Version+1: the narrow changes of all
+// of them in one statement (their counts move once), the full ones with their terms. A user
+// written twice (a batch naming it twice) is stored once, as last changed, with the version of
+// its last change.
+func writeUsers(ctx context.Context, tx pgx.Tx, writes []userWrite) error {
+	last := map[int64]int{}
+	fullIDs := map[int64]bool{}
+	for i, w := range writes {
+		last[w.id] = i
+		if w.full() {
+			fullIDs[w.id] = true
+		}
+	}
+	var narrow narrowWrites
+	var full []userWrite
+	for i, w := range writes {
+		if last[w.id] != i {
+			continue
+		}
+		if fullIDs[w.id] {
+			full = append(full, w)
+		} else {
+			narrow.add(w)
+		}
+	}
+	if len(narrow.ids) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE users u SET state = v.state, methods = v.methods, app_passwords = v.app_passwords,
+			remembered_not_before = v.remembered_not_before, reenabled_with_methods = v.reenabled, state_read_at = v.state_read_at,
+			version = v.version
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::boolean[], $7::bigint[], $8::bigint[])
+				AS v (id, state, methods, app_passwords, remembered_not_before, reenabled, state_read_at, version)
+			WHERE u.id = v.id`,
+			narrow.ids, narrow.states, narrow.methods, narrow.appPasswords, narrow.notBefore, narrow.reenabled, narrow.readAt, narrow.versions); err != nil {
+			return err
+		}
+	}
+	for _, w := range full {
+		if err := rewriteUser(ctx, tx, w.id, w.after, w.before.Version+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// narrowWrites are the columns of narrow writes, as arrays for unnest.
+type narrowWrites struct {
+	ids, notBefore, readAt, versions []int64
+	states, methods                  []string
+	appPasswords                     []int32
+	reenabled                        []bool
+}
+
+func (n *narrowWrites) add(w userWrite) {
+	a := w.after
+	n.ids = append(n.ids, w.id)
+	n.states = append(n.states, string(a.State))
+	n.methods = append(n.methods, mfa.FormatMethodList(a.Methods))
+	n.appPasswords = append(n.appPasswords, int32(a.AppPasswords))
+	n.notBefore = append(n.notBefore, toMillis(a.RememberedDevicesNotBefore))
+	n.reenabled = append(n.reenabled, a.HadMethodsWhenReenabled)
+	n.readAt = append(n.readAt, toMillis(a.StateReadAt))
+	n.versions = append(n.versions, w.before.Version+1)
+}
+
+// rewriteUser rewrites a user's row and search terms: the old terms go first (their counts are
+// taken off under the user's old filters), the new ones after the row (counted under the new).
+func rewriteUser(ctx context.Context, tx pgx.Tx, id int64, u *mfa.User, version int64) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM user_terms WHERE user_id = $1", id); err != nil {
+		return err
+	}
+	sortKey, terms := mfa.UserTerms(u.DisplayName, u.UPN)
+	_, err := tx.Exec(ctx, `UPDATE users SET upn = $1, upn_key = $2, display_name = $3, sort_key = $4,
+		account_enabled = $5, privileged = $6, state = $7, methods = $8, app_passwords = $9, remembered_not_before = $10,
+		reenabled_with_methods = $11, state_read_at = $12, version = $13 WHERE id = $14`,
+		u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey, u.AccountEnabled, u.Privileged, string(u.State),
+		mfa.FormatMethodList(u.Methods), u.AppPasswords, toMillis(u.RememberedDevicesNotBefore), u.HadMethodsWhenReenabled,
+		toMillis(u.StateReadAt), version, id)
+	if isUniqueViolation(err) {
+		return mfa.Errorf(mfa.ECONFLICT, "user %s already exists", u.UPN)
+	}
+	if err != nil {
+		return err
+	}
+	var t termColumns
+	t.add(id, sortKey, u.AccountEnabled, terms)
+	return t.insert(ctx, tx)
+}
+
+// termColumns are user_terms rows as arrays for unnest.
+type termColumns struct {
+	terms, sortKeys []string
+	userIDs         []int64
+	lcps            []int32
+	enabled         []bool
+}
+
+func (t *termColumns) add(id int64, sortKey string, enabled bool, terms []mfa.Term) {
+	for _, term := range terms {
+		t.terms = append(t.terms, term.Text)
+		t.userIDs = append(t.userIDs, id)
+		t.lcps = append(t.lcps, int32(term.LCP))
+		t.sortKeys = append(t.sortKeys, sortKey)
+		t.enabled = append(t.enabled, enabled)
+	}
+}
+
+func (t *termColumns) insert(ctx context.Context, tx pgx.Tx) error {
+	if len(t.terms) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO user_terms (term, user_id, lcp, sort_key, account_enabled)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::text[], $5::boolean[])`,
+		t.terms, t.userIDs, t.lcps, t.sortKeys, t.enabled)
+	return err
+}
+
+// insertUsers adds new users (State "" is Disabled) with their terms, read at now, in one
+// statement each; it returns their ids in order. A user name taken is ECONFLICT naming it.
+func insertUsers(ctx context.Context, tx pgx.Tx, users []*mfa.User, now time.Time) ([]int64, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	// Ids first, so that users and terms are each written by one statement.
+	rows, err := tx.Query(ctx, "SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1)", len(users))
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	var c struct {
+		upns, keys, names, sortKeys, states, methods []string
+		enabled, privileged, reenabled               []bool
+		appPasswords                                 []int32
+		notBefore, readAt                            []int64
+	}
+	var terms termColumns
+	for i, u := range users {
+		if u.State == "" {
+			u.State = mfa.StateDisabled
+		}
+		sortKey, ts := mfa.UserTerms(u.DisplayName, u.UPN)
+		c.upns, c.keys, c.names = append(c.upns, u.UPN), append(c.keys, mfa.NormalizeUPN(u.UPN)), append(c.names, u.DisplayName)
+		c.sortKeys, c.states = append(c.sortKeys, sortKey), append(c.states, string(u.State))
+		c.methods = append(c.methods, mfa.FormatMethodList(u.Methods))
+		c.enabled, c.privileged = append(c.enabled, u.AccountEnabled), append(c.privileged, u.Privileged)
+		c.reenabled = append(c.reenabled, u.HadMethodsWhenReenabled)
+		c.appPasswords = append(c.appPasswords, int32(u.AppPasswords))
+		c.notBefore, c.readAt = append(c.notBefore, toMillis(u.RememberedDevicesNotBefore)), append(c.readAt, toMillis(now))
+		terms.add(ids[i], sortKey, u.AccountEnabled, ts)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO users (id, upn, upn_key, display_name, sort_key, account_enabled, privileged, state,
+		methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[],
+			$8::text[], $9::text[], $10::integer[], $11::bigint[], $12::boolean[], $13::bigint[])`,
+		ids, c.upns, c.keys, c.names, c.sortKeys, c.enabled, c.privileged, c.states, c.methods, c.appPasswords,
+		c.notBefore, c.reenabled, c.readAt)
+	if err != nil {
+		return nil, conflict(err)
+	}
+	return ids, terms.insert(ctx, tx)
+}
+
+// conflict turns a unique violation on a user name into ECONFLICT naming the user.
+func conflict(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		return err
+	}
+	name := "a user"
+	// Detail reads: Key (upn_key)=(ada@contoso.com) already exists.
+	if _, rest, ok := strings.Cut(pe.Detail, ")=("); ok {
+		if key, _, ok := strings.Cut(rest, ") already exists"); ok {
+			name = "user " + key
+		}
+	}
+	return mfa.Errorf(mfa.ECONFLICT, "%s already exists", name)
+}
