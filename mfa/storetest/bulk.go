@@ -88,6 +88,11 @@ func testBulkPlanRowByRow(t *testing.T, open Opener) {
 	if len(problems) != 7 || len(errs) != 4 || len(after) != 2 || after[0].Line != 10 {
 		t.Fatalf("problems %d, errors %d, after %d", len(problems), len(errs), len(after))
 	}
+	// A file that is not UTF-8 is read as Windows-1252, and the job says so.
+	latin, _ := planFile(t, svc, admin, "Username,MFA Status\nj\xf6rg@contoso.com,Enabled\n")
+	if stored, _ := db.FindJob(context.Background(), latin.ID); latin.Notice == "" || stored.Notice != latin.Notice {
+		t.Fatalf("notice %q, stored %q", latin.Notice, stored.Notice)
+	}
 	// Going back discards the plan.
 	if err := svc.DiscardBulkJob(context.Background(), admin, job.ID); err != nil {
 		t.Fatal(err)

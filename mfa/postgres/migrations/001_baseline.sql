@@ -255,7 +255,8 @@ CREATE TABLE bulk_jobs (
 	started_at       bigint  NOT NULL DEFAULT 0,
 	finished_at      bigint  NOT NULL DEFAULT 0,
 	updated_at       bigint  NOT NULL,
-	paused_reason    text    NOT NULL DEFAULT ''
+	paused_reason    text    NOT NULL DEFAULT '',
+	notice           text    NOT NULL DEFAULT '' -- how the file was read (e.g. as Windows-1252), shown on the verify page
 );
 CREATE INDEX bulk_jobs_by_created ON bulk_jobs (created_at);
 CREATE INDEX bulk_jobs_runnable ON bulk_jobs (queued_at) WHERE status IN ('queued', 'running');
