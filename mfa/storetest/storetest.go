@@ -33,6 +33,7 @@ type Store interface {
 	mfa.SettingsStore
 	mfa.JobStore
 	mfa.LeaseStore
+	mfa.ThrottleStore
 	// SeedUsers inserts users (the demo tenant); all or nothing into an empty directory.
 	SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.Time, progress func(done int)) (int, error)
 	// CountUsers is the number of users.
@@ -66,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"AccountsAndSessions", testAccountsAndSessions},
 		{"Tokens", testTokens},
 		{"Meta", testMeta},
+		{"ThrottleCounters", testThrottleCounters},
 		{"BulkPlanRowByRow", testBulkPlanRowByRow},
 		{"BulkApplyIsIdempotentAndAudited", testBulkApply},
 		{"BulkResumesWithoutLosingOrRepeatingRows", testBulkResumes},

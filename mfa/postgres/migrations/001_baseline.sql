@@ -309,3 +309,14 @@ CREATE TABLE leases (
 	epoch      bigint      NOT NULL,
 	expires_at timestamptz NOT NULL
 );
+
+-- Sign-in throttle counters (mfa.Throttle), per namespace ("admin", "user"): recent failures of an
+-- account ("a:NAME") or an address ("ip:ADDRESS"). (SQLite's migration 020.)
+CREATE TABLE signin_throttle (
+	namespace text    NOT NULL,
+	key       text    NOT NULL,
+	failures  integer NOT NULL,
+	last      bigint  NOT NULL,
+	PRIMARY KEY (namespace, key)
+);
+CREATE INDEX signin_throttle_by_last ON signin_throttle (last);
