@@ -148,7 +148,9 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 	default:
 		v.Self = v.FirstURL
 	}
-	Render(r.Context(), w, status, templates.Users(PageFor(r, "users", "users"), v), h.Log)
+	pg := PageFor(r, "users", "users")
+	pg.QuickSteps = len(page.Users) > 0 && (len(v.Steps) > 0 || v.CanReset)
+	Render(r.Context(), w, status, templates.Users(pg, v), h.Log)
 }
 
 // UserPage is one user's page (GET /users/{upn}).

@@ -36,7 +36,3 @@ type NoAccessView struct {
 	Claim   string // the claim that was looked at
 	Overage bool   // the provider left the claim out (too many groups)
 }
-
-// Administers reports whether the page's admin may administer local accounts and API tokens,
-// for the header's links to those pages.
-func (p Page) Administers() bool { return p.SignedIn && p.Actor.Role.Can(mfa.PermAdminister) }

@@ -18,6 +18,8 @@ type Page struct {
 	SignedIn bool
 	Tab      string // "users", "settings" or "" (no tab selected)
 	Refresh  int    // reload every this many seconds when JavaScript is off (progress pages)
+	// QuickSteps adds a skip link to the quick steps (the users page).
+	QuickSteps bool
 }
 
 // UsersView is the users page.

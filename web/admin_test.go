@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,11 +47,11 @@ func TestTokensPageCreatesShowsOnceAndRevokes(t *testing.T) {
 	e.stepUsers()
 	admin := e.signedIn(mfa.RoleGlobalAdmin)
 	resp, doc := e.get(admin, "/tokens")
-	if resp.StatusCode != 200 || doc.Find("h1").Text() != "administration" || doc.Find("[data-testid=empty]").Length() != 1 {
+	if resp.StatusCode != 200 || doc.Find("nav.tabs a[aria-current=page]").Text() != "API tokens" || doc.Find("[data-testid=empty]").Length() != 1 {
 		t.Fatalf("tokens page: %d %q", resp.StatusCode, doc.Find("main").Text())
 	}
-	if doc.Find("header nav.admin a[href='/tokens']").Length() != 1 || doc.Find("header nav.admin a[href='/accounts']").Length() != 1 {
-		t.Fatal("a global admin's header has no links to the administration pages")
+	if got := doc.Find("nav.tabs a").Map(func(_ int, s *goquery.Selection) string { return s.Text() }); !slices.Equal(got, []string{"users", "service settings", "audit log", "local accounts", "API tokens"}) {
+		t.Fatalf("a global admin's navigation on the tokens page: %q", got)
 	}
 	resp, doc = e.postForm(admin, "/tokens", url.Values{"name": {"nightly-export"}, "role": {"helpdesk"}})
 	secret := doc.Find("[data-testid=new-token]").AttrOr("value", "")
@@ -157,7 +158,7 @@ func TestAdministrationIsForGlobalAdminsOnly(t *testing.T) {
 	for _, role := range []mfa.Role{mfa.RoleAuthAdmin, mfa.RoleHelpdesk, mfa.RoleReader} {
 		c := e.signedIn(role)
 		_, doc := e.get(c, "/users")
-		if doc.Find("header nav.admin").Length() != 0 {
+		if doc.Find("nav.tabs a[href='/accounts'], nav.tabs a[href='/tokens']").Length() != 0 {
 			t.Errorf("%s sees the administration links", role)
 		}
 		for _, path := range []string{"/tokens", "/accounts"} {

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// adminPage is a page of the portal as the global admin sees it, with its tab.
+type adminPage struct {
+	name, path, ready, tab string
+}
+
+var adminPages = []adminPage{
+	{"users", "/users?view=all", "#selection", "users"},
+	{"user page", "/users/fix.c@contoso.com", "[data-testid=user-heading]", "users"},
+	{"service settings", "/settings", "form.settings", "service settings"},
+	{"audit log", "/audit", "main h1", "audit log"},
+	{"bulk update", "/bulk", "#file", "users"},
+	{"local accounts", "/accounts", "#name", "local accounts"},
+	{"API tokens", "/tokens", "#name", "API tokens"},
+}
+
+// TestAdminPagesLayoutInBrowser: one navigation on every admin page, and every page usable at
+// 390 px and at 200 % zoom without scrolling sideways, with the header fitting.
+func TestAdminPagesLayoutInBrowser(t *testing.T) {
+	s := newUISession(t)
+
+	t.Run("one navigation", func(t *testing.T) {
+		ctx := s.tab(t)
+		want := "users,service settings,audit log,local accounts,API tokens"
+		for _, p := range adminPages {
+			open(t, ctx, s.base+p.path, p.ready)
+			if got := strings.Join(texts(t, ctx, "nav.tabs a"), ","); got != want {
+				t.Errorf("%s: navigation %q, want %q", p.name, got, want)
+			}
+			if got := texts(t, ctx, `nav.tabs a[aria-current="page"]`); len(got) != 1 || got[0] != p.tab {
+				t.Errorf("%s: current tab %q, want %q", p.name, got, p.tab)
+			}
+		}
+	})
+
+	for _, vp := range []viewport{phone, zoom200} {
+		t.Run(vp.name, func(t *testing.T) {
+			ctx := s.tab(t)
+			for _, dark := range []bool{false, true} {
+				run(t, ctx, "emulate", emulate(vp, dark))
+				for _, p := range adminPages {
+					open(t, ctx, s.base+p.path, p.ready)
+					noSidewaysScroll(t, ctx, p.name)
+					// The header fits: sign out is inside the window, readable (its text is not the
+					// header's background).
+					box := eval[[]float64](t, ctx, `(() => { const b = document.querySelector("header.top button"); const r = b.getBoundingClientRect();
+						return [r.left, r.right, window.innerWidth] })()`)
+					if box[0] < 0 || box[1] > box[2] {
+						t.Errorf("%s: sign out is at %v–%v px in a %v px window", p.name, box[0], box[1], box[2])
+					}
+					if c := eval[string](t, ctx, `getComputedStyle(document.querySelector("header.top button")).color`); c != "rgb(255, 255, 255)" {
+						t.Errorf("%s: sign out's text is %s on the dark header", p.name, c)
+					}
+					if !dark {
+						shot(t, ctx, vp.name+"-"+p.name)
+					}
+				}
+			}
+		})
+	}
+}
