@@ -142,7 +142,7 @@ func TestQuickStepsInBrowser(t *testing.T) {
 		t.Fatal("methods still shown after provide contact methods again")
 	}
 	history := texts(t, ctx, "[data-testid=history] tbody td:nth-child(2)")
-	if strings.Join(history, ",") != "user.reset,state.enforce" {
+	if strings.Join(history, ",") != "user.reset,state.enforce,user.import" {
 		t.Fatalf("history %q", history)
 	}
 
@@ -163,7 +163,7 @@ func TestQuickStepsInBrowser(t *testing.T) {
 	run(t, ctx, "audit", chromedp.Navigate(base+"/audit?target=fix.b@contoso.com"), chromedp.WaitVisible("[data-testid=audit]", chromedp.ByQuery))
 	actions := texts(t, ctx, "[data-testid=audit] tbody td:nth-child(3)")
 	reasons := texts(t, ctx, "[data-testid=audit] tbody td:nth-child(9)")
-	if strings.Join(actions, ",") != "state.enforce" || reasons[0] != "TICKET-42" {
+	if strings.Join(actions, ",") != "state.enforce,user.import" || reasons[0] != "TICKET-42" {
 		t.Fatalf("audit for fix.b: %q %q", actions, reasons)
 	}
 }

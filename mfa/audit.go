@@ -28,9 +28,24 @@ const (
 	AuditTokenRevoke   = "token.revoke"
 )
 
+// Audit actions of the end users' security info (SPEC §7) and of users import. A user's own
+// changes are recorded with the user as actor (UserActor).
+const (
+	AuditSetupLink         = "user.setup-link"
+	AuditPasswordSet       = "user.password-set"
+	AuditMethodAdd         = "method.add"
+	AuditMethodDelete      = "method.delete"
+	AuditMethodDefault     = "method.default"
+	AuditAppPasswordCreate = "app-password.create"
+	AuditAppPasswordDelete = "app-password.delete"
+	AuditUserImport        = "user.import"
+)
+
 // AuditActions lists the actions for the audit log's filter.
 var AuditActions = []string{AuditEnable, AuditEnforce, AuditDisable, AuditResetUser, AuditSaveSettings,
-	AuditBulkStart, AuditBulkCancel, AuditAccountAdd, AuditAccountPasswd, AuditAccountRemove, AuditTokenCreate, AuditTokenRevoke}
+	AuditBulkStart, AuditBulkCancel, AuditAccountAdd, AuditAccountPasswd, AuditAccountRemove, AuditTokenCreate, AuditTokenRevoke,
+	AuditSetupLink, AuditPasswordSet, AuditMethodAdd, AuditMethodDelete, AuditMethodDefault, AuditAppPasswordCreate,
+	AuditAppPasswordDelete, AuditUserImport}
 
 // Audit sources: where a change came from.
 const (
@@ -38,6 +53,12 @@ const (
 	SourceAPI  = "api"
 	SourceCLI  = "cli"
 	SourceSync = "sync"
+	// SourceRegistration is a user's own registration (More information required, SPEC §7).
+	SourceRegistration = "registration"
+	// SourceSecurityInfo is a user's own change on their security info or app passwords pages.
+	SourceSecurityInfo = "security-info"
+	// SourceSetupLink is a user setting their first password with a setup link.
+	SourceSetupLink = "setup-link"
 )
 
 // SourceBulk is the source of a change made by a bulk job.

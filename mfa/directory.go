@@ -24,9 +24,14 @@ type Directory interface {
 // UserImporter is implemented by directories that can create users (the embedded directory).
 type UserImporter interface {
 	// ImportUsers creates or updates every user in one transaction: all or nothing. Columns absent
-	// from the file leave existing users' values as they are.
-	ImportUsers(ctx context.Context, users []ImportUser, cols ImportColumns, now time.Time) (ImportResult, error)
+	// from the file leave existing users' values as they are. For each user created or changed,
+	// record (if not nil) gives the audit record to append in the same transaction, from the user
+	// before (nil when created) and after.
+	ImportUsers(ctx context.Context, users []ImportUser, cols ImportColumns, now time.Time, record ImportRecorder) (ImportResult, error)
 }
+
+// ImportRecorder makes the audit record of one user's import; before is nil for a new user.
+type ImportRecorder func(before, after *User) *AuditRecord
 
 // ImportResult counts what an import did.
 type ImportResult struct {

@@ -159,5 +159,33 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 	if err != nil {
 		return ImportResult{}, err
 	}
-	return s.Importer.ImportUsers(ctx, users, cols, s.now())
+	now := s.now()
+	source := SourcePage
+	if actor.Method == "cli" {
+		source = SourceCLI
+	}
+	return s.Importer.ImportUsers(ctx, users, cols, now, func(before, after *User) *AuditRecord {
+		rec := NewAuditRecord(actor, source, "", now)
+		rec.Action, rec.Target, rec.After = AuditUserImport, after.UPN, describeImported(after)
+		if before != nil {
+			rec.Before = describeImported(before)
+		}
+		if rec.Before == rec.After {
+			return nil
+		}
+		return &rec
+	})
+}
+
+// describeImported is what users import sets on a user, for the audit log.
+func describeImported(u *User) string {
+	signIn, methods := "allowed", FormatMethodList(u.Methods)
+	if !u.AccountEnabled {
+		signIn = "blocked"
+	}
+	if methods == "" {
+		methods = "none"
+	}
+	return "name: " + u.DisplayName + "; status: " + u.State.Label() + "; sign-in: " + signIn +
+		"; admin: " + strconv.FormatBool(u.Privileged) + "; methods: " + methods
 }

@@ -306,10 +306,13 @@ func (s *Service) SaveSettings(ctx context.Context, actor Actor, next Settings, 
 	return saved, changed, nil
 }
 
+// ErrAppPasswordsNotAllowed is what a user reads when the service settings do not allow app passwords.
+const ErrAppPasswordsNotAllowed = "Your organization does not allow app passwords"
+
 // AppPasswordAllowed answers nil when the user may create one more app password.
 func AppPasswordAllowed(settings Settings, u *User) error {
 	if !settings.AppPasswordsAllowed {
-		return Errorf(EFORBIDDEN, "app passwords are not allowed in this organisation (service settings); existing ones keep working")
+		return Errorf(EFORBIDDEN, "%s: existing ones keep working until they are deleted", ErrAppPasswordsNotAllowed)
 	}
 	if u.AppPasswords >= MaxAppPasswords {
 		return Errorf(EINVALID, "%s already has %d app passwords, the most allowed: delete one first", u.UPN, MaxAppPasswords)
@@ -352,35 +355,20 @@ func DeviceTrusted(s Settings, u *User, rememberedAt, now time.Time) bool {
 	return now.Sub(rememberedAt) < time.Duration(s.RememberMFA.Days)*24*time.Hour
 }
 
-// SignIn describes a sign-in attempt, for NeedsMFA.
-type SignIn struct {
-	IP                netip.Addr
-	FederatedIntranet bool      // the federation server says the request comes from the intranet
-	RememberedAt      time.Time // when the device was remembered; zero if not
-	Now               time.Time
-}
-
-// NeedsMFA answers whether a sign-in by u needs multi-factor authentication now, and why (or why not).
-func NeedsMFA(s Settings, u *User, in SignIn) (bool, string) {
-	if u.State == StateDisabled {
-		return false, "per-user MFA is disabled for this user"
-	}
+// TrustedAddress reports whether a sign-in comes from where the trusted ips settings skip the
+// second step: a federated request from the intranet (when that option is on), or an address in
+// one of the trusted ranges (when that option is on). It answers why, for the log.
+func TrustedAddress(s Settings, in SignIn) (bool, string) {
 	if s.TrustedIPs.SkipForFederatedIntranet && in.FederatedIntranet {
-		return false, "federated request from the intranet (trusted ips)"
+		return true, "federated request from the intranet (trusted ips)"
 	}
 	if s.TrustedIPs.SkipForRanges && in.IP.IsValid() {
 		addr := in.IP.Unmap()
 		for _, r := range s.TrustedIPs.Ranges {
 			if p, err := netip.ParsePrefix(r); err == nil && p.Contains(addr) {
-				return false, "request from trusted range " + r
+				return true, "request from trusted range " + r
 			}
 		}
 	}
-	if DeviceTrusted(s, u, in.RememberedAt, in.Now) {
-		return false, "device remembered"
-	}
-	if u.State == StateEnabled && !u.HasMethods() {
-		return true, "the user must register for multi-factor authentication"
-	}
-	return true, "multi-factor authentication is " + strings.ToLower(u.State.Label()) + " for this user"
+	return false, ""
 }

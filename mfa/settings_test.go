@@ -132,28 +132,26 @@ func TestSettingsEffects(t *testing.T) {
 	if DeviceTrusted(s, u, rememberedAt, now) {
 		t.Error("a device remembered before the cut-off is trusted")
 	}
-	// Does this sign-in need MFA now?
+	// Trusted addresses: a range, or the federated intranet, each only when its option is on.
 	s.TrustedIPs = TrustedIPs{SkipForRanges: true, Ranges: []string{"203.0.113.0/24"}}
 	in := SignIn{IP: netip.MustParseAddr("203.0.113.9"), Now: now}
-	if need, why := NeedsMFA(s, u, in); need || !strings.Contains(why, "203.0.113.0/24") {
-		t.Errorf("from a trusted range: %v %s", need, why)
+	if ok, why := TrustedAddress(s, in); !ok || !strings.Contains(why, "203.0.113.0/24") {
+		t.Errorf("from a trusted range: %v %s", ok, why)
+	}
+	in.IP = netip.MustParseAddr("::ffff:203.0.113.9")
+	if ok, _ := TrustedAddress(s, in); !ok {
+		t.Error("an IPv4-mapped address in a trusted range is not trusted")
 	}
 	in.IP = netip.MustParseAddr("198.51.100.1")
-	if need, _ := NeedsMFA(s, u, in); !need {
-		t.Error("an enforced user from outside needs no MFA")
+	if ok, _ := TrustedAddress(s, in); ok {
+		t.Error("an address outside the ranges is trusted")
 	}
 	in.FederatedIntranet = true
-	if need, _ := NeedsMFA(s, u, in); !need {
+	if ok, _ := TrustedAddress(s, in); ok {
 		t.Error("federated intranet skipped while the option is off")
 	}
 	s.TrustedIPs.SkipForFederatedIntranet = true
-	if need, _ := NeedsMFA(s, u, in); need {
+	if ok, _ := TrustedAddress(s, in); !ok {
 		t.Error("federated intranet not skipped")
-	}
-	if need, _ := NeedsMFA(s, &User{State: StateDisabled}, SignIn{Now: now}); need {
-		t.Error("a disabled user needs MFA")
-	}
-	if need, why := NeedsMFA(DefaultSettings(), &User{State: StateEnabled}, SignIn{Now: now}); !need || !strings.Contains(why, "register") {
-		t.Errorf("an enabled user without methods: %v %s", need, why)
 	}
 }

@@ -86,7 +86,7 @@ func TestQuickStepFlowAndDoubleSubmit(t *testing.T) {
 	if resp.Header.Get("Location") != loc {
 		t.Fatalf("double submit went to %q", resp.Header.Get("Location"))
 	}
-	page, _ := e.db.FindAudit(context.Background(), mfa.AuditFilter{Target: "step.user@contoso.com", Limit: 10})
+	page, _ := e.db.FindAudit(context.Background(), mfa.AuditFilter{Target: "step.user@contoso.com", Action: mfa.AuditEnable, Limit: 10})
 	if len(page.Records) != 1 || page.Records[0].Reason != "CHG-7" || page.Records[0].Source != "page" {
 		t.Fatalf("audit: %+v", page.Records)
 	}
@@ -278,14 +278,14 @@ func TestAPIStateAndReset(t *testing.T) {
 	if code, out = post("/api/v1/users/step.user@contoso.com/reset", `{}`); code != 400 || out["field"] != "options" {
 		t.Fatalf("empty reset: %d %v", code, out)
 	}
-	// The audit API shows both changes, newest first.
+	// The audit API shows both changes, newest first (after the user's import).
 	resp, _ := c.Get(e.srv.URL + "/api/v1/audit?target=step.user@contoso.com")
 	var audit struct {
 		Records []mfa.AuditRecord `json:"records"`
 	}
 	json.NewDecoder(resp.Body).Decode(&audit)
 	resp.Body.Close()
-	if len(audit.Records) != 2 || audit.Records[0].Action != mfa.AuditResetUser || audit.Records[1].Reason != "api" || audit.Records[1].ActorName != "authentication-admin" {
+	if len(audit.Records) != 3 || audit.Records[2].Action != mfa.AuditUserImport || audit.Records[0].Action != mfa.AuditResetUser || audit.Records[1].Reason != "api" || audit.Records[1].ActorName != "authentication-admin" {
 		t.Fatalf("audit: %+v", audit.Records)
 	}
 	// A reader may not change anything.
@@ -303,7 +303,7 @@ func TestAuditPage(t *testing.T) {
 	svc := &mfa.Service{Directory: e.db, Audit: e.db}
 	svc.SetState(context.Background(), mfa.Actor{Name: "x", Role: mfa.RoleGlobalAdmin}, mfa.StateRequest{UPN: "step.user@contoso.com", To: mfa.StateEnabled, Reason: "=cmd()"})
 	c := e.signedIn(mfa.RoleReader)
-	_, doc := e.get(c, "/audit?target=STEP.USER@contoso.com")
+	_, doc := e.get(c, "/audit?target=STEP.USER@contoso.com&action=state.enable")
 	if doc.Find("[data-testid=audit] tbody tr").Length() != 1 {
 		t.Fatalf("audit page: %q", doc.Find("main").Text())
 	}

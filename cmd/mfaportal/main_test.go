@@ -90,7 +90,8 @@ func TestAuditVerifyFindsATamperedRecord(t *testing.T) {
 	file := filepath.Join(data, "users.csv")
 	os.WriteFile(file, []byte("UserPrincipalName,DisplayName\nada@contoso.com,Ada\n"), 0o600)
 	runCLI(t, "", "users", "import", file, "--data", data)
-	// Two changes through the portal's service, as the API would make them.
+	// The import (one user: one record), then two changes through the portal's service, as the API
+	// would make them.
 	db, err := openStore(context.Background(), data)
 	if err != nil {
 		t.Fatal(err)
@@ -102,10 +103,10 @@ func TestAuditVerifyFindsATamperedRecord(t *testing.T) {
 		}
 	}
 	db.Close()
-	if code, out, errs := runCLI(t, "", "audit", "verify", "--data", data); code != 0 || !strings.Contains(out, "2 records") {
+	if code, out, errs := runCLI(t, "", "audit", "verify", "--data", data); code != 0 || !strings.Contains(out, "3 records") {
 		t.Fatalf("verify: %d %q %q", code, out, errs)
 	}
-	if code, out, _ := runCLI(t, "", "audit", "export", "--data", data); code != 0 || strings.Count(out, "\n") != 3 {
+	if code, out, _ := runCLI(t, "", "audit", "export", "--data", data); code != 0 || strings.Count(out, "\n") != 4 {
 		t.Fatalf("export: %d %q", code, out)
 	}
 	raw, err := sql.Open("sqlite", filepath.Join(data, "mfaportal.db"))

@@ -13,8 +13,9 @@ import (
 // importBatch is how many users of an import are looked up and written at once.
 const importBatch = 5000
 
-// ImportUsers creates or updates users in one transaction: all or nothing.
-func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.ImportColumns, now time.Time) (mfa.ImportResult, error) {
+// ImportUsers creates or updates users in one transaction: all or nothing. record's audit records
+// (one per user created or changed) are appended in the same transaction.
+func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.ImportColumns, now time.Time, record mfa.ImportRecorder) (mfa.ImportResult, error) {
 	var res mfa.ImportResult
 	err := d.inTx(ctx, func(tx pgx.Tx) error {
 		for start := 0; start < len(users); start += importBatch {
@@ -59,6 +60,9 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 			if _, err := insertUsers(ctx, tx, created, now); err != nil {
 				return err
 			}
+			if err := appendAudit(ctx, tx, importRecords(record, created, writes)); err != nil {
+				return err
+			}
 			res.Created += len(created)
 			res.Updated += len(writes)
 		}
@@ -68,6 +72,25 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 		return mfa.ImportResult{}, err
 	}
 	return res, nil
+}
+
+// importRecords are the audit records of a batch of users import: created users, then changed ones.
+func importRecords(record mfa.ImportRecorder, created []*mfa.User, writes []userWrite) []*mfa.AuditRecord {
+	if record == nil {
+		return nil
+	}
+	var out []*mfa.AuditRecord
+	for _, u := range created {
+		if r := record(nil, u); r != nil {
+			out = append(out, r)
+		}
+	}
+	for _, w := range writes {
+		if r := record(w.before, w.after); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // seedBatch is how many users SeedUsers inserts a statement (and between progress reports).

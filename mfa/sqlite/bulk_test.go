@@ -145,7 +145,7 @@ func TestBulkApplyIsIdempotentAndAudited(t *testing.T) {
 	if u, _ := db.FindUser(ctx, "dis@contoso.com"); u.State != mfa.StateEnforced {
 		t.Fatalf("dis: %s", u.State)
 	}
-	page, _ := db.FindAudit(ctx, mfa.AuditFilter{Target: "dis@contoso.com", Limit: 10})
+	page, _ := db.FindAudit(ctx, mfa.AuditFilter{Target: "dis@contoso.com", Action: mfa.AuditEnforce, Limit: 10})
 	if len(page.Records) != 1 || page.Records[0].Source != "bulk:"+job.ID || page.Records[0].Reason != "CHG-9" || page.Records[0].Action != mfa.AuditEnforce {
 		t.Fatalf("audit %+v", *page.Records[0])
 	}

@@ -75,7 +75,7 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 		{Line: 2, User: mfa.User{UPN: "new.person@contoso.com", DisplayName: "Nouvelle Personne", AccountEnabled: true, State: mfa.StateEnforced}},
 		{Line: 3, User: mfa.User{UPN: all[3].UPN, DisplayName: "Renamed By Import", AccountEnabled: !all[3].AccountEnabled, State: mfa.StateEnabled}},
 	}
-	if _, err := db.ImportUsers(ctx, imp, mfa.ImportColumns{State: true, AccountEnabled: true}, t0); err != nil {
+	if _, err := db.ImportUsers(ctx, imp, mfa.ImportColumns{State: true, AccountEnabled: true}, t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkCounts(t, db)

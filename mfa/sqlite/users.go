@@ -270,7 +270,7 @@ func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
 }
 
 // ImportUsers creates or updates users in one transaction.
-func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.ImportColumns, now time.Time) (mfa.ImportResult, error) {
+func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.ImportColumns, now time.Time, record mfa.ImportRecorder) (mfa.ImportResult, error) {
 	var res mfa.ImportResult
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		ins, err := newInserter(ctx, tx)
@@ -278,12 +278,26 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 			return err
 		}
 		defer ins.close()
+		audit := newAuditWriter(tx)
+		defer audit.close()
+		recordImport := func(before, after *mfa.User) error {
+			if record == nil {
+				return nil
+			}
+			if rec := record(before, after); rec != nil {
+				return audit.append(ctx, rec)
+			}
+			return nil
+		}
 		for _, iu := range users {
 			u := iu.User
 			existing, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.upn_key = ?", mfa.NormalizeUPN(u.UPN)))
 			if errors.Is(err, sql.ErrNoRows) {
 				if err := ins.insert(ctx, &u, now); err != nil {
 					return fmt.Errorf("line %d: %w", iu.Line, err)
+				}
+				if err := recordImport(nil, &u); err != nil {
+					return err
 				}
 				res.Created++
 				continue
@@ -292,6 +306,7 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 				return err
 			}
 			e := existing.user
+			before := *e
 			e.UPN, e.DisplayName = u.UPN, u.DisplayName
 			if cols.State && e.State != u.State {
 				e.State, e.StateReadAt = u.State, now
@@ -306,6 +321,9 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 				e.Methods = u.Methods
 			}
 			if err := updateUser(ctx, tx, existing.id, e); err != nil {
+				return err
+			}
+			if err := recordImport(&before, e); err != nil {
 				return err
 			}
 			res.Updated++

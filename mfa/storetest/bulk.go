@@ -132,7 +132,7 @@ func testBulkApply(t *testing.T, open Opener) {
 	if results[0].Outcome != mfa.OutcomeChanged || results[0].Message != "Enforced" || results[2].Outcome != "" {
 		t.Fatalf("results %+v", results)
 	}
-	page, _ := db.FindAudit(ctx, mfa.AuditFilter{Target: "dis@contoso.com", Limit: 10})
+	page, _ := db.FindAudit(ctx, mfa.AuditFilter{Target: "dis@contoso.com", Action: mfa.AuditEnforce, Limit: 10})
 	if len(page.Records) != 1 || page.Records[0].Source != "bulk:"+job.ID || page.Records[0].Reason != "CHG-9" || page.Records[0].Action != mfa.AuditEnforce {
 		t.Fatalf("audit %+v", page.Records)
 	}
