@@ -18,6 +18,8 @@ type Service struct {
 	Audit     AuditLog
 	Settings  SettingsStore
 	Jobs      JobStore
+	// Registrations lists users awaiting registration (the registration tab); nil hides it.
+	Registrations RegistrationStore
 	// Wake, if set, tells the bulk runner that a job was queued.
 	Wake func()
 	Now  func() time.Time

@@ -89,7 +89,10 @@ type User struct {
 	// holding registration details: they stay Enabled until they register again (SPEC §1).
 	HadMethodsWhenReenabled bool
 	StateReadAt             time.Time // when the state was last read from the directory of record
-	Version                 int64     // increases on every change; used for optimistic concurrency
+	// EnabledAt is when the user was last moved to Enabled (zero when not Enabled), kept by the
+	// store on every change (EnabledSince): for the registration tracker.
+	EnabledAt time.Time
+	Version   int64 // increases on every change; used for optimistic concurrency
 }
 
 // DefaultMethod returns the user's default method, if any.

@@ -79,6 +79,9 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, post, "/bulk/{id}/start", mfa.PermBulkUpdate, s.h.BulkStartJob)
 		s.allow(r, post, "/bulk/{id}/back", mfa.PermBulkUpdate, s.h.BulkBack)
 		s.allow(r, post, "/bulk/{id}/cancel", mfa.PermBulkUpdate, s.h.BulkCancel)
+		// The registration tab (SPEC §10): Enabled users who have not registered, oldest first.
+		s.allow(r, get, "/registration", mfa.PermView, s.h.RegistrationPage)
+		s.allow(r, get, "/registration/export", mfa.PermView, s.h.ExportRegistration)
 		s.allow(r, get, "/accounts", mfa.PermAdminister, s.h.AccountsPage)
 		s.allow(r, post, "/accounts", mfa.PermAdminister, s.h.AddAccount)
 		s.allow(r, post, "/accounts/remove", mfa.PermAdminister, s.h.RemoveAccount)

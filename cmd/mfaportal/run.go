@@ -134,7 +134,7 @@ func refuseGraphFolder(ctx context.Context, db *sqlite.DB, what string) error {
 }
 
 func newService(db *sqlite.DB) *mfa.Service {
-	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Now: time.Now}
+	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Registrations: db, Now: time.Now}
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -282,7 +282,7 @@ type userWriter struct {
 }
 
 // narrowColumns are the values of a narrow write: id, then the columns it sets.
-const narrowColumns = 8
+const narrowColumns = 9
 
 // narrowPerUpdate is how many held narrow writes one statement stores.
 const narrowPerUpdate = 100
@@ -290,8 +290,8 @@ const narrowPerUpdate = 100
 // heldUpdateSQL stores n held narrow writes; version is set, not incremented, as the writer knows it.
 func heldUpdateSQL(n int) string {
 	return `UPDATE users SET state = v.column2, methods = v.column3, app_passwords = v.column4, remembered_not_before = v.column5,
-		reenabled_with_methods = v.column6, state_read_at = v.column7, version = v.column8
-		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `) AS v WHERE users.id = v.column1`
+		reenabled_with_methods = v.column6, state_read_at = v.column7, version = v.column8, enabled_at = v.column9
+		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `) AS v WHERE users.id = v.column1`
 }
 
 // flushHeld stores the held narrow writes.
@@ -331,6 +331,13 @@ type prefixKey struct {
 }
 
 func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.User) error {
+	// Every change says when the user became Enabled: the time of a change of state is the time its
+	// state was set (or read, from Graph).
+	at := after.StateReadAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	after.EnabledAt = mfa.EnabledSince(before, after, at)
 	if w.batch && !w.deferred {
 		if _, err := w.tx.ExecContext(ctx, "UPDATE counts_deferred SET deferred = 1 WHERE id = 1"); err != nil {
 			return err
@@ -372,7 +379,8 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 		}
 		w.heldIDs[id] = true
 		w.held = append(w.held, id, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
-			toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), before.Version+1)
+			toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), before.Version+1,
+			toMillis(after.EnabledAt))
 		if len(w.held) >= narrowPerUpdate*narrowColumns {
 			return w.flushHeld(ctx)
 		}
@@ -381,12 +389,13 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 	if w.narrow == nil {
 		var err error
 		if w.narrow, err = w.tx.PrepareContext(ctx, `UPDATE users SET state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
-			reenabled_with_methods = ?, state_read_at = ?, version = version + 1 WHERE id = ?`); err != nil {
+			reenabled_with_methods = ?, state_read_at = ?, enabled_at = ?, version = version + 1 WHERE id = ?`); err != nil {
 			return err
 		}
 	}
 	_, err := w.narrow.ExecContext(ctx, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
-		toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), id)
+		toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt),
+		toMillis(after.EnabledAt), id)
 	return err
 }
 

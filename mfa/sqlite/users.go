@@ -18,7 +18,7 @@ import (
 )
 
 const userColumns = `u.id, u.upn, u.display_name, u.account_enabled, u.privileged, u.state, u.methods,
-	u.app_passwords, u.remembered_not_before, u.reenabled_with_methods, u.state_read_at, u.version, u.sort_key`
+	u.app_passwords, u.remembered_not_before, u.reenabled_with_methods, u.state_read_at, u.version, u.sort_key, u.enabled_at`
 
 // row is a scanned user with its sort key, for cursors.
 type row struct {
@@ -34,9 +34,10 @@ func scanUser(sc interface{ Scan(...any) error }) (row, error) {
 		enabled, priv, reenab int
 		state, methods, sk    string
 		notBefore, readAt     int64
+		enabledAt             int64
 	)
 	if err := sc.Scan(&id, &u.UPN, &u.DisplayName, &enabled, &priv, &state, &methods,
-		&u.AppPasswords, &notBefore, &reenab, &readAt, &u.Version, &sk); err != nil {
+		&u.AppPasswords, &notBefore, &reenab, &readAt, &u.Version, &sk, &enabledAt); err != nil {
 		return row{}, err
 	}
 	u.ID = strconv.FormatInt(id, 10)
@@ -45,6 +46,7 @@ func scanUser(sc interface{ Scan(...any) error }) (row, error) {
 	u.Methods, _ = mfa.ParseMethodList(methods) // written by this package from valid types
 	u.RememberedDevicesNotBefore = fromMillis(notBefore)
 	u.StateReadAt = fromMillis(readAt)
+	u.EnabledAt = fromMillis(enabledAt)
 	return row{user: &u, sortKey: sk, id: id}, nil
 }
 
@@ -320,6 +322,7 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 			if cols.Methods {
 				e.Methods = u.Methods
 			}
+			e.EnabledAt = mfa.EnabledSince(&before, e, now)
 			if err := updateUser(ctx, tx, existing.id, e); err != nil {
 				return err
 			}
@@ -345,10 +348,11 @@ func updateUser(ctx context.Context, tx *sql.Tx, id int64, u *mfa.User) error {
 	sortKey, terms := termRows(u)
 	_, err := tx.ExecContext(ctx, `UPDATE users SET upn = ?, upn_key = ?, display_name = ?, sort_key = ?,
 		account_enabled = ?, privileged = ?, state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
-		reenabled_with_methods = ?, state_read_at = ?, version = version + 1 WHERE id = ?`,
+		reenabled_with_methods = ?, state_read_at = ?, enabled_at = ?, version = version + 1 WHERE id = ?`,
 		u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey,
 		boolInt(u.AccountEnabled), boolInt(u.Privileged), string(u.State), mfa.FormatMethodList(u.Methods),
-		u.AppPasswords, toMillis(u.RememberedDevicesNotBefore), boolInt(u.HadMethodsWhenReenabled), toMillis(u.StateReadAt), id)
+		u.AppPasswords, toMillis(u.RememberedDevicesNotBefore), boolInt(u.HadMethodsWhenReenabled), toMillis(u.StateReadAt),
+		toMillis(u.EnabledAt), id)
 	if err != nil {
 		return err
 	}
@@ -406,8 +410,8 @@ type inserter struct {
 
 func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	user, err := tx.PrepareContext(ctx, `INSERT INTO users (upn, upn_key, display_name, sort_key, account_enabled,
-		privileged, state, methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		privileged, state, methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at, enabled_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -426,9 +430,16 @@ func (in *inserter) insert(ctx context.Context, u *mfa.User, now time.Time) erro
 		u.State = mfa.StateDisabled
 	}
 	sortKey, terms := termRows(u)
+	// A new user is Enabled from now on, unless it says since when (the demo tenant does).
+	enabledAt := u.EnabledAt
+	if u.State != mfa.StateEnabled {
+		enabledAt = time.Time{}
+	} else if enabledAt.IsZero() {
+		enabledAt = now
+	}
 	res, err := in.user.ExecContext(ctx, u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey,
 		boolInt(u.AccountEnabled), boolInt(u.Privileged), string(u.State), mfa.FormatMethodList(u.Methods), u.AppPasswords,
-		toMillis(u.RememberedDevicesNotBefore), boolInt(u.HadMethodsWhenReenabled), toMillis(now))
+		toMillis(u.RememberedDevicesNotBefore), boolInt(u.HadMethodsWhenReenabled), toMillis(now), toMillis(enabledAt))
 	if isUniqueViolation(err) {
 		return mfa.Errorf(mfa.ECONFLICT, "user %s already exists", u.UPN)
 	}
