@@ -141,8 +141,8 @@ func TestQuickStepsInBrowser(t *testing.T) {
 	if text(t, ctx, "[data-testid=no-methods]") != "None registered" {
 		t.Fatal("methods still shown after provide contact methods again")
 	}
-	history := texts(t, ctx, "[data-testid=history] tbody td:nth-child(2)")
-	if strings.Join(history, ",") != "user.reset,state.enforce,user.import" {
+	history := texts(t, ctx, "[data-testid=history] tbody td.action")
+	if strings.Join(history, ",") != "reset contact methods, restored MFA on remembered devices,enforced MFA,imported the user" {
 		t.Fatalf("history %q", history)
 	}
 
@@ -161,9 +161,9 @@ func TestQuickStepsInBrowser(t *testing.T) {
 
 	// The audit log shows every change, newest first, and filters by user.
 	run(t, ctx, "audit", chromedp.Navigate(base+"/audit?target=fix.b@contoso.com"), chromedp.WaitVisible("[data-testid=audit]", chromedp.ByQuery))
-	actions := texts(t, ctx, "[data-testid=audit] tbody td:nth-child(3)")
-	reasons := texts(t, ctx, "[data-testid=audit] tbody td:nth-child(9)")
-	if strings.Join(actions, ",") != "state.enforce,user.import" || reasons[0] != "TICKET-42" {
+	actions := texts(t, ctx, "[data-testid=audit] tbody td.action")
+	reasons := texts(t, ctx, "[data-testid=audit] tbody td.reason")
+	if strings.Join(actions, ",") != "enforced MFA,imported the user" || reasons[0] != "TICKET-42" {
 		t.Fatalf("audit for fix.b: %q %q", actions, reasons)
 	}
 }

@@ -47,6 +47,64 @@ var AuditActions = []string{AuditEnable, AuditEnforce, AuditDisable, AuditResetU
 	AuditSetupLink, AuditPasswordSet, AuditMethodAdd, AuditMethodDelete, AuditMethodDefault, AuditAppPasswordCreate,
 	AuditAppPasswordDelete, AuditUserImport}
 
+// AuditLabels are the actions in words, as the audit log page and the user pages show them (the
+// CSV export and the API keep the codes). Every action in AuditActions needs one: a test fails
+// for an action without a label.
+var AuditLabels = map[string]string{
+	AuditEnable:        "enabled MFA",
+	AuditEnforce:       "enforced MFA",
+	AuditDisable:       "disabled MFA",
+	AuditResetUser:     "reset user settings",
+	AuditSaveSettings:  "saved service settings",
+	AuditBulkStart:     "started a bulk update",
+	AuditBulkCancel:    "cancelled a bulk update",
+	AuditAccountAdd:    "added a local account",
+	AuditAccountPasswd: "changed a local account's password",
+	AuditAccountRemove: "removed a local account",
+	AuditTokenCreate:   "created an API token",
+	AuditTokenRevoke:   "revoked an API token",
+	// The end users' security info (SPEC §7) and users import.
+	AuditSetupLink:         "created a setup link",
+	AuditPasswordSet:       "set their password",
+	AuditMethodAdd:         "added a sign-in method",
+	AuditMethodDelete:      "deleted a sign-in method",
+	AuditMethodDefault:     "changed the default sign-in method",
+	AuditAppPasswordCreate: "created an app password",
+	AuditAppPasswordDelete: "deleted an app password",
+	AuditUserImport:        "imported the user",
+}
+
+// AuditLabel is an action in words; an action without a label (written by another version) is
+// shown as its code.
+func AuditLabel(action string) string {
+	if l, ok := AuditLabels[action]; ok {
+		return l
+	}
+	return action
+}
+
+// Label is the record's action in words. Manage user settings says which settings it reset,
+// read from the record's after value ("methods: …; app passwords: …", see describeSettings).
+func (r *AuditRecord) Label() string {
+	if r.Action != AuditResetUser {
+		return AuditLabel(r.Action)
+	}
+	var parts []string
+	for _, p := range []struct{ prefix, words string }{
+		{"methods:", "reset contact methods"},
+		{"app passwords:", "deleted app passwords"},
+		{"remembered devices not before:", "restored MFA on remembered devices"},
+	} {
+		if strings.HasPrefix(r.After, p.prefix) || strings.Contains(r.After, "; "+p.prefix) {
+			parts = append(parts, p.words)
+		}
+	}
+	if len(parts) == 0 {
+		return AuditLabel(r.Action)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Audit sources: where a change came from.
 const (
 	SourcePage = "page"

@@ -1,10 +1,29 @@
 // mfaportal's page behaviour: no framework, no inline script (the CSP forbids it).
+// - times are shown in the reader's time zone;
 // - the filters submit themselves when changed;
 // - the select-all checkbox selects the rows of the page, and offers every matching user;
 // - the quick steps pane follows the selection: a step shows when it applies to a selected user;
 // - server-rendered dialogs open as modals (focus inside, Escape cancels back to the page).
 (function () {
   "use strict";
+
+  // Times: the server writes each instant in UTC ("2026-12-01 14:05 UTC") inside <time datetime>;
+  // show it in the reader's own time zone, keeping the UTC text as the element's title.
+  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+  var zone = function (d) {
+    try {
+      var part = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d)
+        .filter(function (p) { return p.type === "timeZoneName"; })[0];
+      return part ? " " + part.value : "";
+    } catch (e) { return ""; }
+  };
+  document.querySelectorAll("time[datetime]").forEach(function (el) {
+    var d = new Date(el.getAttribute("datetime"));
+    if (isNaN(d.getTime())) { return; }
+    el.title = el.textContent;
+    el.textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + zone(d);
+  });
 
   document.querySelectorAll("form.filters select").forEach(function (sel) {
     sel.addEventListener("change", function () { sel.form.requestSubmit(); });
