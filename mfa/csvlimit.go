@@ -70,6 +70,8 @@ func (f *fieldLimiter) step(b byte) error {
 		f.fields, f.state, f.bytes, f.rowLine = 1, atFieldStart, 0, f.line+1
 	case f.state == atFieldStart && b == '"':
 		f.state = inQuoted
+	case f.state == atFieldStart && b == ' ': // `a, "b"`: the quote still opens the field
+		f.bytes++
 	default:
 		f.state, f.bytes = inField, f.bytes+1
 	}

@@ -57,6 +57,10 @@ func TestCSVFieldLimits(t *testing.T) {
 	if err != nil || len(recs) != 1 || len(recs[0].Fields[0]) != 4096 {
 		t.Fatalf("a file at the limits: %v", err)
 	}
+	// A quoted field after a space (as spreadsheets write it) keeps its commas as text.
+	if _, err := readRows(strings.NewReader("Username,MFA Status\na@x.com, \""+strings.Repeat(",", 100)+"\"\n"), CSVLimits{}); err != nil {
+		t.Fatalf("quoted commas after a space: %v", err)
+	}
 	// Limits can be set.
 	if _, err := readRows(strings.NewReader("a,b,c\n1,2,3\n"), CSVLimits{MaxFields: 2}); ErrorCode(err) != ETOOLARGE {
 		t.Fatalf("MaxFields 2: %v", err)
