@@ -2,10 +2,7 @@ package mfa
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
-	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
@@ -26,6 +23,7 @@ const (
 	AuditAccountRemove = "account.remove"
 	AuditTokenCreate   = "token.create"
 	AuditTokenRevoke   = "token.revoke"
+	AuditRechain       = "audit.rechain" // the log re-chained with the audit key (once, on upgrade)
 )
 
 // Audit actions of the end users' security info (SPEC §7) and of users import. A user's own
@@ -45,7 +43,7 @@ const (
 var AuditActions = []string{AuditEnable, AuditEnforce, AuditDisable, AuditResetUser, AuditSaveSettings,
 	AuditBulkStart, AuditBulkCancel, AuditAccountAdd, AuditAccountPasswd, AuditAccountRemove, AuditTokenCreate, AuditTokenRevoke,
 	AuditSetupLink, AuditPasswordSet, AuditMethodAdd, AuditMethodDelete, AuditMethodDefault, AuditAppPasswordCreate,
-	AuditAppPasswordDelete, AuditUserImport}
+	AuditAppPasswordDelete, AuditUserImport, AuditRechain}
 
 // AuditLabels are the actions in words, as the audit log page and the user pages show them (the
 // CSV export and the API keep the codes). Every action in AuditActions needs one: a test fails
@@ -117,6 +115,8 @@ const (
 	SourceSecurityInfo = "security-info"
 	// SourceSetupLink is a user setting their first password with a setup link.
 	SourceSetupLink = "setup-link"
+	// SourceSystem is the portal itself (an upgrade step such as re-chaining the audit log).
+	SourceSystem = "system"
 )
 
 // SourceBulk is the source of a change made by a bulk job.
@@ -145,53 +145,17 @@ type AuditRecord struct {
 	Outcome     string    `json:"outcome"`
 	PrevHash    string    `json:"prevHash"`
 	Hash        string    `json:"hash"`
+	// ActorKey and TargetKey are ActorName and Target as the store looks them up (AuditLookupKey):
+	// the filters and histories use them, so the chain covers them (set by Seal, read back by
+	// the store).
+	ActorKey  string `json:"-"`
+	TargetKey string `json:"-"`
 }
 
 // NewAuditRecord starts a record for an actor's change; the caller fills action, target, before and after.
 func NewAuditRecord(actor Actor, source, reason string, at time.Time) AuditRecord {
 	return AuditRecord{Time: at.UTC().Truncate(time.Millisecond), ActorName: actor.Name, ActorRole: actor.Role,
 		ActorMethod: actor.Method, Source: source, Reason: reason, ClientIP: actor.IP, Outcome: OutcomeSuccess}
-}
-
-// ComputeHash is the record's hash: SHA-256 over its content (every field but Hash, in a fixed
-// order, time in Unix milliseconds) and the previous record's hash.
-func (r *AuditRecord) ComputeHash() string {
-	content := []any{r.Seq, r.Time.UnixMilli(), r.ActorName, string(r.ActorRole), r.ActorMethod, r.Action, r.Target,
-		r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome, r.PrevHash}
-	b, _ := json.Marshal(content)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// Seal sets the record's place in the chain: its sequence number, the previous hash and its hash.
-func (r *AuditRecord) Seal(seq int64, prevHash string) {
-	r.Seq, r.PrevHash = seq, prevHash
-	r.Hash = r.ComputeHash()
-}
-
-// ChainVerifier checks records one by one in sequence order.
-type ChainVerifier struct {
-	prev    string
-	nextSeq int64
-	Checked int64
-}
-
-// Check answers nil if r follows the records checked before it, or an error describing the break.
-func (v *ChainVerifier) Check(r *AuditRecord) error {
-	if v.nextSeq == 0 {
-		v.nextSeq = 1
-	}
-	switch {
-	case r.Seq != v.nextSeq:
-		return Errorf(EINVALID, "record %d: expected record %d here: a record was removed or reordered", r.Seq, v.nextSeq)
-	case r.PrevHash != v.prev:
-		return Errorf(EINVALID, "record %d: its previous-hash does not match record %d's hash: the chain was altered", r.Seq, r.Seq-1)
-	case r.ComputeHash() != r.Hash:
-		return Errorf(EINVALID, "record %d: its content does not match its hash: the record was altered", r.Seq)
-	}
-	v.prev, v.nextSeq = r.Hash, r.Seq+1
-	v.Checked++
-	return nil
 }
 
 // AuditFilter selects audit records, newest first.
@@ -249,8 +213,10 @@ type AuditLog interface {
 	AppendAudit(ctx context.Context, r *AuditRecord) error
 	// FindAudit returns a page of records matching f (validated), newest first.
 	FindAudit(ctx context.Context, f AuditFilter) (*AuditPage, error)
-	// EachAudit calls fn for every record in sequence order (oldest first), for verify and export.
-	EachAudit(ctx context.Context, fn func(*AuditRecord) error) error
+	// EachAudit calls fn for every record after sequence number after, in sequence order (oldest
+	// first), for verify, export and the audit stream. A record whose columns cannot be read is an
+	// EINVALID error naming it (tampering), never an internal error.
+	EachAudit(ctx context.Context, after int64, fn func(*AuditRecord) error) error
 }
 
 // UserHistory returns the newest audit records about a user.
@@ -322,13 +288,14 @@ func (s *Service) ExportAudit(ctx context.Context, actor Actor, f AuditFilter, w
 	}
 }
 
-// VerifyAudit checks the whole hash chain, oldest first. It answers how many records were checked
-// and, when the chain is broken, an EINVALID error naming the first bad record.
+// VerifyAudit checks the whole chain, oldest first, with the service's AuditKey. It answers how
+// many records were checked and, when the chain is broken, an EINVALID error naming the first bad
+// record.
 func (s *Service) VerifyAudit(ctx context.Context, actor Actor) (int64, error) {
 	if err := actor.Require(PermView); err != nil {
 		return 0, err
 	}
-	var v ChainVerifier
-	err := s.Audit.EachAudit(ctx, v.Check)
+	v := ChainVerifier{Key: s.AuditKey}
+	err := s.Audit.EachAudit(ctx, 0, v.Check)
 	return v.Checked, err
 }

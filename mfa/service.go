@@ -16,8 +16,11 @@ type Service struct {
 	Accounts  AccountStore
 	Tokens    TokenStore // API tokens; nil where tokens are not used
 	Audit     AuditLog
-	Settings  SettingsStore
-	Jobs      JobStore
+	// AuditKey keys the audit chain's HMACs (the store seals with the same key); nil verifies the
+	// legacy SHA-256 chain of a store opened without a key.
+	AuditKey []byte
+	Settings SettingsStore
+	Jobs     JobStore
 	// Registrations lists users awaiting registration (the registration tab); nil hides it.
 	Registrations RegistrationStore
 	// Wake, if set, tells the bulk runner that a job was queued.

@@ -63,7 +63,7 @@ func (m *memAudit) AppendAudit(_ context.Context, r *AuditRecord) error {
 func (m *memAudit) FindAudit(context.Context, AuditFilter) (*AuditPage, error) {
 	return &AuditPage{}, nil
 }
-func (m *memAudit) EachAudit(context.Context, func(*AuditRecord) error) error { return nil }
+func (m *memAudit) EachAudit(context.Context, int64, func(*AuditRecord) error) error { return nil }
 
 func TestTokenLifecycle(t *testing.T) {
 	ctx := context.Background()

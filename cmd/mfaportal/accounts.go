@@ -30,7 +30,7 @@ func (c *cli) accounts(ctx context.Context, args []string) error {
 	if len(rest) != n {
 		return usageError{fmt.Sprintf("accounts %s: expected %d argument(s), found %d", sub, n, len(rest))}
 	}
-	db, err := openStore(ctx, cfg.Data)
+	db, err := c.openStore(ctx, cfg.Data)
 	if err != nil {
 		return err
 	}

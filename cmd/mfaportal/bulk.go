@@ -37,7 +37,7 @@ func (c *cli) bulk(ctx context.Context, args []string) error {
 		return mfa.Errorf(mfa.EINVALID, "cannot open %s: %v", rest[0], err)
 	}
 	defer f.Close()
-	db, err := openStore(ctx, cfg.Data)
+	db, err := c.openStore(ctx, cfg.Data)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfaportal/mfaportal/mfa/auditsink"
 	"github.com/mfaportal/mfaportal/web"
 )
 
@@ -28,6 +29,9 @@ type config struct {
 	RequireReason bool
 	BulkMaxBytes  int64
 	BulkMaxRows   int
+	// AuditFile and AuditSyslog receive the audit log's records as they are written.
+	AuditFile   string
+	AuditSyslog string
 	// TrustedProxies are the reverse proxies' CIDRs whose X-Forwarded-For or Forwarded is believed.
 	TrustedProxies string
 	trustedProxies web.TrustedProxies // parsed by validate
@@ -96,6 +100,8 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Int64Var(&c.BulkMaxBytes, "bulk-max-bytes", 50<<20, "largest bulk update file, in bytes")
 	fs.IntVar(&c.BulkMaxRows, "bulk-max-rows", 1_000_000, "most rows in a bulk update file")
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
+	fs.StringVar(&c.AuditFile, "audit-file", "", "append every audit record as a JSON line to this file, as it is written (for `audit verify --against`)")
+	fs.StringVar(&c.AuditSyslog, "audit-syslog", "", "send every audit record to syslog: local, udp://HOST:PORT or tcp://HOST:PORT (RFC 5424)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For or Forwarded gives the client's address")
 	oidcFlags(fs, &c.OIDC)
 	graphFlags(fs, &c.Graph)
@@ -113,6 +119,11 @@ func (c *config) validate() error {
 	}
 	if err := c.Graph.validate(); err != nil {
 		return err
+	}
+	if c.AuditSyslog != "" {
+		if err := auditsink.ParseSyslogTarget(c.AuditSyslog); err != nil {
+			return fmt.Errorf("--audit-syslog %v", err)
+		}
 	}
 	tp, err := web.ParseTrustedProxies(c.TrustedProxies)
 	if err != nil {

@@ -41,7 +41,7 @@ Usage:
   mfaportal bulk verify FILE             check a bulk update file against the directory (exit 1 on errors)
   mfaportal bulk apply FILE [--yes]      apply a bulk update file
   mfaportal audit export                 write the audit log as CSV to stdout
-  mfaportal audit verify                 check the audit log's hash chain (exit 1 if broken)
+  mfaportal audit verify [--against FILE]   check the audit log's chain, and against the stream file (exit 1 if tampered)
   mfaportal graph-emulator [--addr A] [--users N]   run a local Microsoft Graph emulator (tests, demos)
 
 Every command takes --data DIR (default ./data). "mfaportal serve -h" lists the server's flags;
@@ -114,14 +114,6 @@ func (c *cli) exitCode(err error) int {
 
 var errFlagUsage = errors.New("bad flags")
 
-// openStore opens the embedded directory in the data folder, creating the folder (0700).
-func openStore(ctx context.Context, data string) (*sqlite.DB, error) {
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return nil, fmt.Errorf("data folder %s: %w", data, err)
-	}
-	return sqlite.Open(ctx, filepath.Join(data, "mfaportal.db"))
-}
-
 // refuseGraphFolder refuses a command that would change users directly in the local index of a
 // data folder that belongs to the Microsoft Graph directory: the change would never reach Graph.
 func refuseGraphFolder(ctx context.Context, db *sqlite.DB, what string) error {
@@ -134,7 +126,7 @@ func refuseGraphFolder(ctx context.Context, db *sqlite.DB, what string) error {
 }
 
 func newService(db *sqlite.DB) *mfa.Service {
-	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Registrations: db, Now: time.Now}
+	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, AuditKey: db.AuditKey(), Settings: db, Jobs: db, Registrations: db, Now: time.Now}
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -170,7 +162,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	db, err := openStore(ctx, cfg.Data)
+	db, err := c.openStore(ctx, cfg.Data)
 	if err != nil {
 		return err
 	}
@@ -243,8 +235,15 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	runnerDone := make(chan struct{})
 	go func() { runner.Run(ctx); close(runnerDone) }()
+	// The audit stream stops last, after the records of draining requests and of the runner.
+	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
+	streamDone := startAuditStream(streamCtx, cfg, db, log)
 	err = srv.Serve(ctx, l)
 	<-runnerDone
+	stopStream()
+	if streamDone != nil {
+		<-streamDone
+	}
 	return err
 }
 

@@ -34,7 +34,7 @@ func (c *cli) tokens(ctx context.Context, args []string) error {
 	if sub == "create" && (*name == "" || *role == "") {
 		return usageError{"tokens create: expected --name NAME and --role ROLE"}
 	}
-	db, err := openStore(ctx, cfg.Data)
+	db, err := c.openStore(ctx, cfg.Data)
 	if err != nil {
 		return err
 	}

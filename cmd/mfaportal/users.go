@@ -43,7 +43,7 @@ func (c *cli) users(ctx context.Context, args []string) error {
 			return mfa.Errorf(mfa.EINVALID, "cannot open %s: %v", rest[0], err)
 		}
 		defer f.Close()
-		db, err := openStore(ctx, cfg.Data)
+		db, err := c.openStore(ctx, cfg.Data)
 		if err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (c *cli) users(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		db, err := openStore(ctx, cfg.Data)
+		db, err := c.openStore(ctx, cfg.Data)
 		if err != nil {
 			return err
 		}

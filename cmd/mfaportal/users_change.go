@@ -66,7 +66,7 @@ func (c *cli) userOneLiner(ctx context.Context, sub string, f *oneLinerFlags, re
 	if sub == "reset" && !opts.Any() {
 		return usageError{"users reset: expected at least one of --contact-methods, --app-passwords, --remembered-devices"}
 	}
-	db, err := openStore(ctx, f.cfg.Data)
+	db, err := c.openStore(ctx, f.cfg.Data)
 	if err != nil {
 		return err
 	}

@@ -96,6 +96,6 @@ func auditCount(t *testing.T, data string) int {
 	}
 	defer db.Close()
 	n := 0
-	db.EachAudit(context.Background(), func(*mfa.AuditRecord) error { n++; return nil })
+	db.EachAudit(context.Background(), 0, func(*mfa.AuditRecord) error { n++; return nil })
 	return n
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -14,21 +15,21 @@ import (
 // covers the one before, so two transactions (on two replicas) must not read the same head.
 const auditLock = 0x6d66_6170_6175 // "mfapau"
 
-const auditColumns = `seq, time, actor, actor_role, actor_method, action, target, before, after, source, reason,
-	client_ip, outcome, prev_hash, hash`
+const auditColumns = `seq, time, actor, actor_key, actor_role, actor_method, action, target, target_key, before, after,
+	source, reason, client_ip, outcome, prev_hash, hash`
 
 var auditCopyColumns = []string{"seq", "time", "actor", "actor_key", "actor_role", "actor_method", "action", "target", "target_key",
 	"before", "after", "source", "reason", "client_ip", "outcome", "prev_hash", "hash"}
 
 func auditValues(r *mfa.AuditRecord) []any {
-	return []any{r.Seq, r.Time.UnixMilli(), r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole),
-		r.ActorMethod, r.Action, r.Target, strings.ToLower(r.Target), r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome,
+	return []any{r.Seq, r.Time.UnixMilli(), r.ActorName, r.ActorKey, string(r.ActorRole),
+		r.ActorMethod, r.Action, r.Target, r.TargetKey, r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome,
 		r.PrevHash, r.Hash}
 }
 
 // appendAudit seals records after the last one and appends them, inside tx (which holds the
 // audit lock until it ends): one INSERT for one record, COPY for a batch.
-func appendAudit(ctx context.Context, tx pgx.Tx, records []*mfa.AuditRecord) error {
+func (d *DB) appendAudit(ctx context.Context, tx pgx.Tx, records []*mfa.AuditRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
@@ -42,7 +43,7 @@ func appendAudit(ctx context.Context, tx pgx.Tx, records []*mfa.AuditRecord) err
 		return err
 	}
 	for _, r := range records {
-		r.Seal(seq+1, prev)
+		r.Seal(d.auditKey, seq+1, prev)
 		seq, prev = r.Seq, r.Hash
 	}
 	if len(records) == 1 {
@@ -63,14 +64,14 @@ func appendAudit(ctx context.Context, tx pgx.Tx, records []*mfa.AuditRecord) err
 
 // AppendAudit appends a record in its own transaction.
 func (d *DB) AppendAudit(ctx context.Context, r *mfa.AuditRecord) error {
-	return d.inTx(ctx, func(tx pgx.Tx) error { return appendAudit(ctx, tx, []*mfa.AuditRecord{r}) })
+	return d.inTx(ctx, func(tx pgx.Tx) error { return d.appendAudit(ctx, tx, []*mfa.AuditRecord{r}) })
 }
 
 func scanAudit(sc pgx.Row) (*mfa.AuditRecord, error) {
 	var r mfa.AuditRecord
 	var at int64
 	var role string
-	if err := sc.Scan(&r.Seq, &at, &r.ActorName, &role, &r.ActorMethod, &r.Action, &r.Target, &r.Before, &r.After,
+	if err := sc.Scan(&r.Seq, &at, &r.ActorName, &r.ActorKey, &role, &r.ActorMethod, &r.Action, &r.Target, &r.TargetKey, &r.Before, &r.After,
 		&r.Source, &r.Reason, &r.ClientIP, &r.Outcome, &r.PrevHash, &r.Hash); err != nil {
 		return nil, err
 	}
@@ -84,10 +85,10 @@ func (d *DB) FindAudit(ctx context.Context, f mfa.AuditFilter) (*mfa.AuditPage, 
 	a := &args{}
 	var where []string
 	if f.Target != "" {
-		where = append(where, "target_key = "+a.add(strings.ToLower(f.Target)))
+		where = append(where, "target_key = "+a.add(mfa.AuditLookupKey(f.Target)))
 	}
 	if f.Actor != "" {
-		where = append(where, "actor_key = "+a.add(strings.ToLower(f.Actor)))
+		where = append(where, "actor_key = "+a.add(mfa.AuditLookupKey(f.Actor)))
 	}
 	if f.Action != "" {
 		where = append(where, "action = "+a.add(f.Action))
@@ -131,8 +132,7 @@ func (d *DB) FindAudit(ctx context.Context, f mfa.AuditFilter) (*mfa.AuditPage, 
 
 // EachAudit calls fn for every record, oldest first, reading in chunks of 5,000 so that a long
 // log never sits in memory nor holds a snapshot open for long.
-func (d *DB) EachAudit(ctx context.Context, fn func(*mfa.AuditRecord) error) error {
-	var after int64
+func (d *DB) EachAudit(ctx context.Context, after int64, fn func(*mfa.AuditRecord) error) error {
 	for {
 		rows, err := d.pool.Query(ctx, "SELECT "+auditColumns+" FROM audit WHERE seq > $1 ORDER BY seq LIMIT 5000", after)
 		if err != nil {
@@ -152,4 +152,23 @@ func (d *DB) EachAudit(ctx context.Context, fn func(*mfa.AuditRecord) error) err
 			return nil
 		}
 	}
+}
+
+// UseAuditKey makes the store seal audit records with HMAC-SHA256 under key (SPEC §9). The
+// newest record must verify under it: a wrong key is refused before any record is chained onto a
+// head it cannot prove. (A PostgreSQL log is HMAC-chained from its first record: there is no
+// legacy chain to re-chain.)
+func (d *DB) UseAuditKey(ctx context.Context, key []byte) error {
+	if len(key) < mfa.MinAuditKeyLen {
+		return fmt.Errorf("the audit key must be at least %d bytes, found %d", mfa.MinAuditKeyLen, len(key))
+	}
+	r, err := scanAudit(d.pool.QueryRow(ctx, "SELECT "+auditColumns+" FROM audit ORDER BY seq DESC LIMIT 1"))
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if err == nil && r.ComputeHash(key) != r.Hash {
+		return mfa.Errorf(mfa.EINVALID, "the audit key does not match the audit log: the newest record (%d) does not verify under it", r.Seq)
+	}
+	d.auditKey = key
+	return nil
 }

@@ -29,7 +29,8 @@ var migrations embed.FS
 
 // DB is the open store: a pool of connections to one database.
 type DB struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	auditKey []byte // the audit chain's key (UseAuditKey); nil: the legacy SHA-256 chain, in tests
 }
 
 var (

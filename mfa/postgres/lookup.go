@@ -188,7 +188,7 @@ func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int,
 		if err := writeUsers(ctx, tx, writes); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, records)
+		return d.appendAudit(ctx, tx, records)
 	})
 	if err != nil {
 		return nil, nil, err

@@ -67,7 +67,7 @@ func (d *DB) SaveSettings(ctx context.Context, fn func(mfa.Settings) (mfa.Settin
 		if _, err := tx.Exec(ctx, "UPDATE service_settings SET document = $1, version = version + 1 WHERE id = 1", string(doc)); err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, tx, []*mfa.AuditRecord{rec}); err != nil {
+		if err := d.appendAudit(ctx, tx, []*mfa.AuditRecord{rec}); err != nil {
 			return err
 		}
 		out = next

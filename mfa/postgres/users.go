@@ -118,7 +118,7 @@ func (d *DB) UpdateUser(ctx context.Context, upn string, fn mfa.UserUpdate) (*mf
 		if err := writeUsers(ctx, tx, []userWrite{{id: r.id, before: &before, after: u}}); err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, tx, []*mfa.AuditRecord{rec}); err != nil {
+		if err := d.appendAudit(ctx, tx, []*mfa.AuditRecord{rec}); err != nil {
 			return err
 		}
 		u.Version++

@@ -11,8 +11,8 @@ import (
 
 var _ mfa.AuditLog = (*DB)(nil)
 
-const auditColumns = `seq, time, actor, actor_role, actor_method, action, target, before, after, source, reason,
-	client_ip, outcome, prev_hash, hash`
+const auditColumns = `seq, time, actor, actor_key, actor_role, actor_method, action, target, target_key, before, after,
+	source, reason, client_ip, outcome, prev_hash, hash`
 
 // auditWriter appends records inside one immediate transaction (so no other writer can take the
 // same sequence numbers): it reads the chain's head once and keeps it, with a prepared insert.
@@ -22,6 +22,7 @@ const auditColumns = `seq, time, actor, actor_role, actor_method, action, target
 // run before the commit.
 type auditWriter struct {
 	tx     *sql.Tx
+	key    []byte // the chain's key (nil: the legacy chain of a store opened without one)
 	insert *sql.Stmt
 	seq    int64
 	prev   string
@@ -34,7 +35,17 @@ type auditWriter struct {
 	heldStmt  *sql.Stmt
 }
 
-func newAuditWriter(tx *sql.Tx) *auditWriter { return &auditWriter{tx: tx} }
+// newAuditWriter starts appending inside tx. It refuses when the log is chained with an HMAC and
+// this store was opened without the key (UseAuditKey): a record sealed without it would break
+// the chain.
+func (d *DB) newAuditWriter(tx *sql.Tx) (*auditWriter, error) {
+	key, chain := d.auditChain()
+	if key == nil && chain == mfa.AuditChainHMAC {
+		return nil, mfa.Errorf(mfa.EUNAVAILABLE, "the audit log is chained with the audit key, which this process has not loaded (MFAPORTAL_AUDIT_KEY or DATA/audit.key)")
+	}
+	d.audited.Store(true)
+	return &auditWriter{tx: tx, key: key}, nil
+}
 
 // auditPerInsert is how many held records one statement inserts; heldCommon how many values they
 // share, heldPerRecord how many each has.
@@ -57,8 +68,8 @@ func heldInsertSQL(n int) string {
 }
 
 func auditValues(r *mfa.AuditRecord) []any {
-	return []any{r.Seq, r.Time.UnixMilli(), r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole),
-		r.ActorMethod, r.Action, r.Target, strings.ToLower(r.Target), r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome,
+	return []any{r.Seq, r.Time.UnixMilli(), r.ActorName, r.ActorKey, string(r.ActorRole),
+		r.ActorMethod, r.Action, r.Target, r.TargetKey, r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome,
 		r.PrevHash, r.Hash}
 }
 
@@ -72,10 +83,10 @@ func (w *auditWriter) hold(ctx context.Context, r *mfa.AuditRecord) error {
 	}
 	if w.heldCount == 0 {
 		w.heldKey = key
-		w.held = append(w.held[:0], r.ActorName, strings.ToLower(r.ActorName), string(r.ActorRole), r.ActorMethod, r.Source,
+		w.held = append(w.held[:0], r.ActorName, r.ActorKey, string(r.ActorRole), r.ActorMethod, r.Source,
 			r.Reason, r.ClientIP, r.Outcome)
 	}
-	w.held = append(w.held, r.Seq, r.Time.UnixMilli(), r.Action, r.Target, strings.ToLower(r.Target), r.Before, r.After,
+	w.held = append(w.held, r.Seq, r.Time.UnixMilli(), r.Action, r.Target, r.TargetKey, r.Before, r.After,
 		r.PrevHash, r.Hash)
 	if w.heldCount++; w.heldCount == auditPerInsert {
 		return w.flush(ctx)
@@ -111,7 +122,7 @@ func (w *auditWriter) append(ctx context.Context, r *mfa.AuditRecord) error {
 		}
 		w.loaded = true
 	}
-	r.Seal(w.seq+1, w.prev)
+	r.Seal(w.key, w.seq+1, w.prev)
 	w.seq, w.prev = r.Seq, r.Hash
 	if w.batch {
 		return w.hold(ctx, r)
@@ -136,26 +147,54 @@ func (w *auditWriter) close() {
 }
 
 // appendAudit seals r after the last record and inserts it, inside tx.
-func appendAudit(ctx context.Context, tx *sql.Tx, r *mfa.AuditRecord) error {
-	w := newAuditWriter(tx)
+func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, r *mfa.AuditRecord) error {
+	w, err := d.newAuditWriter(tx)
+	if err != nil {
+		return err
+	}
 	defer w.close()
 	return w.append(ctx, r)
 }
 
 // AppendAudit appends a record in its own transaction.
 func (d *DB) AppendAudit(ctx context.Context, r *mfa.AuditRecord) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, r) })
+	return d.inTx(ctx, func(tx *sql.Tx) error { return d.appendAudit(ctx, tx, r) })
 }
 
+// scanAudit reads a record. The columns are read as whatever they hold, so that a value the
+// portal never writes (text for a number, a NULL) is reported as tampering with that record.
 func scanAudit(sc interface{ Scan(...any) error }) (*mfa.AuditRecord, error) {
-	var r mfa.AuditRecord
-	var at int64
-	var role string
-	if err := sc.Scan(&r.Seq, &at, &r.ActorName, &role, &r.ActorMethod, &r.Action, &r.Target, &r.Before, &r.After,
-		&r.Source, &r.Reason, &r.ClientIP, &r.Outcome, &r.PrevHash, &r.Hash); err != nil {
+	var v [17]any
+	ptrs := make([]any, len(v))
+	for i := range v {
+		ptrs[i] = &v[i]
+	}
+	if err := sc.Scan(ptrs...); err != nil {
 		return nil, err
 	}
+	var r mfa.AuditRecord
+	seq, ok := v[0].(int64)
+	if !ok {
+		return nil, mfa.AuditTampered(0, "seq")
+	}
+	r.Seq = seq
+	at, ok := v[1].(int64)
+	if !ok {
+		return nil, mfa.AuditTampered(seq, "time")
+	}
 	r.Time = fromMillis(at)
+	texts := []*string{&r.ActorName, &r.ActorKey, nil, &r.ActorMethod, &r.Action, &r.Target, &r.TargetKey, &r.Before, &r.After,
+		&r.Source, &r.Reason, &r.ClientIP, &r.Outcome, &r.PrevHash, &r.Hash}
+	var role string
+	texts[2] = &role
+	names := strings.Fields("actor actor_key actor_role actor_method action target target_key before after source reason client_ip outcome prev_hash hash")
+	for i, dst := range texts {
+		s, ok := v[i+2].(string)
+		if !ok {
+			return nil, mfa.AuditTampered(seq, names[i])
+		}
+		*dst = s
+	}
 	r.ActorRole = mfa.Role(role)
 	return &r, nil
 }
@@ -165,10 +204,10 @@ func (d *DB) FindAudit(ctx context.Context, f mfa.AuditFilter) (*mfa.AuditPage, 
 	var where []string
 	var args []any
 	if f.Target != "" {
-		where, args = append(where, "target_key = ?"), append(args, strings.ToLower(f.Target))
+		where, args = append(where, "target_key = ?"), append(args, mfa.AuditLookupKey(f.Target))
 	}
 	if f.Actor != "" {
-		where, args = append(where, "actor_key = ?"), append(args, strings.ToLower(f.Actor))
+		where, args = append(where, "actor_key = ?"), append(args, mfa.AuditLookupKey(f.Actor))
 	}
 	if f.Action != "" {
 		where, args = append(where, "action = ?"), append(args, f.Action)
@@ -211,38 +250,42 @@ func (d *DB) FindAudit(ctx context.Context, f mfa.AuditFilter) (*mfa.AuditPage, 
 	return page, nil
 }
 
-// EachAudit calls fn for every record, oldest first, reading in chunks so that a long log never
-// sits in memory or holds a read transaction open for long.
-func (d *DB) EachAudit(ctx context.Context, fn func(*mfa.AuditRecord) error) error {
-	var after int64
+// EachAudit calls fn for every record after seq after, oldest first, reading in chunks so that a
+// long log never sits in memory or holds a read transaction open for long.
+func (d *DB) EachAudit(ctx context.Context, after int64, fn func(*mfa.AuditRecord) error) error {
 	for {
-		rows, err := d.db.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit WHERE seq > ? ORDER BY seq LIMIT 5000", after)
-		if err != nil {
-			return err
-		}
-		var chunk []*mfa.AuditRecord
-		for rows.Next() {
-			r, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			chunk = append(chunk, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		chunk, scanErr := auditChunk(ctx, d.db, after)
 		for _, r := range chunk {
 			if err := fn(r); err != nil {
 				return err
 			}
 			after = r.Seq
 		}
-		if len(chunk) < 5000 {
-			return nil
+		// A record that cannot be read is reported after the good ones before it, so that a
+		// break earlier in the chain is named first.
+		if scanErr != nil || len(chunk) < 5000 {
+			return scanErr
 		}
 	}
+}
+
+// auditChunk reads up to 5,000 records after seq after; with a record that cannot be read, the
+// ones before it and the error.
+func auditChunk(ctx context.Context, q querier, after int64) ([]*mfa.AuditRecord, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit WHERE seq > ? ORDER BY seq LIMIT 5000", after)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var chunk []*mfa.AuditRecord
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			return chunk, err
+		}
+		chunk = append(chunk, r)
+	}
+	return chunk, rows.Err()
 }
 
 // UpdateUser runs fn on the user's current record inside an immediate transaction and stores the
@@ -270,7 +313,7 @@ func (d *DB) UpdateUser(ctx context.Context, upn string, fn mfa.UserUpdate) (*mf
 		if err := writeUser(ctx, tx, r.id, &before, u); err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, tx, rec); err != nil {
+		if err := d.appendAudit(ctx, tx, rec); err != nil {
 			return err
 		}
 		u.Version++

@@ -213,7 +213,10 @@ func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int,
 		}
 		w := &userWriter{tx: tx, batch: true}
 		defer w.close()
-		audit := newAuditWriter(tx)
+		audit, err := d.newAuditWriter(tx)
+		if err != nil {
+			return err
+		}
 		audit.batch = true
 		defer audit.close()
 		for i, ref := range refs {

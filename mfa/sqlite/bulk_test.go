@@ -594,7 +594,10 @@ func TestHeldAuditRecordsWithDifferentActors(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		w := newAuditWriter(tx)
+		w, err := db.newAuditWriter(tx)
+		if err != nil {
+			return err
+		}
 		w.batch = true
 		defer w.close()
 		for i := range 250 {

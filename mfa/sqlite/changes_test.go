@@ -34,7 +34,7 @@ var (
 func auditCount(t *testing.T, db *DB) int {
 	t.Helper()
 	n := 0
-	db.EachAudit(context.Background(), func(*mfa.AuditRecord) error { n++; return nil })
+	db.EachAudit(context.Background(), 0, func(*mfa.AuditRecord) error { n++; return nil })
 	return n
 }
 

@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -31,6 +33,12 @@ var migrations embed.FS
 type DB struct {
 	db   *sql.DB
 	Path string
+
+	auditMu   sync.RWMutex
+	auditKey  []byte // the audit chain's key (UseAuditKey)
+	chain     string // the meta table's audit_chain: how the log is chained
+	audited   atomic.Bool
+	onAudited atomic.Pointer[func()]
 }
 
 var (
@@ -76,6 +84,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := d.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
+	}
+	if d.chain, err = d.Meta(ctx, "audit_chain"); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return d, nil
 }
@@ -167,7 +179,11 @@ func (d *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	d.notifyAudited()
+	return nil
 }
 
 // Meta returns a value of the meta table, "" if unset.

@@ -57,7 +57,7 @@ func (d *DB) SaveSettings(ctx context.Context, fn func(mfa.Settings) (mfa.Settin
 			ON CONFLICT (id) DO UPDATE SET document = excluded.document, version = version + 1`, string(doc)); err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, tx, rec); err != nil {
+		if err := d.appendAudit(ctx, tx, rec); err != nil {
 			return err
 		}
 		out = next

@@ -121,7 +121,7 @@ func newService(t *testing.T, db Store) *mfa.Service {
 func auditCount(t *testing.T, db Store) int {
 	t.Helper()
 	n := 0
-	if err := db.EachAudit(context.Background(), func(*mfa.AuditRecord) error { n++; return nil }); err != nil {
+	if err := db.EachAudit(context.Background(), 0, func(*mfa.AuditRecord) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n
