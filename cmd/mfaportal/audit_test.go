@@ -17,9 +17,10 @@ import (
 	"github.com/mfaportal/mfaportal/mfa/auditsink"
 )
 
-// auditFolder makes a data folder with n audit records (state changes of one user), streamed as
-// they were to DATA/audit.jsonl, as MFAPORTAL_AUDIT_FILE would have them.
-func auditFolder(t *testing.T, n int) (data, stream string) {
+// auditFolder makes a data folder whose audit log holds the import of a user and then n state
+// changes, 6 records in all (the tests name records by number), streamed as they were to
+// DATA/audit.jsonl, as MFAPORTAL_AUDIT_FILE would have them.
+func auditFolder(t *testing.T, total int) (data, stream string) {
 	t.Helper()
 	data = t.TempDir()
 	file := filepath.Join(data, "users.csv")
@@ -32,7 +33,9 @@ func auditFolder(t *testing.T, n int) (data, stream string) {
 		t.Fatal(err)
 	}
 	svc := newService(db)
-	for i := range n {
+	var imported int64
+	db.EachAudit(context.Background(), 0, func(*mfa.AuditRecord) error { imported++; return nil })
+	for i := range total - int(imported) {
 		to := []string{"enabled", "disabled"}[i%2]
 		if _, _, err := svc.SetState(context.Background(), cliActorForTest, stateReq("ada@contoso.com", to)); err != nil {
 			t.Fatal(err)

@@ -60,7 +60,7 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 			if _, err := insertUsers(ctx, tx, created, now); err != nil {
 				return err
 			}
-			if err := appendAudit(ctx, tx, importRecords(record, created, writes)); err != nil {
+			if err := d.appendAudit(ctx, tx, importRecords(record, created, writes)); err != nil {
 				return err
 			}
 			res.Created += len(created)

@@ -52,7 +52,7 @@ func (d *DB) CreateSetupLink(ctx context.Context, upn, hash string, expires time
 			r.id, hash, toMillis(expires)); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, rec)
+		return d.appendAudit(ctx, tx, rec)
 	})
 }
 
@@ -91,7 +91,7 @@ func (d *DB) UseSetupLink(ctx context.Context, hash string, now time.Time, passw
 			return err
 		}
 		out = r.user
-		return appendAudit(ctx, tx, fn(r.user))
+		return d.appendAudit(ctx, tx, fn(r.user))
 	})
 	return out, err
 }

@@ -147,7 +147,10 @@ func (d *DB) UpdateSecurity(ctx context.Context, upn string, fn func(u *mfa.User
 		if err := writeUser(ctx, tx, r.id, &before, r.user); err != nil {
 			return err
 		}
-		w := newAuditWriter(tx)
+		w, err := d.newAuditWriter(tx)
+		if err != nil {
+			return err
+		}
 		defer w.close()
 		for _, rec := range ch.Records {
 			if err := w.append(ctx, rec); err != nil {

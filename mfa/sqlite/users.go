@@ -280,7 +280,10 @@ func (d *DB) ImportUsers(ctx context.Context, users []mfa.ImportUser, cols mfa.I
 			return err
 		}
 		defer ins.close()
-		audit := newAuditWriter(tx)
+		audit, err := d.newAuditWriter(tx)
+		if err != nil {
+			return err
+		}
 		defer audit.close()
 		recordImport := func(before, after *mfa.User) error {
 			if record == nil {
