@@ -70,6 +70,8 @@ var AuditLabels = map[string]string{
 	AuditAppPasswordCreate: "created an app password",
 	AuditAppPasswordDelete: "deleted an app password",
 	AuditUserImport:        "imported the user",
+	// Running in production (SPEC §9).
+	AuditRechain: "re-chained the audit log with the audit key",
 }
 
 // AuditLabel is an action in words; an action without a label (written by another version) is
