@@ -16,9 +16,9 @@ func (h *Handlers) RegistrationPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderRegistration renders a page of the users awaiting registration, with an optional dialog.
-func (h *Handlers) renderRegistration(w http.ResponseWriter, r *http.Request, after string, status int, dialog templ.Component) {
+func (h *Handlers) renderRegistration(w http.ResponseWriter, r *http.Request, after string, status int, dialog templ.Component, notices ...string) {
 	actor := Actor(r)
-	v := templates.RegistrationView{Now: h.Service.CurrentTime(), Self: "/registration", Dialog: dialog}
+	v := templates.RegistrationView{Now: h.Service.CurrentTime(), Self: "/registration", Dialog: dialog, Notices: notices}
 	f := mfa.RegistrationFilter{After: after}
 	page, err := h.Service.AwaitingRegistration(r.Context(), actor, f)
 	if mfa.ErrorField(err) == "cursor" {
@@ -51,6 +51,3 @@ func (h *Handlers) ExportRegistration(w http.ResponseWriter, r *http.Request) {
 		h.logInternal(r, err)
 	}
 }
-
-// notifyView fills what the page needs to offer notify (notify.go adds it).
-func (h *Handlers) notifyView(r *http.Request, v *templates.RegistrationView) {}

@@ -132,6 +132,8 @@ func (h *Handlers) readStepForm(r *http.Request) (*stepForm, error) {
 			d.Targets = append(d.Targets, templates.StepTarget{UPN: t.UPN, Version: t.Version})
 		}
 	}
+	d.CanNotify = action == mfa.ActionEnable && actor.Role.Can(mfa.PermManageSettings) && h.Service.NotifyReady() == nil
+	d.Notify = d.CanNotify && r.PostForm.Get("notify") == "true"
 	d.Options = mfa.ResetOptions{
 		ContactMethods:    r.PostForm.Get("contactMethods") == "true",
 		AppPasswords:      r.PostForm.Get("appPasswords") == "true",
@@ -226,7 +228,11 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 		h.ErrorPage(w, r, err)
 		return
 	}
-	h.Results.Put(op, actor.Name, resultDialog(f.dialog.Return, results))
+	d := resultDialog(f.dialog.Return, results)
+	if f.dialog.Notify {
+		h.notifyEnabled(r, results, &d)
+	}
+	h.Results.Put(op, actor.Name, d)
 	http.Redirect(w, r, withParam(f.dialog.Return, "result", op), http.StatusSeeOther)
 }
 

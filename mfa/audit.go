@@ -24,6 +24,9 @@ const (
 	AuditTokenCreate   = "token.create"
 	AuditTokenRevoke   = "token.revoke"
 	AuditRechain       = "audit.rechain" // the log re-chained with the audit key (once, on upgrade)
+	// The registration tab (notify.go): a registration email sent to a user, the template saved.
+	AuditNotify         = "user.notify"
+	AuditNotifyTemplate = "notify.template"
 )
 
 // Audit actions of the end users' security info (SPEC §7) and of users import. A user's own
@@ -43,7 +46,7 @@ const (
 var AuditActions = []string{AuditEnable, AuditEnforce, AuditDisable, AuditResetUser, AuditSaveSettings,
 	AuditBulkStart, AuditBulkCancel, AuditAccountAdd, AuditAccountPasswd, AuditAccountRemove, AuditTokenCreate, AuditTokenRevoke,
 	AuditSetupLink, AuditPasswordSet, AuditMethodAdd, AuditMethodDelete, AuditMethodDefault, AuditAppPasswordCreate,
-	AuditAppPasswordDelete, AuditUserImport, AuditRechain}
+	AuditAppPasswordDelete, AuditUserImport, AuditRechain, AuditNotify, AuditNotifyTemplate}
 
 // AuditLabels are the actions in words, as the audit log page and the user pages show them (the
 // CSV export and the API keep the codes). Every action in AuditActions needs one: a test fails
@@ -72,6 +75,9 @@ var AuditLabels = map[string]string{
 	AuditUserImport:        "imported the user",
 	// Running in production (SPEC §9).
 	AuditRechain: "re-chained the audit log with the audit key",
+	// The registration tab.
+	AuditNotify:         "sent a registration email",
+	AuditNotifyTemplate: "saved the registration email",
 }
 
 // AuditLabel is an action in words; an action without a label (written by another version) is

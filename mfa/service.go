@@ -23,6 +23,12 @@ type Service struct {
 	Jobs     JobStore
 	// Registrations lists users awaiting registration (the registration tab); nil hides it.
 	Registrations RegistrationStore
+	// Mailer sends the registration tab's notifications; nil when no SMTP server is configured.
+	Mailer Mailer
+	// Notices keeps the notification template; nil uses DefaultNotifyTemplate.
+	Notices NotifyStore
+	// SetupURL is the link users register at (MFAPORTAL_SETUP_URL), sent in notifications.
+	SetupURL string
 	// Wake, if set, tells the bulk runner that a job was queued.
 	Wake func()
 	Now  func() time.Time

@@ -29,6 +29,13 @@
     sel.addEventListener("change", function () { sel.form.requestSubmit(); });
   });
 
+  // The registration tab: a checkbox that selects every user of the page for notify.
+  document.querySelectorAll("input.select-page").forEach(function (all) {
+    all.addEventListener("change", function () {
+      all.form.querySelectorAll('input[name="sel"]').forEach(function (box) { box.checked = all.checked; });
+    });
+  });
+
   document.querySelectorAll("dialog[data-open]").forEach(function (dlg) {
     if (typeof dlg.showModal === "function") {
       if (dlg.open) { dlg.close(); }

@@ -20,6 +20,7 @@ type RegistrationView struct {
 	Notices   []string
 	CanNotify bool   // the role may notify users (notify.go)
 	MailReady string // why notify cannot send ("" when SMTP is configured)
+	Op        string // one-time id of the notify form
 	Dialog    templ.Component
 }
 

@@ -100,6 +100,10 @@ type StepDialog struct {
 	Error      string // a problem with the confirmation itself (e.g. a missing reason)
 	Reason     string
 	Options    mfa.ResetOptions
+	// CanNotify offers "Notify users by email" on the enable dialog (mail is configured and the
+	// role may notify); Notify is the admin's choice.
+	CanNotify bool
+	Notify    bool
 	// Caps are the backend's: Manage user settings shows the options it cannot apply disabled,
 	// with the reason (a zero Capability with no reason counts as available).
 	Caps mfa.Capabilities
@@ -118,6 +122,10 @@ type ResultDialog struct {
 	Results []mfa.UserResult
 	Counts  map[mfa.Outcome]int
 	OK      bool
+	// Notified are the registration emails of notify, or of an enable with "Notify users by
+	// email" (notify.templ); NotifyError says why none was sent.
+	Notified    []mfa.UserResult
+	NotifyError string
 }
 
 // AuditView is the audit log page.

@@ -82,6 +82,9 @@ func (s *Server) routes() http.Handler {
 		// The registration tab (SPEC §10): Enabled users who have not registered, oldest first.
 		s.allow(r, get, "/registration", mfa.PermView, s.h.RegistrationPage)
 		s.allow(r, get, "/registration/export", mfa.PermView, s.h.ExportRegistration)
+		s.allow(r, post, "/registration/notify", mfa.PermManageSettings, s.h.Notify)
+		s.allow(r, get, "/registration/template", mfa.PermView, s.h.NotifyTemplatePage)
+		s.allow(r, post, "/registration/template", mfa.PermView, s.h.SaveNotifyTemplate) // preview for all; save checked by the service
 		s.allow(r, get, "/accounts", mfa.PermAdminister, s.h.AccountsPage)
 		s.allow(r, post, "/accounts", mfa.PermAdminister, s.h.AddAccount)
 		s.allow(r, post, "/accounts/remove", mfa.PermAdminister, s.h.RemoveAccount)

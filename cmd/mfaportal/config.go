@@ -38,6 +38,7 @@ type config struct {
 	AdminPassword  string             // MFAPORTAL_ADMIN_PASSWORD only: never a flag, so it stays out of `ps`
 	OIDC           oidcSettings
 	Graph          graphSettings
+	Mail           mailSettings
 }
 
 // envName is the environment variable of a flag: data-dir → MFAPORTAL_DATA_DIR.
@@ -99,6 +100,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Int64Var(&c.BulkMaxBytes, "bulk-max-bytes", 50<<20, "largest bulk update file, in bytes")
 	fs.IntVar(&c.BulkMaxRows, "bulk-max-rows", 1_000_000, "most rows in a bulk update file")
+	mailFlags(fs, &c.Mail)
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
 	fs.StringVar(&c.AuditFile, "audit-file", "", "append every audit record as a JSON line to this file, as it is written (for `audit verify --against`)")
 	fs.StringVar(&c.AuditSyslog, "audit-syslog", "", "send every audit record to syslog: local, udp://HOST:PORT or tcp://HOST:PORT (RFC 5424)")

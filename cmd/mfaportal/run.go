@@ -151,6 +151,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	cfg.AdminPassword = c.getenv("MFAPORTAL_ADMIN_PASSWORD")
 	cfg.OIDC.ClientSecret = c.getenv("MFAPORTAL_OIDC_CLIENT_SECRET")
 	cfg.Graph.ClientSecret = c.getenv("MFAPORTAL_GRAPH_CLIENT_SECRET")
+	cfg.Mail.SMTPURL = c.getenv("MFAPORTAL_SMTP_URL")
 	if err := cfg.validate(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -181,6 +182,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		defer graphDir.Close()
 		ready = graphDir.Ping
+	}
+	if err := useMail(cfg.Mail, cfg.PublicURL, graphDir != nil, db, svc, log); err != nil {
+		return err
 	}
 
 	if cfg.Demo && graphDir == nil {
