@@ -3,7 +3,9 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -54,23 +56,20 @@ type APIUserList struct {
 	NextCursor *string   `json:"nextCursor"`
 }
 
-// APIListUsers is GET /api/v1/users?view=&status=&q=&limit=&cursor=.
+// apiListParams are the parameters of GET /api/v1/users.
+var apiListParams = []string{"view", "status", "privileged", "methods", "q", "sort", "order", "limit", "cursor"}
+
+// APIListUsers is GET /api/v1/users?view=&status=&privileged=&methods=&q=&sort=&order=&limit=&cursor=.
+// Every parameter is checked by mfa.UserFilter.Validate; a bad one is 400 naming it.
 func (h *Handlers) APIListUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for k := range q {
-		switch k {
-		case "view", "status", "q", "limit", "cursor":
-		default:
-			h.APIErrorResponse(w, r, mfa.FieldErrorf(k, "unknown parameter %q: expected view, status, q, limit or cursor", k))
+		if !slices.Contains(apiListParams, k) {
+			h.APIErrorResponse(w, r, mfa.FieldErrorf(k, "unknown parameter %q: expected %s", k, strings.Join(apiListParams, ", ")))
 			return
 		}
 	}
 	view, err := mfa.ParseView(q.Get("view"), mfa.ViewAll)
-	if err != nil {
-		h.APIErrorResponse(w, r, err)
-		return
-	}
-	status, err := mfa.ParseStatusFilter(q.Get("status"))
 	if err != nil {
 		h.APIErrorResponse(w, r, err)
 		return
@@ -84,9 +83,12 @@ func (h *Handlers) APIListUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	page, err := h.Service.ListUsers(r.Context(), Actor(r), mfa.UserFilter{
-		View: view, Status: status, Query: q.Get("q"), Limit: limit, After: q.Get("cursor"),
-	})
+	f := mfa.UserFilter{View: view, Status: mfa.StatusFilter(q.Get("status")), Query: q.Get("q"), Limit: limit, After: q.Get("cursor"),
+		Sort: mfa.SortField(q.Get("sort")), Order: mfa.SortOrder(q.Get("order"))}
+	for _, c := range mfa.Choices {
+		c.Set(&f, q.Get(c.Param))
+	}
+	page, err := h.Service.ListUsers(r.Context(), Actor(r), f)
 	if err != nil {
 		h.APIErrorResponse(w, r, err)
 		return

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,65 +12,6 @@ import (
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/templates"
 )
-
-// listParams are the users page's URL parameters, validated: every bad value is replaced by the
-// nearest valid one with a notice, so that a hand-edited or stale URL still shows a page.
-type listParams struct {
-	filter  mfa.UserFilter
-	pageNum int
-	notices []string
-}
-
-func parseListParams(q url.Values) listParams {
-	var p listParams
-	view, err := mfa.ParseView(q.Get("view"), mfa.ViewAllowed)
-	if err != nil {
-		p.notices = append(p.notices, mfa.ErrorMessage(err)+"; showing "+mfa.ViewAllowed.Label()+".")
-		view = mfa.ViewAllowed
-	}
-	status, err := mfa.ParseStatusFilter(q.Get("status"))
-	if err != nil {
-		p.notices = append(p.notices, mfa.ErrorMessage(err)+"; showing any status.")
-	}
-	query := strings.TrimSpace(q.Get("q"))
-	if r := []rune(query); len(r) > mfa.MaxQueryLen {
-		query = string(r[:mfa.MaxQueryLen])
-		p.notices = append(p.notices, fmt.Sprintf("The search was longer than %d characters; only the first %d are used.", mfa.MaxQueryLen, mfa.MaxQueryLen))
-	}
-	p.pageNum = 1
-	if s := q.Get("page"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n >= 1 {
-			p.pageNum = n
-		}
-	}
-	p.filter = mfa.UserFilter{View: view, Status: status, Query: query, Limit: mfa.DefaultLimit, After: q.Get("after"), Before: q.Get("before")}
-	if p.filter.After != "" && p.filter.Before != "" {
-		p.filter.Before = ""
-	}
-	return p
-}
-
-// values are the filter's URL parameters without paging, in a stable order.
-func (p listParams) values() url.Values {
-	v := url.Values{}
-	v.Set("view", string(p.filter.View))
-	v.Set("status", p.filter.Status.String())
-	if p.filter.Query != "" {
-		v.Set("q", p.filter.Query)
-	}
-	return v
-}
-
-func listURL(path string, v url.Values, extra ...string) string {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = vs
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		out.Set(extra[i], extra[i+1])
-	}
-	return path + "?" + out.Encode()
-}
 
 // UsersPage is the users tab (GET /users).
 func (h *Handlers) UsersPage(w http.ResponseWriter, r *http.Request) {

@@ -1,14 +1,6 @@
 package mfa
 
-import (
-	"strings"
-	"sync"
-	"unicode"
-
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
-)
+import "strings"
 
 // View filters users by whether they may sign in (the page's **View** control).
 type View string
@@ -81,21 +73,30 @@ func (f StatusFilter) Label() string {
 	return State(f).Label()
 }
 
-// Search limits.
+// Search and page limits.
 const (
 	MaxQueryLen  = 100  // characters of a search string; longer ones are refused
 	DefaultLimit = 100  // users a page
 	MaxLimit     = 1000 // users a page at most (API)
 )
 
-// UserFilter selects a page of users sorted by display name. Query matches, case- and
-// accent-insensitively, the start of the display name, of any word in it, or of the user name.
+// PageSizes are the page sizes the users page offers (the API takes any limit up to MaxLimit).
+var PageSizes = []int{25, 50, 100, 250}
+
+// UserFilter selects a page of users. Query matches, case- and accent-insensitively, the start of
+// the display name, of any word in it, or of the user name. The enumerated filters beyond View and
+// Status are listed in Choices, which the page, the export and the API parse and show alike.
 type UserFilter struct {
-	View   View
-	Status StatusFilter
-	Query  string
-	Limit  int
-	// After and Before are opaque keyset cursors from a previous UserPage; at most one is set.
+	View       View
+	Status     StatusFilter
+	Privileged PrivilegedFilter
+	Methods    MethodsFilter
+	Query      string
+	Sort       SortField
+	Order      SortOrder
+	Limit      int
+	// After and Before are opaque keyset cursors from a previous UserPage of the same sort and
+	// order; at most one is set.
 	After  string
 	Before string
 }
@@ -115,6 +116,19 @@ func (f *UserFilter) Validate() error {
 		return err
 	}
 	f.Status = st
+	for _, c := range Choices {
+		val, err := c.Parse(*c.field(f))
+		if err != nil {
+			return err
+		}
+		*c.field(f) = val
+	}
+	if f.Sort, err = ParseSortField(string(f.Sort)); err != nil {
+		return err
+	}
+	if f.Order, err = ParseSortOrder(string(f.Order)); err != nil {
+		return err
+	}
 	f.Query = strings.TrimSpace(f.Query)
 	if n := len([]rune(f.Query)); n > MaxQueryLen {
 		return FieldErrorf("q", "search is %d characters long: at most %d allowed", n, MaxQueryLen)
@@ -138,66 +152,4 @@ type UserPage struct {
 	// NextCursor and PrevCursor continue the listing; "" when there is no next or previous page.
 	NextCursor string
 	PrevCursor string
-}
-
-// foldTransformers are reused (a transform.Chain keeps state, so one is not safe for concurrent use).
-var foldTransformers = sync.Pool{New: func() any {
-	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-}}
-
-// foldReplacer handles letters that do not decompose but that admins type without their stroke.
-var foldReplacer = strings.NewReplacer("ø", "o", "ł", "l", "đ", "d", "ß", "ss", "æ", "ae", "œ", "oe", "ı", "i")
-
-// Fold returns the search form of s: accents removed, lower-cased, spaces collapsed. Display
-// names are sorted and searched by their folded form so that "élodie" sorts and matches as "elodie".
-// It is safe for concurrent use.
-func Fold(s string) string {
-	out := s
-	if !isASCII(s) {
-		t := foldTransformers.Get().(transform.Transformer)
-		var err error
-		out, _, err = transform.String(t, s)
-		foldTransformers.Put(t)
-		if err != nil {
-			out = s
-		}
-	}
-	out = strings.ToLower(out)
-	if !isASCII(out) {
-		out = foldReplacer.Replace(out)
-	}
-	return strings.Join(strings.Fields(out), " ")
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// SearchTerms returns the folded prefixes under which a user is found: the whole display name,
-// each later word of it, and the user name.
-func SearchTerms(displayName, upn string) []string {
-	dn := Fold(displayName)
-	terms := []string{dn}
-	words := strings.FieldsFunc(dn, func(r rune) bool {
-		return unicode.IsSpace(r) || r == '-' || r == ',' || r == '(' || r == ')' || r == '.' || r == '\''
-	})
-	seen := map[string]bool{dn: true}
-	for i, w := range words {
-		if i == 0 && strings.HasPrefix(dn, w) {
-			continue // already covered by the whole name
-		}
-		if !seen[w] {
-			seen[w] = true
-			terms = append(terms, w)
-		}
-	}
-	if u := NormalizeUPN(upn); !seen[u] {
-		terms = append(terms, u)
-	}
-	return terms
 }

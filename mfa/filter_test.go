@@ -130,7 +130,18 @@ func TestUserFilterValidate(t *testing.T) {
 		{"after cursor", UserFilter{After: "abc"}, UserFilter{View: ViewAll, Limit: DefaultLimit, After: "abc"}, ""},
 		{"before cursor", UserFilter{Before: "abc"}, UserFilter{View: ViewAll, Limit: DefaultLimit, Before: "abc"}, ""},
 
+		{"new filters, sort and order normalised", UserFilter{Privileged: "TRUE", Methods: " Phone-Only ", Sort: "UPN", Order: "Desc"},
+			UserFilter{View: ViewAll, Privileged: PrivilegedYes, Methods: MethodsPhoneOnly, Sort: SortUPN, Order: OrderDesc, Limit: DefaultLimit}, ""},
+		{"any of the new filters", UserFilter{Privileged: "any", Methods: "ANY", Sort: "status"},
+			UserFilter{View: ViewAll, Sort: SortStatus, Limit: DefaultLimit}, ""},
+		{"no methods, not admins", UserFilter{Privileged: "false", Methods: "none"},
+			UserFilter{View: ViewAll, Privileged: PrivilegedNo, Methods: MethodsNone, Limit: DefaultLimit}, ""},
+
 		{"bad view", UserFilter{View: "everyone"}, UserFilter{}, "view"},
+		{"bad privileged", UserFilter{Privileged: "yes"}, UserFilter{}, "privileged"},
+		{"bad methods", UserFilter{Methods: "phone"}, UserFilter{}, "methods"},
+		{"bad sort", UserFilter{Sort: "display"}, UserFilter{}, "sort"},
+		{"bad order", UserFilter{Order: "descending"}, UserFilter{}, "order"},
 		{"bad status", UserFilter{Status: "on"}, UserFilter{}, "status"},
 		{"limit -1", UserFilter{Limit: -1}, UserFilter{}, "limit"},
 		{"limit 1001", UserFilter{Limit: MaxLimit + 1}, UserFilter{}, "limit"},
@@ -140,6 +151,12 @@ func TestUserFilterValidate(t *testing.T) {
 	for _, tt := range tests {
 		f := tt.in
 		err := f.Validate()
+		if tt.want.Sort == "" {
+			tt.want.Sort = SortName
+		}
+		if tt.want.Order == "" {
+			tt.want.Order = OrderAsc
+		}
 		if tt.wantField == "" {
 			if err != nil {
 				t.Errorf("%s: Validate() = %v, want nil", tt.name, err)
@@ -253,4 +270,78 @@ func TestFoldIsSafeConcurrently(t *testing.T) {
 	for range 8 {
 		<-done
 	}
+}
+
+func TestChoicesParse(t *testing.T) {
+	tests := []struct {
+		param, in, want string
+		wantErr         bool
+	}{
+		{"privileged", "", "", false},
+		{"privileged", "any", "", false},
+		{"privileged", "True", "true", false},
+		{"privileged", "false", "false", false},
+		{"privileged", "1", "", true},
+		{"methods", " NONE ", "none", false},
+		{"methods", "phone-only", "phone-only", false},
+		{"methods", "phone only", "", true},
+	}
+	for _, tt := range tests {
+		i := slices.IndexFunc(Choices, func(c Choice) bool { return c.Param == tt.param })
+		got, err := Choices[i].Parse(tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("%s.Parse(%q) = %q, %v; want %q, error %v", tt.param, tt.in, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil {
+			checkFieldError(t, tt.param+"="+tt.in, err, tt.param, tt.in, "expected any, ")
+		}
+	}
+	for _, c := range Choices {
+		if c.Options[0].Value != "" || c.Options[0].Label != "Any" || c.Label == "" {
+			t.Errorf("%s: the first option must be Any (\"\"), and the choice labelled", c.Param)
+		}
+	}
+}
+
+func TestClassifyMethods(t *testing.T) {
+	m := func(ts ...MethodType) []Method {
+		var out []Method
+		for i, t := range ts {
+			out = append(out, Method{Type: t, IsDefault: i == 0})
+		}
+		return out
+	}
+	tests := []struct {
+		ms   []Method
+		want MethodsClass
+	}{
+		{nil, MethodsClassNone},
+		{m(MethodMobilePhone), MethodsClassPhoneOnly},
+		{m(MethodOfficePhone, MethodAlternateMobilePhone, MethodMobilePhone), MethodsClassPhoneOnly},
+		{m(MethodMobilePhone, MethodSoftwareOTP), MethodsClassOther},
+		{m(MethodEmail), MethodsClassOther},
+		{m(MethodFIDO2), MethodsClassOther},
+	}
+	for _, tt := range tests {
+		if got := ClassifyMethods(tt.ms); got != tt.want {
+			t.Errorf("ClassifyMethods(%s) = %d, want %d", FormatMethodList(tt.ms), got, tt.want)
+		}
+	}
+}
+
+func TestParseSort(t *testing.T) {
+	for in, want := range map[string]SortField{"": SortName, "NAME": SortName, "upn": SortUPN, " status ": SortStatus} {
+		if got, err := ParseSortField(in); got != want || err != nil {
+			t.Errorf("ParseSortField(%q) = %q, %v", in, got, err)
+		}
+	}
+	for in, want := range map[string]SortOrder{"": OrderAsc, "ASC": OrderAsc, "desc": OrderDesc} {
+		if got, err := ParseSortOrder(in); got != want || err != nil {
+			t.Errorf("ParseSortOrder(%q) = %q, %v", in, got, err)
+		}
+	}
+	_, err := ParseSortField("email")
+	checkFieldError(t, "sort=email", err, "sort", "email", "name, upn or status")
+	_, err = ParseSortOrder("up")
+	checkFieldError(t, "order=up", err, "order", "up", "asc or desc")
 }

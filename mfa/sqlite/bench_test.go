@@ -182,13 +182,13 @@ func deepCursor(b *testing.B, db *DB, view mfa.View, status mfa.StatusFilter, fr
 	if err := db.db.QueryRow("SELECT COUNT(*) FROM users"+where, args...).Scan(&n); err != nil {
 		b.Fatal(err)
 	}
-	var c cursor
+	c := cursor{Sort: mfa.SortName, Order: mfa.OrderAsc}
 	err := db.db.QueryRow("SELECT sort_key, id FROM users"+where+" ORDER BY sort_key, id LIMIT 1 OFFSET ?",
-		append(args, int(float64(n)*frac))...).Scan(&c.SortKey, &c.ID)
+		append(args, int(float64(n)*frac))...).Scan(&c.Key, &c.ID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return encodeCursor(row{sortKey: c.SortKey, id: c.ID})
+	return encodeCursor(c)
 }
 
 // searchCursor returns the cursor of the match at fraction frac of a search, by paging through

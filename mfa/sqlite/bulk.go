@@ -285,7 +285,7 @@ type userWriter struct {
 }
 
 // narrowColumns are the values of a narrow write: id, then the columns it sets.
-const narrowColumns = 9
+const narrowColumns = 10
 
 // narrowPerUpdate is how many held narrow writes one statement stores.
 const narrowPerUpdate = 100
@@ -293,8 +293,9 @@ const narrowPerUpdate = 100
 // heldUpdateSQL stores n held narrow writes; version is set, not incremented, as the writer knows it.
 func heldUpdateSQL(n int) string {
 	return `UPDATE users SET state = v.column2, methods = v.column3, app_passwords = v.column4, remembered_not_before = v.column5,
-		reenabled_with_methods = v.column6, state_read_at = v.column7, version = v.column8, enabled_at = v.column9
-		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `) AS v WHERE users.id = v.column1`
+		reenabled_with_methods = v.column6, state_read_at = v.column7, version = v.column8, enabled_at = v.column9,
+		methods_class = v.column10
+		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `) AS v WHERE users.id = v.column1`
 }
 
 // flushHeld stores the held narrow writes.
@@ -323,9 +324,16 @@ func (w *userWriter) flushHeld(ctx context.Context) error {
 	return nil
 }
 
+// countKey is a user's class as user_counts and prefix_counts count it (listDims).
 type countKey struct {
-	enabled bool
-	state   mfa.State
+	enabled    bool
+	privileged bool
+	methods    mfa.MethodsClass
+	state      mfa.State
+}
+
+func countKeyOf(u *mfa.User) countKey {
+	return countKey{u.AccountEnabled, u.Privileged, mfa.ClassifyMethods(u.Methods), u.State}
 }
 
 type prefixKey struct {
@@ -347,7 +355,7 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 		}
 		w.deferred, w.users, w.prefixes = true, map[countKey]int{}, map[prefixKey]int{}
 	}
-	from, to := countKey{before.AccountEnabled, before.State}, countKey{after.AccountEnabled, after.State}
+	from, to := countKeyOf(before), countKeyOf(after)
 	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled || before.Privileged != after.Privileged {
 		// The search terms are rewritten, and their triggers count them (never deferred).
 		if w.deferred && from != to {
@@ -383,7 +391,7 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 		w.heldIDs[id] = true
 		w.held = append(w.held, id, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
 			toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), before.Version+1,
-			toMillis(after.EnabledAt))
+			toMillis(after.EnabledAt), int(mfa.ClassifyMethods(after.Methods)))
 		if len(w.held) >= narrowPerUpdate*narrowColumns {
 			return w.flushHeld(ctx)
 		}
@@ -392,13 +400,13 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 	if w.narrow == nil {
 		var err error
 		if w.narrow, err = w.tx.PrepareContext(ctx, `UPDATE users SET state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
-			reenabled_with_methods = ?, state_read_at = ?, enabled_at = ?, version = version + 1 WHERE id = ?`); err != nil {
+			reenabled_with_methods = ?, state_read_at = ?, enabled_at = ?, methods_class = ?, version = version + 1 WHERE id = ?`); err != nil {
 			return err
 		}
 	}
 	_, err := w.narrow.ExecContext(ctx, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
 		toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt),
-		toMillis(after.EnabledAt), id)
+		toMillis(after.EnabledAt), int(mfa.ClassifyMethods(after.Methods)), id)
 	return err
 }
 
@@ -412,14 +420,15 @@ func (w *userWriter) finish(ctx context.Context) error {
 	}
 	for _, k := range sortedKeys(w.users, func(a, b countKey) int { return compareCountKeys(a, b) }) {
 		if d := w.users[k]; d != 0 {
-			if _, err := w.tx.ExecContext(ctx, `INSERT INTO user_counts (account_enabled, state, n) VALUES (?, ?, ?)
-				ON CONFLICT (account_enabled, state) DO UPDATE SET n = n + excluded.n`, boolInt(k.enabled), string(k.state), d); err != nil {
+			if _, err := w.tx.ExecContext(ctx, `INSERT INTO user_counts (account_enabled, privileged, methods_class, state, n) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (account_enabled, privileged, methods_class, state) DO UPDATE SET n = n + excluded.n`,
+				boolInt(k.enabled), boolInt(k.privileged), int(k.methods), string(k.state), d); err != nil {
 				return err
 			}
 		}
 	}
-	up, err := w.tx.PrepareContext(ctx, `INSERT INTO prefix_counts (prefix, account_enabled, state, n) VALUES (?, ?, ?, ?)
-		ON CONFLICT (prefix, account_enabled, state) DO UPDATE SET n = n + excluded.n`)
+	up, err := w.tx.PrepareContext(ctx, `INSERT INTO prefix_counts (prefix, account_enabled, privileged, methods_class, state, n) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (prefix, account_enabled, privileged, methods_class, state) DO UPDATE SET n = n + excluded.n`)
 	if err != nil {
 		return err
 	}
@@ -431,7 +440,7 @@ func (w *userWriter) finish(ctx context.Context) error {
 		return compareCountKeys(a.countKey, b.countKey)
 	}) {
 		if d := w.prefixes[k]; d != 0 {
-			if _, err := up.ExecContext(ctx, k.prefix, boolInt(k.enabled), string(k.state), d); err != nil {
+			if _, err := up.ExecContext(ctx, k.prefix, boolInt(k.enabled), boolInt(k.privileged), int(k.methods), string(k.state), d); err != nil {
 				return err
 			}
 		}
@@ -442,8 +451,13 @@ func (w *userWriter) finish(ctx context.Context) error {
 }
 
 func compareCountKeys(a, b countKey) int {
-	if a.enabled != b.enabled {
+	switch {
+	case a.enabled != b.enabled:
 		return boolInt(a.enabled) - boolInt(b.enabled)
+	case a.privileged != b.privileged:
+		return boolInt(a.privileged) - boolInt(b.privileged)
+	case a.methods != b.methods:
+		return int(a.methods) - int(b.methods)
 	}
 	return strings.Compare(string(a.state), string(b.state))
 }

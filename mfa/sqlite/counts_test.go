@@ -45,14 +45,42 @@ func checkCounts(t *testing.T, db *DB) {
 			}
 		}
 	}
+	cls := "account_enabled || ' ' || privileged || ' ' || methods_class || ' ' || state"
 	same("user_counts",
-		table("SELECT account_enabled || ' ' || state, n FROM user_counts"),
-		table("SELECT account_enabled || ' ' || state, COUNT(*) FROM users GROUP BY 1"))
+		table("SELECT "+cls+", n FROM user_counts"),
+		table("SELECT "+cls+", COUNT(*) FROM users GROUP BY 1"))
 	same("prefix_counts",
-		table("SELECT prefix || ' ' || account_enabled || ' ' || state, n FROM prefix_counts"),
-		table(`SELECT substr(t.term, 1, k.k) || ' ' || u.account_enabled || ' ' || u.state, COUNT(*)
+		table("SELECT prefix || ' ' || "+cls+", n FROM prefix_counts"),
+		table(`SELECT substr(t.term, 1, k.k) || ' ' || u.account_enabled || ' ' || u.privileged || ' ' || u.methods_class || ' ' || u.state, COUNT(*)
 			FROM user_terms t JOIN users u ON u.id = t.user_id, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
 			WHERE t.lcp < k.k AND length(t.term) >= k.k GROUP BY 1`))
+	// The terms hold their user's keys and filters (the probes of FindUsers find users by them),
+	// and methods_class is the class of the methods.
+	var stale, badClass int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_terms t JOIN users u ON u.id = t.user_id
+		WHERE (t.sort_key, t.upn_key, t.account_enabled, t.privileged, t.methods_class) IS NOT
+			(u.sort_key, u.upn_key, u.account_enabled, u.privileged, u.methods_class)`).Scan(&stale); err != nil || stale != 0 {
+		t.Errorf("%d term rows differ from their user (%v)", stale, err)
+	}
+	rows, err := db.db.QueryContext(ctx, "SELECT methods, methods_class FROM users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var methods string
+		var class int
+		if err := rows.Scan(&methods, &class); err != nil {
+			t.Fatal(err)
+		}
+		ms, _ := mfa.ParseMethodList(methods)
+		if mfa.MethodsClass(class) != mfa.ClassifyMethods(ms) {
+			badClass++
+		}
+	}
+	if badClass != 0 {
+		t.Errorf("%d users with a methods_class not that of their methods", badClass)
+	}
 	var deferred int
 	if err := db.db.QueryRowContext(ctx, "SELECT deferred FROM counts_deferred").Scan(&deferred); err != nil || deferred != 0 {
 		t.Errorf("counts_deferred = %d (%v), want 0", deferred, err)

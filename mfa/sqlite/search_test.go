@@ -185,89 +185,131 @@ func TestSeedUsersAllOrNothing(t *testing.T) {
 	seedDemo(t, db, 50)
 }
 
-// TestFindUsersPlans checks with EXPLAIN QUERY PLAN that no request scans a table or sorts more
-// than the matches of a search of three characters or more: views and short searches page along
-// an index in display-name order.
-func TestFindUsersPlans(t *testing.T) {
-	db := openTest(t)
-	seedDemo(t, db, 50)
-	c := encodeCursor(row{sortKey: "m", id: 5})
-	plan := func(q string, args []any) string {
-		rows, err := db.db.Query("EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, detail)
-		}
-		return strings.Join(out, "\n")
+// explainPlan returns the lines of EXPLAIN QUERY PLAN of q.
+func explainPlan(t *testing.T, db *DB, q string, args []any) string {
+	t.Helper()
+	rows, err := db.db.Query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, detail)
+	}
+	return strings.Join(out, "\n")
+}
+
+// planFilters are every combination of the list's filters, sorts and orders, with searches of
+// each length, for the plan test.
+func planFilters(yield func(mfa.UserFilter) bool) {
 	for _, view := range mfa.Views {
 		for _, status := range []mfa.StatusFilter{mfa.StatusAny, "enabled", "enforced", "disabled"} {
-			for _, q := range []string{"", "a", "él", "smi", "élodie lefèvre"} {
-				for _, cur := range []struct{ after, before string }{{}, {after: c}, {before: c}} {
-					f := mfa.UserFilter{View: view, Status: status, Query: q, After: cur.after, Before: cur.before, Limit: 100}
-					fq, err := findUsersQuery(f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					count, page := plan(fq.count, fq.countArgs), plan(fq.page, fq.pageArgs)
-					name := fmt.Sprintf("view=%s status=%s q=%q after=%t before=%t", view, status, q, cur.after != "", cur.before != "")
-					// All users in one state: the two halves of users_by_enabled_state_name, each
-					// a bounded search (LIMIT), merged; the merge sorts at most twice the page.
-					merged := q == "" && view == mfa.ViewAll && status != mfa.StatusAny
-					if merged && (!strings.Contains(page, "MERGE (UNION ALL)") ||
-						strings.Count(page, "SEARCH t USING COVERING INDEX users_by_enabled_state_name (account_enabled=? AND state=?") != 2) {
-						t.Errorf("%s: not a merge of the two halves:\n%s", name, page)
-					}
-					for _, line := range strings.Split(count+"\n"+page, "\n") {
-						// The page's subquery (m) and the six rows of user_counts are scanned; so is
-						// users_by_name from its start for the first page of all users: in order, up to
-						// the LIMIT.
-						ok := line == "SCAN m" || q == "" && line == "SCAN t" ||
-							q == "" && line == "SCAN t USING COVERING INDEX users_by_name" && view == mfa.ViewAll && status == mfa.StatusAny ||
-							merged && strings.HasPrefix(line, "SCAN (subquery-")
-						if strings.HasPrefix(line, "SCAN ") && !ok {
-							t.Errorf("%s: %q\n%s\n%s", name, line, count, page)
+			for _, priv := range []mfa.PrivilegedFilter{mfa.PrivilegedAny, mfa.PrivilegedYes, mfa.PrivilegedNo} {
+				for _, methods := range []mfa.MethodsFilter{mfa.MethodsAny, mfa.MethodsNone, mfa.MethodsPhoneOnly} {
+					for _, sort := range mfa.SortFields {
+						for _, order := range []mfa.SortOrder{mfa.OrderAsc, mfa.OrderDesc} {
+							for _, q := range []string{"", "a", "él", "smi", "mart", "élodie lefèvre"} {
+								f := mfa.UserFilter{View: view, Status: status, Privileged: priv, Methods: methods, Sort: sort, Order: order, Query: q, Limit: 100}
+								if !yield(f) {
+									return
+								}
+							}
 						}
-					}
-					var keys string
-					switch n := len([]rune(mfa.Fold(q))); {
-					case n == 0:
-						keys = "COVERING INDEX users_by_"
-					case n <= 2:
-						keys = fmt.Sprintf("COVERING INDEX user_terms_by_prefix%d", n)
-					default:
-						keys = "PRIMARY KEY (term>? AND term<?)"
-					}
-					if !strings.Contains(page, keys) || !strings.Contains(page, "SEARCH u USING INTEGER PRIMARY KEY") {
-						t.Errorf("%s: the page does not use %s:\n%s", name, keys, page)
-					}
-					// Up to four characters the total is read from prefix_counts; beyond, it is
-					// counted over the search's range.
-					countKeys := keys
-					if n := len([]rune(mfa.Fold(q))); n > 0 && n <= countedPrefix {
-						countKeys = "SEARCH t USING PRIMARY KEY (prefix=?"
-					}
-					if q != "" && !strings.Contains(count, countKeys) {
-						t.Errorf("%s: the count does not use %s:\n%s", name, countKeys, count)
-					}
-					// A status filter on a search probes the index by state with the whole key.
-					if q != "" && status != mfa.StatusAny && !strings.Contains(page, "SEARCH s USING COVERING INDEX users_by_enabled_state_name (account_enabled=? AND state=? AND sort_key=? AND id=?") {
-						t.Errorf("%s: the page does not probe the index by state:\n%s", name, page)
-					}
-					if len([]rune(mfa.Fold(q))) <= 2 && !merged && strings.Contains(page, "TEMP B-TREE") {
-						t.Errorf("%s: the page sorts:\n%s", name, page)
 					}
 				}
 			}
 		}
 	}
+}
+
+// TestFindUsersPlans checks with EXPLAIN QUERY PLAN, for every combination of filters, sort,
+// order, search length and paging direction, that no request scans a table or an index from its
+// start, and that only a search too long for the prefix indexes sorts (its own matches): views and
+// short searches merge bounded searches of indexes in the sort's order.
+func TestFindUsersPlans(t *testing.T) {
+	db := openTest(t)
+	seedDemo(t, db, 50)
+	n := 0
+	for f := range planFilters {
+		c := encodeCursor(cursor{Sort: f.Sort, Order: f.Order, State: "enabled", Key: "m", ID: 5})
+		for _, cur := range []struct{ after, before string }{{}, {after: c}, {before: c}} {
+			f := f
+			f.After, f.Before = cur.after, cur.before
+			n++
+			lq, err := newListQuery(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("%+v", f)
+			cq, cargs := lq.countSQL()
+			if lq.countedByClass() {
+				cq, cargs = lq.classesSQL()
+			}
+			count := explainPlan(t, db, cq, cargs)
+			q, args := lq.pageSQL(allClasses(&lq.f))
+			if q == "" {
+				continue // every arm is before the cursor
+			}
+			page := explainPlan(t, db, q, args)
+			src := lq.source()
+			for _, line := range strings.Split(count+"\n"+page, "\n") {
+				// The page's subqueries and the rows of user_counts (at most 36) are scanned.
+				ok := line == "SCAN m" || strings.HasPrefix(line, "SCAN (subquery-") || f.Query == "" && line == "SCAN t"
+				if strings.HasPrefix(line, "SCAN ") && !ok {
+					t.Errorf("%s: %q\n%s\n%s", name, line, count, page)
+				}
+			}
+			var keys string
+			switch src {
+			case fromUsersByName:
+				keys = "SEARCH t USING COVERING INDEX users_by_filters_name (account_enabled=? AND privileged=? AND methods_class=? AND state=?"
+			case fromUsersByUPN:
+				keys = "SEARCH t USING INDEX users_by_filters_upn (account_enabled=? AND privileged=? AND methods_class=?"
+				if f.Status == mfa.StatusAny {
+					keys = strings.Replace(keys, "USING INDEX", "USING COVERING INDEX", 1)
+				}
+			case fromPrefixByName:
+				keys = fmt.Sprintf("SEARCH t USING COVERING INDEX user_terms_by_prefix%d (<expr>=? AND account_enabled=? AND privileged=? AND methods_class=?", lq.n)
+			case fromPrefixByUPN:
+				keys = fmt.Sprintf("SEARCH t USING COVERING INDEX user_terms_by_prefix%d_upn (<expr>=? AND account_enabled=? AND privileged=? AND methods_class=?", lq.n)
+			default:
+				keys = "SEARCH t USING PRIMARY KEY (term>? AND term<?)"
+			}
+			if !strings.Contains(page, keys) || !strings.Contains(page, "SEARCH u USING INTEGER PRIMARY KEY") {
+				t.Errorf("%s: the page does not use %s:\n%s", name, keys, page)
+			}
+			// Sorted by status, a search sorts the page of each state (at most limit + 1 rows) to
+			// merge them.
+			sorts := strings.Count(page, "TEMP B-TREE")
+			if src == fromPrefixByName && f.Sort == mfa.SortStatus {
+				sorts -= strings.Count(page, "SCAN (subquery-")
+			}
+			if src != fromRange && sorts > 0 {
+				t.Errorf("%s: the page sorts:\n%s", name, page)
+			}
+			// Up to four characters the total is read from prefix_counts; beyond, it is counted
+			// over the search's range.
+			countKeys := "SEARCH t USING PRIMARY KEY (term>? AND term<?)"
+			if f.Query == "" {
+				countKeys = " t" // user_counts: SCAN t, or SEARCH t USING PRIMARY KEY (account_enabled=?)
+			} else if lq.countedByClass() {
+				countKeys = "SEARCH t USING PRIMARY KEY (prefix=?"
+			}
+			if !strings.Contains(count, countKeys) {
+				t.Errorf("%s: the count does not use %s:\n%s", name, countKeys, count)
+			}
+			// A status filter on a search by display name probes the state's index by the whole key.
+			if src == fromPrefixByName && (f.Status != mfa.StatusAny || f.Sort == mfa.SortStatus) && !strings.Contains(page,
+				"SEARCH s USING COVERING INDEX users_by_filters_name (account_enabled=? AND privileged=? AND methods_class=? AND state=? AND sort_key=? AND id=?") {
+				t.Errorf("%s: the page does not probe the index by state:\n%s", name, page)
+			}
+		}
+	}
+	t.Logf("%d plans checked", n)
 }

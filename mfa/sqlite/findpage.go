@@ -1,0 +1,208 @@
+package sqlite
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// arm is one keyset range of a page: a bounded search of one index, merged with the others.
+type arm struct {
+	from  string // the source, aliased t, with its probe if any
+	where []string
+	args  []any  // of from's placeholders, then of where's
+	state string // the arm's state, when sorted by status
+	// stateCol is the column that holds the state, fixed by an equality, when sorted by status.
+	stateCol string
+}
+
+// pageSQL returns the query of the page's users (limit + 1 of them, in the walk's order) given the
+// classes that have users; "" when no class can have any after the cursor.
+func (q *listQuery) pageSQL(classes []class) (string, []any) {
+	if q.source() == fromRange {
+		return q.rangePageSQL()
+	}
+	byStatus := q.f.Sort == mfa.SortStatus
+	arms := q.arms(classes)
+	kop, kdir := cmpOp(q.keyDesc), dir(q.keyDesc)
+	key, id := q.keyCol(), "t.id"
+	if q.term != "" {
+		id = "t.user_id"
+	}
+	type member struct {
+		sql   string
+		args  []any
+		state string
+	}
+	var members []member
+	for _, a := range arms {
+		if byStatus && q.cur != nil {
+			// Arms of states before the cursor's are done; the cursor's goes on after its key.
+			if c := strings.Compare(a.state, q.cur.State); c != 0 && (c < 0) != q.stateDesc {
+				continue
+			} else if c == 0 {
+				a.where = append(slices.Clone(a.where), "("+key+", "+id+") "+kop+" (?, ?)")
+				a.args = append(slices.Clone(a.args), q.cur.Key, q.cur.ID)
+			}
+		} else if q.cur != nil {
+			a.where = append(slices.Clone(a.where), "("+key+", "+id+") "+kop+" (?, ?)")
+			a.args = append(slices.Clone(a.args), q.cur.Key, q.cur.ID)
+		}
+		sel := "SELECT "
+		if byStatus {
+			sel += a.stateCol + " AS st, "
+		}
+		members = append(members, member{sel + key + " AS k, " + id + " AS i FROM " + a.from + " WHERE " + strings.Join(a.where, " AND "), a.args, a.state})
+	}
+	if len(members) == 0 {
+		return "", nil
+	}
+	order, outer := "k"+kdir+", i"+kdir, "m.k"+kdir+", m.i"+kdir
+	if byStatus {
+		sdir := dir(q.stateDesc)
+		order, outer = "st"+sdir+", "+order, "m.st"+sdir+", "+outer
+	}
+	// Each arm is a search of an index in the sort's order, so SQLite merges them without sorting
+	// (MERGE (UNION ALL)), reading each only as far as the page needs.
+	merge := func(ms []member, order string) (string, []any) {
+		sqls, args := make([]string, len(ms)), []any{}
+		for i, m := range ms {
+			sqls[i], args = m.sql, append(args, m.args...)
+		}
+		return strings.Join(sqls, " UNION ALL ") + " ORDER BY " + order + " LIMIT ?", append(args, q.f.Limit+1)
+	}
+	ks, args := merge(members, order)
+	if byStatus && q.source() == fromPrefixByName {
+		// The state comes from the probe of each term, so SQLite does not see the arms in
+		// order by it: the arms of each state are merged by key, and the pages of the states
+		// (each sorted on its own: at most limit + 1 rows) merged by state.
+		var groups []string
+		args = nil
+		for _, st := range listDims[stateDim].values {
+			var ms []member
+			for _, m := range members {
+				if m.state == st {
+					ms = append(ms, m)
+				}
+			}
+			if len(ms) > 0 {
+				g, a := merge(ms, "k"+kdir+", i"+kdir)
+				groups, args = append(groups, "SELECT st, k, i FROM ("+g+")"), append(args, a...)
+			}
+		}
+		ks = strings.Join(groups, " UNION ALL ") + " ORDER BY " + order + " LIMIT ?"
+		args = append(args, q.f.Limit+1)
+	}
+	return "SELECT " + userColumns + " FROM (" + ks + ") m CROSS JOIN users u ON u.id = m.i ORDER BY " + outer, args
+}
+
+// arms returns the keyset ranges of the page, one per class (or per class but its state, for an
+// index without the state), in the classes' order.
+func (q *listQuery) arms(classes []class) []arm {
+	src := q.source()
+	byStatus := q.f.Sort == mfa.SortStatus
+	var from string
+	var match []string
+	var matchArgs []any
+	switch src {
+	case fromUsersByName:
+		from = "users t INDEXED BY users_by_filters_name"
+	case fromUsersByUPN:
+		from = "users t INDEXED BY users_by_filters_upn"
+	case fromPrefixByName:
+		from = fmt.Sprintf("user_terms t INDEXED BY user_terms_by_prefix%d", q.n)
+		match, matchArgs = q.searchWhere(true)
+	case fromPrefixByUPN:
+		from = fmt.Sprintf("user_terms t INDEXED BY user_terms_by_prefix%d_upn", q.n)
+		match, matchArgs = q.searchWhere(true)
+	}
+	// Only users_by_filters_name has the state as a column: elsewhere one arm serves every state
+	// of a class, unless the arms are by status.
+	perState := src == fromUsersByName || byStatus
+	var out []arm
+	for i, c := range classes {
+		if !perState && i > 0 && slices.Equal(classes[i-1][:stateDim], c[:stateDim]) {
+			continue
+		}
+		a := arm{from: from, where: slices.Clone(match), state: c[stateDim].(string), stateCol: "t.state"}
+		dims := stateDim
+		if src == fromUsersByName {
+			dims = len(listDims)
+		}
+		for _, d := range listDims[:dims] {
+			a.where = append(a.where, "t."+d.col+" = ?")
+		}
+		dimArgs := c[:dims]
+		// The state of the arm (by status) or of the filter, where the index lacks it.
+		state := ""
+		if src != fromUsersByName {
+			if byStatus {
+				state = a.state
+			} else if q.f.Status != mfa.StatusAny {
+				state = string(q.f.Status)
+			}
+		}
+		switch {
+		case state == "":
+			a.args = slices.Concat(matchArgs, dimArgs)
+		case src == fromPrefixByName:
+			a.from += probeByKey()
+			a.stateCol = "s.state"
+			a.args = slices.Concat([]any{state}, matchArgs, dimArgs)
+		case src == fromPrefixByUPN:
+			a.from += probeByID
+			a.stateCol = "s.state"
+			a.where = append(a.where, "s.state = ?")
+			a.args = slices.Concat(matchArgs, dimArgs, []any{state})
+		default: // users_by_filters_upn: the state is read from the row
+			a.where = append(a.where, "t.state = ?")
+			a.args = slices.Concat(matchArgs, dimArgs, []any{state})
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// rangePageSQL is the page of a search too long for a prefix index: its terms' range, the filters
+// checked on each match, the first limit + 1 after the cursor kept by a top-N sort.
+func (q *listQuery) rangePageSQL() (string, []any) {
+	byStatus := q.f.Sort == mfa.SortStatus
+	from, fromArgs := "user_terms t", []any{}
+	where, args := q.searchWhere(false)
+	w, a := allowedWhere(&q.f, "t.", false)
+	where, args = append(where, w...), append(args, a...)
+	switch {
+	case byStatus || q.f.Sort == mfa.SortUPN && q.f.Status != mfa.StatusAny:
+		from += probeByID
+		if q.f.Status != mfa.StatusAny {
+			where, args = append(where, "s.state = ?"), append(args, string(q.f.Status))
+		}
+	case q.f.Status != mfa.StatusAny:
+		from += probeByKey()
+		fromArgs = append(fromArgs, string(q.f.Status))
+	}
+	key, kop, kdir := q.keyCol(), cmpOp(q.keyDesc), dir(q.keyDesc)
+	order := key + kdir + ", t.user_id" + kdir
+	sel := "SELECT " + key + " AS k, t.user_id AS i"
+	if q.cur != nil {
+		kw := "(" + key + ", t.user_id) " + kop + " (?, ?)"
+		if byStatus {
+			kw = "(s.state " + cmpOp(q.stateDesc) + " ? OR s.state = ? AND " + kw + ")"
+			args = append(args, q.cur.State, q.cur.State)
+		}
+		where, args = append(where, kw), append(args, q.cur.Key, q.cur.ID)
+	}
+	if byStatus {
+		order = "s.state" + dir(q.stateDesc) + ", " + order
+		sel = "SELECT s.state AS st, " + key + " AS k, t.user_id AS i"
+	}
+	keys := sel + " FROM " + from + " WHERE " + strings.Join(where, " AND ") + " ORDER BY " + order + " LIMIT ?"
+	outer := "m.k" + kdir + ", m.i" + kdir
+	if byStatus {
+		outer = "m.st" + dir(q.stateDesc) + ", " + outer
+	}
+	return "SELECT " + userColumns + " FROM (" + keys + ") m CROSS JOIN users u ON u.id = m.i ORDER BY " + outer,
+		slices.Concat(fromArgs, args, []any{q.f.Limit + 1})
+}
