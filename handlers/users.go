@@ -51,7 +51,7 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 		}
 	}
 	// The page number is a label carried in the URL; keep it consistent with what we know.
-	pages := max(1, (page.Total+mfa.DefaultLimit-1)/mfa.DefaultLimit)
+	pages := max(1, (page.Total+p.filter.Limit-1)/p.filter.Limit)
 	switch {
 	case page.PrevCursor == "":
 		p.pageNum = 1
@@ -63,7 +63,8 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 	base := p.values()
 	v := templates.UsersView{
 		View: p.filter.View, Status: p.filter.Status, Query: p.filter.Query,
-		Page: page, PageNum: p.pageNum, PerPage: mfa.DefaultLimit, Notices: p.notices,
+		Page: page, PageNum: p.pageNum, PerPage: p.filter.Limit, Notices: p.notices,
+		Sort: p.filter.Sort, Order: p.filter.Order,
 		FirstURL: listURL("/users", base),
 		Export:   listURL("/users/export", base),
 		Filter:   base.Encode(),
@@ -73,6 +74,16 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 		Dialog:   dialog,
 		Sync:     h.syncView(r),
 		MaxStep:  h.capabilities().MaxStep(),
+	}
+	for _, c := range mfa.Choices {
+		v.Choices = append(v.Choices, templates.ChoiceView{Choice: c, Value: c.Get(&p.filter)})
+	}
+	for _, s := range mfa.SortFields {
+		col := templates.SortColumn{Label: s.Label(), URL: p.sortURL(s)}
+		if s == p.filter.Sort {
+			col.AriaSort = p.filter.Order.AriaSort()
+		}
+		v.Columns = append(v.Columns, col)
 	}
 	if page.PrevCursor != "" {
 		v.PrevURL = listURL("/users", base, "before", page.PrevCursor, "page", strconv.Itoa(p.pageNum-1))

@@ -35,14 +35,32 @@ type UsersView struct {
 	NextURL  string
 	FirstURL string
 	Export   string
-	Self     string // this page's URL, for the per-user pages' "back" link
-	Filter   string // the filter's query string (view, status, q), for "all matching users"
+	Self     string       // this page's URL, for the per-user pages' "back" link
+	Filter   string       // the filter's query string (view, status, q), for "all matching users"
+	Choices  []ChoiceView // the enumerated filters beyond view and status (mfa.Choices)
+	Sort     mfa.SortField
+	Order    mfa.SortOrder
+	Columns  []SortColumn // the table's headings, each a link that sorts by it
 	CanBulk  bool
 	Steps    []mfa.Action // the quick steps the role may take
 	CanReset bool         // the role may Manage user settings
 	Dialog   templ.Component
 	Sync     *SyncView // the local index's state, for a directory synchronized from Graph
 	MaxStep  int       // the most users a quick step acts on (mfa.Capabilities.MaxStep)
+}
+
+// ChoiceView is one of mfa.Choices with its value in the current view.
+type ChoiceView struct {
+	mfa.Choice
+	Value string
+}
+
+// SortColumn is a heading of the users table: its label, the link that sorts by it, and its
+// aria-sort ("ascending", "descending", or "" when the list is not sorted by it).
+type SortColumn struct {
+	Label    string
+	URL      string
+	AriaSort string
 }
 
 // UserView is the per-user page.
