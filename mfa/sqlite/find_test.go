@@ -149,7 +149,7 @@ func head(s []string) []string { return s[:min(len(s), 12)] }
 // name, range), forwards and backwards, against the reference.
 func TestFindUsersEveryCombination(t *testing.T) {
 	db := openTest(t)
-	seedDemo(t, db, 900)
+	seedDemo(t, db, 400)
 	if _, err := db.SeedUsers(context.Background(), slices.Values(extraUsers()), t0, nil); err != nil {
 		t.Fatal(err)
 	}
