@@ -13,15 +13,19 @@ import (
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 )
 
-// maxBatch is how many requests one $batch may carry.
+// maxBatch is how many requests one $batch may carry ("JSON batch requests are currently limited
+// to 20 individual requests", concepts/json-batching.md).
 const maxBatch = 20
 
-// step is one request of a $batch.
+// step is one request of a $batch. Steps never depend on each other: every $batch this package
+// sends is fully parallel, because Graph refuses a batch that is neither fully parallel nor fully
+// sequential, and a fully sequential one fails every request after the first failure (424). Work
+// that must happen in order (a PATCH, then reading the state back) is a later op, submitted by the
+// earlier op's then.
 type step struct {
 	info  *abs.RequestInformation
 	units int  // resource units it costs
 	write bool // it counts against the write quota
-	after *step
 	gone  bool // a 404 means done (a DELETE of what is already gone)
 
 	// The outcome.
@@ -31,8 +35,8 @@ type step struct {
 	attempts int
 }
 
-// op is a chain of steps about one user that go in the same $batch (a step waits for the one it
-// is after with dependsOn), e.g. PATCH requirements then GET requirements.
+// op is a set of independent steps about one user, e.g. GET requirements and GET
+// signInPreferences. Its steps go in the same $batch.
 type op struct {
 	beta  bool
 	steps []*step
@@ -52,13 +56,14 @@ func (o *op) pending() []*step {
 	return out
 }
 
-// run applies ops in $batch requests of up to 20 steps with bounded concurrency, under the pacer.
-// Inside a batch, a step throttled (429) is queued again after its Retry-After (and, when the
-// application's quota in the tenant is exhausted, every caller waits that long); a step that failed with 5xx is queued again after a back-off, MaxAttempts times
-// in all, then its op fails with Graph's error; a step whose predecessor failed is queued again
-// with it. A whole $batch that fails for a passing reason is sent again the same way; if it keeps
-// failing, or Graph refuses the credentials or a permission, the run stops with that error
-// (fatal), leaving the ops not done undone.
+// run applies ops in fully parallel $batch requests of up to 20 steps, with bounded concurrency,
+// under the pacer. A step Graph refuses for good (a 4xx other than 408 and 429, SPEC §8) fails its
+// op with Graph's message at once, never retried; a step throttled (429), failed with 408 or 5xx,
+// or missing from the answer is queued again after its Retry-After or a back-off, MaxAttempts times
+// in all, and then fails its op. A 429 of a shared quota holds every caller back (pacer.pause). A
+// whole $batch that fails for a passing reason is sent again the same way; if it keeps failing, or
+// Graph refuses the credentials or a permission, the run stops with that error (fatal), leaving the
+// ops not done undone: that is an outage, not a row's failure.
 type run struct {
 	c   *client
 	ctx context.Context
@@ -225,15 +230,14 @@ func (r *run) stop(err error) {
 	r.cond.Broadcast()
 }
 
-// send sends the pending steps of ops as one $batch and sorts out the answers.
+// send sends the pending steps of ops as one fully parallel $batch and sorts out the answers.
 func (r *run) send(beta bool, ops []*op) {
 	adapter := r.c.v1
 	if beta {
 		adapter = r.c.beta
 	}
 	batch := core.NewBatchRequest(adapter)
-	byID := map[string]*step{}
-	items := map[*step]core.BatchItem{}
+	ids := map[*step]string{}
 	units, writes := 0, 0
 	for _, o := range ops {
 		for _, s := range o.pending() {
@@ -241,14 +245,10 @@ func (r *run) send(beta bool, ops []*op) {
 			info.PathParameters = clonePath(s.info.PathParameters)
 			item, err := batch.AddBatchRequestStep(info)
 			if err != nil {
-				r.stop(fmt.Errorf("graph: building a $batch: %w", err))
+				r.stop(failureOf(fmt.Errorf("building a $batch: %w", err)).asError())
 				return
 			}
-			if s.after != nil && !s.after.done {
-				item.DependsOnItem(items[s.after])
-			}
-			items[s] = item
-			byID[*item.GetId()] = s
+			ids[s] = *item.GetId()
 			units += s.units
 			if s.write {
 				writes++
@@ -262,64 +262,70 @@ func (r *run) send(beta bool, ops []*op) {
 		return err
 	})
 	if err != nil {
-		if r.ctx.Err() == nil {
-			r.stop(failureOf(err).asError())
+		if r.ctx.Err() != nil {
+			return
+		}
+		f := failureOf(err)
+		if !f.refused() {
+			r.stop(f.asError()) // an outage, or credentials: the run stops, the ops stay undone
+			return
+		}
+		for _, o := range ops { // Graph refused the batch itself: the same batch would be refused again
+			o.fail = f
+			r.finish(o)
 		}
 		return
 	}
 	var again []*op
 	var wait time.Duration
 	for _, o := range ops {
-		retry, failed := false, false
+		retry := false
 		for _, s := range o.pending() {
-			item := resp.GetResponseById(*items[s].GetId())
-			if item == nil || item.GetStatus() == nil {
-				s.attempts++
-				if s.attempts >= r.c.cfg.MaxAttempts {
-					o.fail, failed = &failure{msg: "the $batch answer has no response for a request"}, true
-					break
-				}
-				retry = true
+			f := r.answer(s, resp.GetResponseById(ids[s]))
+			switch {
+			case f == nil:
 				continue
-			}
-			s.status = int(*item.GetStatus())
-			if s.status < 300 || s.status == http.StatusNotFound && s.gone {
-				s.done, s.body = true, item.GetBody()
-				continue
-			}
-			f := itemFailure(item)
-			if f.fatal() {
+			case f.fatal():
 				r.stop(f.asError())
 				return
-			}
-			if s.status != http.StatusFailedDependency {
-				s.attempts++
-			}
-			if !f.transient() || s.attempts >= r.c.cfg.MaxAttempts {
-				o.fail, failed = f, true
-				break
-			}
-			retry = true
-			d := r.c.backoff(f, max(s.attempts, 1))
-			if f.appWide() {
-				r.c.pace.pause(d)
-			}
-			if s.status != http.StatusFailedDependency {
+			case f.transient() && s.attempts < r.c.cfg.MaxAttempts:
+				retry = true
+				d := r.c.backoff(f, s.attempts)
+				if f.shared() {
+					r.c.pace.pause(d)
+				}
 				wait = max(wait, d)
+				continue
 			}
+			o.fail = f // refused for good, or still failing after MaxAttempts
+			break
 		}
-		switch {
-		case failed:
-			r.finish(o)
-		case retry:
+		if o.fail == nil && retry {
 			again = append(again, o)
-		default:
+		} else {
 			r.finish(o)
 		}
 	}
 	if len(again) > 0 {
 		r.requeue(again, wait)
 	}
+}
+
+// answer records the response to a step: nil when the step is done, else why not (a response
+// missing from the $batch answer is a passing failure: the request is sent again, which is safe
+// for every request this package sends: GETs, PATCHes that set a value, DELETEs whose 404 is done).
+func (r *run) answer(s *step, item core.BatchItem) *failure {
+	if item == nil || item.GetStatus() == nil {
+		s.attempts++
+		return &failure{msg: fmt.Sprintf("Microsoft Graph's $batch answer had no response for this request (%d times)", s.attempts)}
+	}
+	s.status = int(*item.GetStatus())
+	if s.status < 300 || s.status == http.StatusNotFound && s.gone {
+		s.done, s.body = true, item.GetBody()
+		return nil
+	}
+	s.attempts++
+	return itemFailure(item)
 }
 
 func clonePath(m map[string]string) map[string]string {

@@ -33,11 +33,24 @@ type Quota struct {
 	Window time.Duration
 }
 
-// The documented identity-service quotas per application and tenant (tenants over 500 users).
+// The documented identity-service quotas per application and tenant (concepts/throttling-limits.md,
+// "Identity and access service limits"): resource units by the tenant's size, writes the same for all.
 var (
-	DefaultReadQuota  = Quota{Units: 8000, Window: 10 * time.Second}
+	DefaultReadQuota  = Quota{Units: 8000, Window: 10 * time.Second} // tenants over 500 users
 	DefaultWriteQuota = Quota{Units: 3000, Window: 150 * time.Second}
 )
+
+// ReadQuotaFor is the resource-unit quota per application and tenant for a tenant of n users: 3,500
+// per 10 s under 50 users, 5,000 from 50 to 500, 8,000 above.
+func ReadQuotaFor(n int) Quota {
+	switch {
+	case n < 50:
+		return Quota{Units: 3500, Window: 10 * time.Second}
+	case n <= 500:
+		return Quota{Units: 5000, Window: 10 * time.Second}
+	}
+	return DefaultReadQuota
+}
 
 // Config configures the Graph directory. TenantID, ClientID and a secret or certificate are
 // required; everything else has a default.
@@ -66,15 +79,21 @@ type Config struct {
 	// of a $batch of 20, fewer would not reach the read quota).
 	Concurrency int
 	// ReadQuota and WriteQuota are the quotas requests are paced under (default: the documented
-	// ones). Pace is the fraction of them to aim at (default 0.97).
+	// ones; the read quota by the tenant's size, ReadQuotaFor, learnt from the index and each sync's
+	// user count, the smallest until then). Pace is the fraction of them to aim at (default 0.97).
 	ReadQuota, WriteQuota Quota
 	Pace                  float64
+	// readBySize is set when ReadQuota follows the tenant's size.
+	readBySize bool
 	// MaxAttempts is how often a request that fails for a passing reason (throttled, 5xx, network,
 	// malformed answer) is tried before it is reported failed (default 8).
 	MaxAttempts int
 	// RetryBase is the first back-off after a 5xx or network error, doubled each time up to 16 times
 	// it (default 500 ms).
 	RetryBase time.Duration
+	// MaxRetryWait bounds any wait before trying again, however long a Retry-After Graph announces
+	// (default 5 minutes: twice the longest quota window a Retry-After should cover).
+	MaxRetryWait time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -111,7 +130,7 @@ func (c *Config) setDefaults() error {
 		c.Concurrency = 32
 	}
 	if c.ReadQuota.Units <= 0 || c.ReadQuota.Window <= 0 {
-		c.ReadQuota = DefaultReadQuota
+		c.ReadQuota, c.readBySize = ReadQuotaFor(0), true
 	}
 	if c.WriteQuota.Units <= 0 || c.WriteQuota.Window <= 0 {
 		c.WriteQuota = DefaultWriteQuota
@@ -124,6 +143,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = 500 * time.Millisecond
+	}
+	if c.MaxRetryWait <= 0 {
+		c.MaxRetryWait = 5 * time.Minute
 	}
 	if c.Now == nil {
 		c.Now = time.Now

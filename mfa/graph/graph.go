@@ -37,6 +37,9 @@ type Directory struct {
 	log *slog.Logger
 
 	locks [64]sync.Mutex // per user (by hash of the UPN): one change of a user at a time
+	// unsure holds, by normalized UPN, the state before a bulk write whose answer never came (the
+	// run stopped meanwhile): the next read of the user tells whether it was applied.
+	unsure sync.Map
 
 	syncMu   sync.Mutex // held by the running full sync
 	bg       context.Context
@@ -74,7 +77,19 @@ func New(cfg Config, db *sqlite.DB, log *slog.Logger) (*Directory, error) {
 	}
 	d := &Directory{db: db, c: c, cfg: cfg, log: log, policyTTL: 30 * time.Second}
 	d.bg, d.bgCancel = context.WithCancel(context.Background())
+	if n, err := db.CountUsers(d.bg); err == nil && n > 0 {
+		d.learnTenantSize(n) // the index's users: the tenant's size as last synced
+	}
 	return d, nil
+}
+
+// learnTenantSize sets the resource-unit quota the requests are paced under to the documented
+// one for a tenant of n users (unless Config.ReadQuota fixed it), so that a small tenant is not
+// driven into 429s at a large tenant's rate.
+func (d *Directory) learnTenantSize(n int) {
+	if d.cfg.readBySize {
+		d.c.pace.setReadQuota(ReadQuotaFor(n), d.cfg.Pace)
+	}
 }
 
 // Close stops a sync started in the background and waits for it.
@@ -124,7 +139,7 @@ func (d *Directory) Ping(ctx context.Context) error {
 
 // noteError records a failure to reach Graph, for the users page and the log.
 func (d *Directory) noteError(ctx context.Context, what string, err error) {
-	if err == nil || errors.Is(err, context.Canceled) || mfa.ErrorCode(err) != mfa.EUNAVAILABLE {
+	if err == nil || errors.Is(err, context.Canceled) || isRefusal(err) || mfa.ErrorCode(err) != mfa.EUNAVAILABLE {
 		return
 	}
 	d.log.ErrorContext(ctx, "Microsoft Graph: "+what, "err", err)

@@ -31,6 +31,13 @@ func newBucket(q Quota, pace float64, now time.Time) bucket {
 	return bucket{capacity: c, perSec: c / q.Window.Seconds(), tokens: c, last: now}
 }
 
+// resize changes the quota, keeping what was spent of it.
+func (b *bucket) resize(q Quota, pace float64) {
+	c := float64(q.Units) * pace
+	b.tokens = min(c, b.tokens+c-b.capacity)
+	b.capacity, b.perSec = c, c/q.Window.Seconds()
+}
+
 func (b *bucket) refill(now time.Time) {
 	if dt := now.Sub(b.last).Seconds(); dt > 0 {
 		b.tokens = min(b.capacity, b.tokens+dt*b.perSec)
@@ -67,6 +74,21 @@ func (p *pacer) wait(ctx context.Context, units, writes int) error {
 	}
 	p.mu.Unlock()
 	return sleep(ctx, d)
+}
+
+// setReadQuota changes the resource-unit quota (the tenant's size became known).
+func (p *pacer) setReadQuota(q Quota, pace float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.units.refill(p.now())
+	p.units.resize(q, pace)
+}
+
+// readRate is the resource-unit quota paced under now, in units per second.
+func (p *pacer) readRate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.units.perSec
 }
 
 // pause holds every caller back for d (a 429's Retry-After): Graph throttles the application and

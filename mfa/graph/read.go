@@ -169,86 +169,73 @@ func (c *client) user(id string) *users.UserItemRequestBuilder {
 	return users.NewUsersRequestBuilderInternal(map[string]string{}, c.v1).ByUserId(id)
 }
 
-// methodsInfo is GET /v1.0/users/{id}/authentication/methods.
-func (c *client) methodsInfo(ctx context.Context, id string) *abs.RequestInformation {
-	info, err := c.user(id).Authentication().Methods().ToGetRequestInformation(ctx, nil)
-	if err != nil {
-		panic("graph: " + err.Error()) // only for a nil builder
-	}
+// methodsInfo is GET /beta/users/{id}/authentication/methods. Beta, not v1.0: v1.0 lists "only the
+// methods supported on this API version" and has no hardware OATH tokens (SPEC §8), which a user
+// may hold and "provide contact methods again" must delete. Read on beta, a user's state, default
+// method and methods go in one op (the same API version, one $batch).
+func (c *client) methodsInfo(id string) *abs.RequestInformation {
+	info := abs.NewRequestInformation()
+	u, _ := url.Parse(c.beta.GetBaseUrl() + "/users/" + url.PathEscape(id) + "/authentication/methods")
+	info.SetUri(*u)
+	info.Method = abs.GET
+	info.Headers.TryAdd("Accept", "application/json")
 	return info
 }
 
-// readOps are the ops that read a user's state (beta) and methods (v1.0) into st, with the default
-// method (signInPreferences) when withDefault. done runs once both are read or one failed.
-func (c *client) readOps(ctx context.Context, id string, st *userState, withDefault bool, done func()) []*op {
-	var mu sync.Mutex
-	left := 2
-	finish := func(o *op) {
-		mu.Lock()
-		if o.fail != nil && st.fail == nil {
-			st.fail = o.fail
-		}
-		left--
-		last := left == 0
-		mu.Unlock()
-		if last && done != nil {
-			done()
-		}
+// stateFromRequirements reads a GET requirements answer.
+func stateFromRequirements(s *step) (mfa.State, *failure) {
+	var r struct {
+		State string `json:"perUserMfaState"`
 	}
+	if err := s.decode(&r); err != nil || !mfa.State(r.State).Valid() {
+		return "", &failure{msg: fmt.Sprintf("a malformed answer to GET requirements: perUserMfaState %q", r.State)}
+	}
+	return mfa.State(r.State), nil
+}
+
+// readOp reads a user's state, registered methods and, when withDefault, the default method
+// (signInPreferences) into st: three independent GETs on beta in one op. done runs once they are
+// read or the op failed (st.fail is set then).
+func (c *client) readOp(id string, st *userState, withDefault bool, done func()) *op {
 	req := &step{info: c.requirementsInfo(id, ""), units: 1}
-	stateOp := &op{beta: true, steps: []*step{req}}
+	methods := &step{info: c.methodsInfo(id), units: 1}
+	o := &op{beta: true, steps: []*step{req, methods}}
 	var pref *step
 	if withDefault {
 		pref = &step{info: c.signInPreferencesInfo(id, ""), units: 1}
-		stateOp.steps = append(stateOp.steps, pref)
+		o.steps = append(o.steps, pref)
 	}
-	methods := &step{info: c.methodsInfo(ctx, id), units: 1}
-	methodsOp := &op{steps: []*step{methods}}
-	var preferred string
-	stateOp.then = func(o *op) {
-		if o.fail == nil {
-			var r struct {
-				State string `json:"perUserMfaState"`
+	o.then = func(o *op) {
+		defer func() {
+			if done != nil {
+				done()
 			}
-			if err := req.decode(&r); err != nil || !mfa.State(r.State).Valid() {
-				o.fail = &failure{msg: fmt.Sprintf("a malformed answer to GET requirements: perUserMfaState %q", r.State)}
-			} else {
-				mu.Lock()
-				st.state, st.readAt = mfa.State(r.State), c.cfg.Now().UTC()
-				mu.Unlock()
-			}
-			if pref != nil && o.fail == nil {
-				var p struct {
-					Preferred *string `json:"userPreferredMethodForSecondaryAuthentication"`
-				}
-				_ = pref.decode(&p)
-				mu.Lock()
-				preferred, st.defaultRead = deref(p.Preferred), true
-				if st.methods != nil {
-					markDefault(st.methods, preferred)
-				}
-				mu.Unlock()
-			}
+		}()
+		if o.fail != nil {
+			st.fail = o.fail
+			return
 		}
-		finish(o)
-	}
-	methodsOp.then = func(o *op) {
-		if o.fail == nil {
-			ms, err := parseMethods(methods)
-			if err != nil {
-				o.fail = &failure{msg: "a malformed answer to GET methods: " + err.Error()}
-			} else {
-				mu.Lock()
-				st.methods = ms
-				if st.defaultRead {
-					markDefault(st.methods, preferred)
-				}
-				mu.Unlock()
-			}
+		state, f := stateFromRequirements(req)
+		if f != nil {
+			st.fail = f
+			return
 		}
-		finish(o)
+		ms, err := parseMethods(methods)
+		if err != nil {
+			st.fail = &failure{msg: "a malformed answer to GET methods: " + err.Error()}
+			return
+		}
+		st.state, st.methods, st.readAt = state, ms, c.cfg.Now().UTC()
+		if pref != nil {
+			var p struct {
+				Preferred *string `json:"userPreferredMethodForSecondaryAuthentication"`
+			}
+			_ = pref.decode(&p)
+			st.defaultRead = true
+			markDefault(st.methods, deref(p.Preferred))
+		}
 	}
-	return []*op{stateOp, methodsOp}
+	return o
 }
 
 // markDefault marks the first method of the kind signInPreferences names as the default.
@@ -338,8 +325,8 @@ func parseMethods(s *step) ([]graphMethod, error) {
 // deleteInfo is the typed DELETE of a method: phoneMethods, microsoftAuthenticatorMethods,
 // softwareOathMethods, fido2Methods, emailMethods (v1.0); hardwareOathMethods has no v1.0
 // endpoint and goes to beta (the answer's second value is true then).
-func (c *client) deleteInfo(ctx context.Context, userID string, m graphMethod) (*abs.RequestInformation, bool, error) {
-	a := c.user(userID).Authentication()
+func (c *client) deleteInfo(userID string, m graphMethod) (*abs.RequestInformation, bool, error) {
+	a, ctx := c.user(userID).Authentication(), context.Background() // ctx: only for building the request
 	switch m.typ {
 	case mfa.MethodMobilePhone, mfa.MethodAlternateMobilePhone, mfa.MethodOfficePhone:
 		info, err := a.PhoneMethods().ByPhoneAuthenticationMethodId(m.id).ToDeleteRequestInformation(ctx, nil)

@@ -185,8 +185,9 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 			defer wg.Done()
 			for p := range pages {
 				mu.Lock()
-				if p.count > 0 {
+				if p.count > 0 && total == 0 {
 					total = p.count
+					d.learnTenantSize(p.count) // $count on the first page: the tenant's size
 				}
 				mu.Unlock()
 				n, err := d.syncPage(ctx, p, gen, privileged)
@@ -218,6 +219,7 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	d.learnTenantSize(done)
 	d.log.Info("Microsoft Graph sync done", "users", done, "removed", removed, "admins", len(privileged), "rolesRead", privileged != nil,
 		"seconds", d.cfg.Now().Sub(start).Seconds())
 	return nil
@@ -231,9 +233,7 @@ func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64, privi
 	states := make([]userState, len(p.users))
 	r := d.c.newRun(ctx)
 	for i, u := range p.users {
-		for _, o := range d.c.readOps(ctx, u.id, &states[i], false, nil) {
-			r.submit(o)
-		}
+		r.submit(d.c.readOp(u.id, &states[i], false, nil))
 	}
 	if err := r.wait(); err != nil {
 		return 0, err

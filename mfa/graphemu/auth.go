@@ -54,13 +54,41 @@ func (s *Server) IssueToken(tenant, clientID string) string {
 	c := tokenClaims{
 		Aud: "https://graph.microsoft.com", Iss: "https://sts.windows.net/" + tenant + "/",
 		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(s.lifetime).Unix(),
-		AppID: clientID, Tid: tenant, Roles: allRoles, Ver: "1.0", Emu: true,
+		AppID: clientID, Tid: TenantGUID(tenant), Roles: allRoles, Ver: "1.0", Emu: true,
 	}
 	body, _ := json.Marshal(c)
 	unsigned := tokenHeader + "." + base64.RawURLEncoding.EncodeToString(body)
 	mac := hmac.New(sha256.New, s.key)
 	mac.Write([]byte(unsigned))
 	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// TenantGUID is the tenant id Graph knows a tenant by: the path segment of the token request when it
+// is a GUID already, else a GUID derived from the domain name (as if looked up). Tokens carry it as
+// tid and throttled answers in x-ms-throttle-scope, as Entra and Graph send the tenant's GUID.
+func TenantGUID(tenant string) string {
+	t := strings.ToLower(strings.TrimSpace(tenant))
+	if isGUID(t) {
+		return t
+	}
+	return derivedID("tenant", t)
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f'):
+			return false
+		}
+	}
+	return true
 }
 
 // verifyToken checks the signature and lifetime of a bearer token; the message says what is wrong.

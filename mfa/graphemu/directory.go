@@ -82,6 +82,9 @@ type user struct {
 	defaultID      string
 	revokedAt      time.Time
 	created        time.Time
+	// systemPreferred is the user's own isSystemPreferredAuthenticationMethodEnabled, once PATCHed
+	// (nil: the tenant's systemCredentialPreferences decide).
+	systemPreferred *bool
 }
 
 type method struct {
@@ -103,12 +106,12 @@ type directory struct {
 	roles     []*dirRole // activated directory roles, in activation order
 }
 
-func (d *directory) init() {
+func (d *directory) init(systemPreferred bool) {
 	d.byID = make(map[string]*user)
 	d.byUPN = make(map[string]*user)
 	d.nextSeq = 1
 	d.createdAt, _ = time.Parse(time.RFC3339, seedCreated)
-	d.policy = defaultPolicy(d.createdAt)
+	d.policy = defaultPolicy(d.createdAt, systemPreferred)
 	// Only the Global Administrator role (Company Administrator) is activated in a new tenant.
 	_, _ = d.activateLocked(GlobalAdministratorTemplateID)
 }

@@ -96,6 +96,48 @@ func (s *Server) graphError(c *call, status int, code, msg string) result {
 	}}})
 }
 
+// graphErrorInner is graphError with the message repeated in innerError, as the authentication
+// methods service answers (microsoft-graph-docs issues #14470 and #18091).
+func (s *Server) graphErrorInner(c *call, status int, code, msg string) result {
+	client := c.clientReqID
+	if client == "" {
+		client = c.reqID
+	}
+	return jsonResult(status, obj{{"error", obj{
+		{"code", code},
+		{"message", msg},
+		{"innerError", obj{
+			{"message", msg},
+			{"date", c.now.UTC().Format("2006-01-02T15:04:05")},
+			{"request-id", c.reqID},
+			{"client-request-id", client},
+		}},
+	}}})
+}
+
+// throttled is a 429 answer as Graph's throttling guidance shows it (concepts/throttling.md, "Sample
+// response": code TooManyRequests, innerError code and status "429", Retry-After in seconds).
+func (s *Server) throttled(c *call, wait time.Duration) result {
+	client := c.clientReqID
+	if client == "" {
+		client = c.reqID
+	}
+	res := jsonResult(http.StatusTooManyRequests, obj{{"error", obj{
+		{"code", "TooManyRequests"},
+		{"message", "Please retry again later."},
+		{"innerError", obj{
+			{"code", "429"},
+			{"date", c.now.UTC().Format("2006-01-02T15:04:05")},
+			{"message", "Please retry after"},
+			{"request-id", c.reqID},
+			{"client-request-id", client},
+			{"status", "429"},
+		}},
+	}}})
+	retryAfterHeader(res.header, wait)
+	return res
+}
+
 func (s *Server) notFoundUser(c *call, id string) result {
 	return s.graphError(c, http.StatusNotFound, "Request_ResourceNotFound",
 		fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
@@ -195,6 +237,13 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	} else {
 		res = s.exec(c)
 	}
+	if res.body != nil && s.roll(c, func(f Faults) float64 { return f.RateNonJSON }) {
+		s.stats.nonJSON.Add(1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("<html><head><title>Service</title></head><body><h1>Please wait</h1></body></html>"))
+		return
+	}
 	s.writeResult(w, c, res, res.status < 300 && res.body != nil && s.roll(c, func(f Faults) float64 { return f.RateTruncate }))
 }
 
@@ -250,6 +299,10 @@ func (s *Server) injectFault(c *call, topLevel bool) (result, bool) {
 	s.cfgMu.RLock()
 	f := s.faults
 	s.cfgMu.RUnlock()
+	if f.Refuse != nil && f.Refuse(c.method, c.path) {
+		s.stats.refused.Add(1)
+		return s.graphError(c, http.StatusBadRequest, "Request_BadRequest", InjectedRefusalMessage), true
+	}
 	if f.Rate429 <= 0 && f.Rate5xx <= 0 && (f.RateDrop <= 0 || !topLevel) {
 		return result{}, false
 	}
@@ -260,9 +313,12 @@ func (s *Server) injectFault(c *call, topLevel bool) (result, bool) {
 	x := s.rng.Float64()
 	pick := s.rng.IntN(1 << 30)
 	s.rngMu.Unlock()
-	wait := f.RetryAfter
-	if wait <= 0 {
-		wait = time.Duration(float64(time.Second) * s.quotas.scale)
+	wait := max(f.RetryAfter, time.Second)
+	announce := func(res result) result {
+		if f.RetryAfterValue != "" {
+			res.header["Retry-After"] = f.RetryAfterValue
+		}
+		return res
 	}
 	drop := 0.0
 	if topLevel {
@@ -273,10 +329,7 @@ func (s *Server) injectFault(c *call, topLevel bool) (result, bool) {
 		return result{status: 0}, true
 	case x < drop+f.Rate429:
 		s.stats.injected429.Add(1)
-		res := s.graphError(c, http.StatusTooManyRequests, "TooManyRequests",
-			"Too many requests. The request was throttled; retry after the time in the Retry-After header.")
-		retryAfterHeaders(res.header, wait)
-		return res, true
+		return announce(s.throttled(c, wait)), true
 	case x < drop+f.Rate429+f.Rate5xx:
 		s.stats.injected5xx.Add(1)
 		codes := f.Codes5xx
@@ -290,7 +343,8 @@ func (s *Server) injectFault(c *call, topLevel bool) (result, bool) {
 		}
 		res := s.graphError(c, status, code, "The service is temporarily unavailable (injected fault).")
 		if status == http.StatusServiceUnavailable {
-			retryAfterHeaders(res.header, wait)
+			retryAfterHeader(res.header, wait)
+			res = announce(res)
 		}
 		return res, true
 	}
@@ -313,14 +367,12 @@ func (s *Server) exec(c *call) result {
 	if rt.costFn != nil {
 		units = rt.costFn(c)
 	}
-	ch := s.quotas.take(c.who.Tenant+"/"+c.who.AppID, units, rt.write, c.now)
+	ch := s.quotas.take(c.who.AppID, c.who.Tenant, s.UserCount(), units, rt.write, c.now)
 	if !ch.ok {
 		s.stats.throttled.Add(1)
-		res := s.graphError(c, http.StatusTooManyRequests, "TooManyRequests",
-			fmt.Sprintf("Too many requests: the application exceeded its %s quota for this tenant. Retry after %s.",
-				strings.ToLower(ch.scope), ch.retry.Round(time.Millisecond)))
-		retryAfterHeaders(res.header, ch.retry)
-		res.header["x-ms-throttle-scope"] = "Tenant_Application/" + ch.scope + "/" + c.who.AppID + "/" + c.who.Tenant
+		res := s.throttled(c, ch.retry)
+		// <Scope>/<Limit>/<ApplicationId>/<TenantId> (throttling-limits.md, "Throttled responses").
+		res.header["x-ms-throttle-scope"] = ch.scope + "/" + c.who.AppID + "/" + c.who.Tenant
 		res.header["x-ms-throttle-information"] = ch.info
 		return res
 	}
@@ -510,6 +562,9 @@ func (s *Server) routeAuthentication(c *call, seg func(int) string, is func(...s
 		}
 		return route{roles: rolesMethodRead, cost: 1, handle: s.getMethod}, result{}, true
 	case segPhone, segAuthApp, segSoftOath, segHardOath, segFido2, segEmail, segPassword:
+		if s3 == segHardOath && c.version != "beta" {
+			return unknown(3) // hardware OATH tokens are beta only (authenticationmethods-overview.md, v1.0)
+		}
 		if n > 5 {
 			return unknown(5)
 		}

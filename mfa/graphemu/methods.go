@@ -105,16 +105,22 @@ func (s *Server) patchRequirements(c *call) result {
 	return noContent()
 }
 
-// getSignInPreferences answers GET /beta/users/{id}/authentication/signInPreferences.
+// getSignInPreferences answers GET /beta/users/{id}/authentication/signInPreferences
+// (api-reference/beta/api/authentication-get.md, example 1). isSystemPreferredAuthenticationMethodEnabled
+// follows the tenant's systemCredentialPreferences unless PATCHed for the user.
 func (s *Server) getSignInPreferences(c *call) result {
 	s.dir.mu.RLock()
 	u := s.dir.lookup(c.segs[1])
 	var id string
 	var pref any
+	sysPref := s.dir.policy.systemPreferredOn()
 	if u != nil {
 		id = u.id
 		if _, m := u.method(u.defaultID); m != nil {
 			pref = preferredValue(m.typ)
+		}
+		if u.systemPreferred != nil {
+			sysPref = *u.systemPreferred
 		}
 	}
 	s.dir.mu.RUnlock()
@@ -123,9 +129,8 @@ func (s *Server) getSignInPreferences(c *call) result {
 	}
 	return jsonResult(http.StatusOK, obj{
 		{"@odata.context", c.userContext(id, "signInPreferences/$entity")},
-		{"isSystemPreferredAuthenticationMethodEnabled", false},
+		{"isSystemPreferredAuthenticationMethodEnabled", sysPref},
 		{"userPreferredMethodForSecondaryAuthentication", pref},
-		{"systemPreferredAuthenticationMethod", nil},
 	})
 }
 
@@ -140,6 +145,14 @@ func (s *Server) patchSignInPreferences(c *call) result {
 	v, set, errRes := s.stringProp(c, props, "userPreferredMethodForSecondaryAuthentication")
 	if errRes != nil {
 		return *errRes
+	}
+	var sysPref *bool
+	if raw, ok := props["isSystemPreferredAuthenticationMethodEnabled"]; ok {
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return s.badRequest(c, "Invalid value for property 'isSystemPreferredAuthenticationMethodEnabled': a Boolean is expected.")
+		}
+		sysPref = &b
 	}
 	var kinds []mfa.MethodType
 	if set {
@@ -174,6 +187,9 @@ func (s *Server) patchSignInPreferences(c *call) result {
 		}
 		u.defaultID = found
 	}
+	if sysPref != nil {
+		u.systemPreferred = sysPref
+	}
 	return noContent()
 }
 
@@ -201,9 +217,9 @@ func methodJSON(u *user, m *method) obj {
 	case mfa.MethodSoftwareOTP:
 		return obj{{"@odata.type", odataSoftwareOath}, {"id", m.id}, {"secretKey", nil}}
 	case mfa.MethodHardwareOTP:
-		return obj{{"@odata.type", odataHardwareOath}, {"id", m.id}, {"displayName", "Hardware token"},
-			{"serialNumber", fmt.Sprintf("%08d", n)}, {"manufacturer", "Contoso Tokens"}, {"model", "OTP-C200"},
-			{"createdDateTime", created}}
+		// api-reference/beta/resources/hardwareoathauthenticationmethod.md: id and createdDateTime
+		// (the token's details are its device relationship).
+		return obj{{"@odata.type", odataHardwareOath}, {"id", m.id}, {"createdDateTime", created}}
 	case mfa.MethodFIDO2:
 		return obj{{"@odata.type", odataFido2}, {"id", m.id}, {"displayName", "Security key"},
 			{"createdDateTime", created}, {"aaGuid", "cb69481e-8ff7-4039-93ec-0a2729a154a8"},
@@ -220,8 +236,14 @@ func passwordJSON(u *user) obj {
 		{"createdDateTime", u.created.UTC().Format("2006-01-02T15:04:05Z")}}
 }
 
-// collectionAccepts reports whether the collection segment (lower case) holds methods of type t.
-func collectionAccepts(seg string, t mfa.MethodType) bool {
+// collectionAccepts reports whether the collection segment (lower case) holds methods of type t in
+// an API version. Hardware OATH tokens exist only on beta: "Hardware token" is among the methods
+// "not yet supported in Microsoft Graph v1.0" (api-reference/v1.0/resources/authenticationmethods-overview.md),
+// and a list returns "only the methods supported on this API version" (v1.0 authentication-list-methods.md).
+func collectionAccepts(version, seg string, t mfa.MethodType) bool {
+	if t == mfa.MethodHardwareOTP && version != "beta" {
+		return false
+	}
 	return seg == "methods" || segmentOf(t) == seg
 }
 
@@ -239,7 +261,7 @@ func (s *Server) listMethods(c *call) result {
 		values = append(values, passwordJSON(u))
 	}
 	for i := range u.methods {
-		if collectionAccepts(seg, u.methods[i].typ) {
+		if collectionAccepts(c.version, seg, u.methods[i].typ) {
 			values = append(values, methodJSON(u, &u.methods[i]))
 		}
 	}
@@ -262,7 +284,7 @@ func (s *Server) getMethod(c *call) result {
 	if strings.EqualFold(mid, PasswordMethodID) && (seg == "methods" || seg == segPassword) {
 		return jsonResult(http.StatusOK, append(obj{{"@odata.context", ctx}}, passwordJSON(u)...))
 	}
-	if _, m := u.method(mid); m != nil && collectionAccepts(seg, m.typ) {
+	if _, m := u.method(mid); m != nil && collectionAccepts(c.version, seg, m.typ) {
 		return jsonResult(http.StatusOK, append(obj{{"@odata.context", ctx}}, methodJSON(u, m)...))
 	}
 	return s.methodNotFound(c, mid)
@@ -274,8 +296,15 @@ func (s *Server) methodNotFound(c *call, id string) result {
 }
 
 // deleteMethod answers DELETE /users/{id}/authentication/{typed collection}/{methodId} with 204.
-// Refused with 400, as Graph does: the password method; a mobile phone while an alternate mobile
-// phone remains; the default method while other methods that could be default remain.
+// Refused with 400, as Graph does:
+//   - the password method;
+//   - the mobile phone while an alternate mobile phone remains: "A user can't have an
+//     alternateMobile number without a mobile number" (v1.0 phoneauthenticationmethod-delete.md);
+//   - the default method while any other method remains, with Graph's code and message
+//     (microsoft-graph-docs issue #14470: "badRequest", "Cannot delete default method with other
+//     methods configured. Please change default method before deletion."). System-preferred MFA does
+//     not lift it: the default method is still kept and used by NPS and ADFS (Microsoft's answer in
+//     microsoft-graph-docs issue #20895; signInPreferences' description in authentication-update.md).
 func (s *Server) deleteMethod(c *call) result {
 	seg, mid := strings.ToLower(c.segs[3]), c.segs[4]
 	s.dir.mu.Lock()
@@ -288,7 +317,7 @@ func (s *Server) deleteMethod(c *call) result {
 		return s.badRequest(c, "The password authentication method cannot be deleted.")
 	}
 	i, m := u.method(mid)
-	if m == nil || !collectionAccepts(seg, m.typ) {
+	if m == nil || !collectionAccepts(c.version, seg, m.typ) {
 		return s.methodNotFound(c, mid)
 	}
 	if m.typ == mfa.MethodMobilePhone {
@@ -299,10 +328,8 @@ func (s *Server) deleteMethod(c *call) result {
 		}
 	}
 	if m.id == u.defaultID {
-		for _, o := range u.methods {
-			if o.id != m.id && canBeDefault(o.typ) {
-				return s.badRequest(c, "Cannot delete default method with other methods configured. Please change default method before deletion.")
-			}
+		if len(u.methods) > 1 {
+			return s.graphErrorInner(c, http.StatusBadRequest, "badRequest", MsgDefaultMethod)
 		}
 		u.defaultID = ""
 	}
@@ -310,3 +337,6 @@ func (s *Server) deleteMethod(c *call) result {
 	s.stats.methodsDeleted.Add(1)
 	return noContent()
 }
+
+// MsgDefaultMethod is Graph's message when the default method is deleted while others remain.
+const MsgDefaultMethod = "Cannot delete default method with other methods configured. Please change default method before deletion."

@@ -13,7 +13,14 @@ type policy struct {
 	lastModified            time.Time
 	registrationEnforcement json.RawMessage
 	configs                 []methodConfig
+	// systemPreferred is systemCredentialPreferences' state: "enabled", "disabled", or "default"
+	// (Microsoft-managed, which is on). Beta only: the v1.0 policy has no such property
+	// (api-reference/beta/resources/systemcredentialpreferences.md).
+	systemPreferred string
 }
+
+// systemPreferredOn reports whether system-preferred MFA applies to the tenant's users.
+func (p *policy) systemPreferredOn() bool { return p.systemPreferred != "disabled" }
 
 // methodConfig is one authenticationMethodConfiguration: its state is what the emulator lets
 // clients change; the other fields are fixed, as a typical tenant has them.
@@ -26,12 +33,17 @@ type methodConfig struct {
 
 var allUsersTarget = []obj{{{"targetType", "group"}, {"id", "all_users"}, {"isRegistrationRequired", false}}}
 
-func defaultPolicy(now time.Time) policy {
+func defaultPolicy(now time.Time, systemPreferred bool) policy {
 	cfg := func(id, typ, state string, extra ...kv) methodConfig {
 		return methodConfig{id: id, odataType: "#microsoft.graph." + typ, state: state, extra: obj(extra)}
 	}
+	sp := "enabled"
+	if !systemPreferred {
+		sp = "disabled"
+	}
 	return policy{
-		lastModified: now,
+		lastModified:    now,
+		systemPreferred: sp,
 		registrationEnforcement: json.RawMessage(`{"authenticationMethodsRegistrationCampaign":{"snoozeDurationInDays":1,` +
 			`"enforceRegistrationAfterAllowedSnoozes":true,"state":"default","excludeTargets":[],` +
 			`"includeTargets":[{"id":"all_users","targetType":"group","targetedAuthenticationMethod":"microsoftAuthenticator"}]}}`),
@@ -79,7 +91,7 @@ func (s *Server) policyJSON(c *call) obj {
 	for i := range p.configs {
 		configs[i] = p.configs[i].json()
 	}
-	return obj{
+	out := obj{
 		{"@odata.context", c.base + "/" + c.version + "/$metadata#authenticationMethodsPolicy"},
 		{"id", "authenticationMethodsPolicy"},
 		{"displayName", "Authentication Methods Policy"},
@@ -88,8 +100,16 @@ func (s *Server) policyJSON(c *call) obj {
 		{"policyVersion", "1.5"},
 		{"policyMigrationState", "migrationComplete"},
 		{"registrationEnforcement", p.registrationEnforcement},
-		{"authenticationMethodConfigurations", configs},
 	}
+	if c.version == "beta" {
+		out = append(out, kv{"systemCredentialPreferences", obj{
+			{"@odata.type", "#microsoft.graph.systemCredentialPreferences"},
+			{"state", p.systemPreferred},
+			{"includeTargets", []obj{{{"targetType", "group"}, {"id", "all_users"}}}},
+			{"excludeTargets", []obj{}},
+		}})
+	}
+	return append(out, kv{"authenticationMethodConfigurations", configs})
 }
 
 // getPolicy answers GET /policies/authenticationMethodsPolicy.
@@ -117,6 +137,19 @@ func (s *Server) patchPolicy(c *call) result {
 			return s.badRequest(c, "Invalid value for property 'authenticationMethodConfigurations': an array of {id, state} objects is expected.")
 		}
 	}
+	sysPref := ""
+	if raw, ok := props["systemCredentialPreferences"]; ok {
+		var v struct {
+			State string `json:"state"`
+		}
+		if c.version != "beta" {
+			return s.badRequest(c, "Property 'systemCredentialPreferences' does not exist on type 'microsoft.graph.authenticationMethodsPolicy'. Make sure to only use property names that are defined by the type.")
+		}
+		if err := json.Unmarshal(raw, &v); err != nil || (v.State != "default" && v.State != "enabled" && v.State != "disabled") {
+			return s.badRequest(c, "Invalid value for property 'systemCredentialPreferences': its state must be default, enabled or disabled.")
+		}
+		sysPref = v.State
+	}
 	s.dir.mu.Lock()
 	defer s.dir.mu.Unlock()
 	p := &s.dir.policy
@@ -130,6 +163,9 @@ func (s *Server) patchPolicy(c *call) result {
 	}
 	for _, ch := range changes {
 		p.config(ch.ID).state = ch.State
+	}
+	if sysPref != "" {
+		p.systemPreferred = sysPref
 	}
 	if raw, ok := props["registrationEnforcement"]; ok {
 		p.registrationEnforcement = append(json.RawMessage(nil), raw...)
@@ -231,4 +267,15 @@ func (s *Server) SetMethodConfigurationState(id, state string) error {
 	}
 	m.state = state
 	return nil
+}
+
+// SetSystemPreferredMFA turns the tenant's system-preferred MFA on or off (its
+// systemCredentialPreferences state).
+func (s *Server) SetSystemPreferredMFA(on bool) {
+	s.dir.mu.Lock()
+	defer s.dir.mu.Unlock()
+	s.dir.policy.systemPreferred = "disabled"
+	if on {
+		s.dir.policy.systemPreferred = "enabled"
+	}
 }

@@ -129,10 +129,9 @@ func (s *Server) listRoleMembers(c *call) result {
 	}
 	top := roleMembersDefaultTop
 	if t, ok := queryOpt(c.query, "top"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(t))
-		if err != nil || n < 1 || n > roleMembersMaxTop {
-			return s.graphError(c, http.StatusBadRequest, "Request_BadRequest",
-				fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", t))
+		n, errRes := s.pageSize(c, t)
+		if errRes != nil {
+			return *errRes
 		}
 		top = n
 	}

@@ -107,6 +107,19 @@ func nameParts(display string) [2]any {
 	return [2]any{first, last}
 }
 
+// pageSize reads $top: directory lists take 1 to 999 ("For most directory APIs, the limit is 999",
+// microsoft-graph-docs issue #4372; concepts/query-parameters.md), anything else is refused with
+// Request_UnsupportedQuery, the code Graph gives a query option it cannot apply.
+func (s *Server) pageSize(c *call, t string) (int, *result) {
+	n, err := strconv.Atoi(strings.TrimSpace(t))
+	if err != nil || n < 1 || n > 999 {
+		res := s.graphError(c, http.StatusBadRequest, "Request_UnsupportedQuery",
+			fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", t))
+		return 0, &res
+	}
+	return n, nil
+}
+
 // listUsersCost is the documented cost of GET /users: 2, less 1 with $select, less 1 with a $top
 // under 20, never below 1.
 func listUsersCost(c *call) int {
@@ -193,10 +206,9 @@ func (s *Server) listUsers(c *call) result {
 	}
 	top := 100
 	if t, ok := queryOpt(c.query, "top"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(t))
-		if err != nil || n < 1 || n > 999 {
-			return s.graphError(c, http.StatusBadRequest, "Request_BadRequest",
-				fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", t))
+		n, errRes := s.pageSize(c, t)
+		if errRes != nil {
+			return *errRes
 		}
 		top = n
 	}
