@@ -23,6 +23,7 @@ func (c *cli) graphEmulator(ctx context.Context, args []string) error {
 	tenant := fs.String("tenant-id", "", "the only tenant that gets tokens (default: any)")
 	clientID := fs.String("client-id", "", "the only client id that gets tokens (default: any)")
 	noQuotas := fs.Bool("no-quotas", false, "do not throttle (by default Graph's documented quotas apply)")
+	sysPref := fs.Bool("system-preferred-mfa", true, "system-preferred MFA on in the emulated tenant, as in most real tenants")
 	rest, err := parseFlags(fs, args, c.getenv)
 	if err != nil {
 		return errFlagUsage
@@ -33,7 +34,7 @@ func (c *cli) graphEmulator(ctx context.Context, args []string) error {
 	if *users < 0 || *users > 10_000_000 {
 		return usageError{fmt.Sprintf("--users %d: expected 0 to 10000000", *users)}
 	}
-	opts := graphemu.Options{Users: *users, Latency: *latency, Quotas: graphemu.Quotas{Disabled: *noQuotas},
+	opts := graphemu.Options{Users: *users, Latency: *latency, Quotas: graphemu.Quotas{Disabled: *noQuotas}, SystemPreferredMFAOff: !*sysPref,
 		Credentials: graphemu.Credentials{TenantID: *tenant, ClientID: *clientID, ClientSecret: c.getenv("MFAPORTAL_GRAPH_CLIENT_SECRET")}}
 	start := time.Now()
 	emu := graphemu.New(opts)

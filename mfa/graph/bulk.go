@@ -22,9 +22,9 @@ type bulkRow struct {
 	got  userState
 
 	mu    sync.Mutex
-	read  bool  // Graph's state was read
-	wrote bool  // Graph answered the write with success
-	done  bool  // the row has its outcome: unchanged, changed, or err
+	read  bool // Graph's state was read
+	wrote bool // Graph answered the write with success
+	done  bool // the row has its outcome: unchanged, changed, or err
 	fail  *failure
 	err   error // fn's refusal, or the domain error of fail
 }

@@ -106,6 +106,11 @@ func TestBulkPausesWhileGraphIsDown(t *testing.T) {
 		if mfa.ErrorCode(err) != mfa.EUNAVAILABLE {
 			t.Fatalf("attempt %d: %v", attempt, err)
 		}
+		// The page says what Graph said, never "An internal error occurred".
+		jobs, _ := e.svc.ListBulkJobs(context.Background(), admin, 1)
+		if len(jobs) != 1 || !strings.Contains(jobs[0].PausedReason, "injected fault") || strings.Contains(jobs[0].PausedReason, "internal error") {
+			t.Errorf("paused: %+v", jobs)
+		}
 		down++
 		if down == 2 {
 			e.emu.SetFaults(graphemu.Faults{})

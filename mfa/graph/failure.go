@@ -58,7 +58,9 @@ func (f *failure) fatal() bool {
 }
 
 // refused reports a permanent refusal of this one request.
-func (f *failure) refused() bool { return !f.transient() && !f.fatal() && f.status != http.StatusNotFound }
+func (f *failure) refused() bool {
+	return !f.transient() && !f.fatal() && f.status != http.StatusNotFound
+}
 
 // shared reports a 429 for a quota the portal's requests share (x-ms-throttle-scope names one:
 // Tenant_Application, Application or Tenant; throttling-limits.md): every request would be refused
@@ -127,8 +129,11 @@ func failureOf(err error) *failure {
 	var ae *abs.ApiError
 	if errors.As(err, &ae) {
 		f = &failure{status: ae.ResponseStatusCode, msg: fmt.Sprintf("HTTP %d with no readable error", ae.ResponseStatusCode)}
-		if ae.ResponseStatusCode == 0 {
+		switch {
+		case ae.ResponseStatusCode == 0:
 			f.msg = ae.Message
+		case ae.ResponseStatusCode < 300: // a success whose body could not be read: malformed, passing
+			f.status, f.msg = 0, fmt.Sprintf("a malformed answer (HTTP %d: %s)", ae.ResponseStatusCode, ae.Message)
 		}
 		f.retryAfter = retryAfter(func(k string) string { return firstHeader(ae.ResponseHeaders, k) })
 		f.scope = firstHeader(ae.ResponseHeaders, "x-ms-throttle-scope")
