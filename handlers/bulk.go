@@ -159,6 +159,7 @@ func (h *Handlers) renderBulkJob(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	v.Rows, v.Problems = rows, f.Problems
+	v.ChangedSince = h.changedSince(r.Context(), actor, job)
 	base := "/bulk/" + job.ID + "?"
 	if f.Problems {
 		base += "problems=1&"

@@ -111,6 +111,8 @@ type Job struct {
 	// PausedReason says why a running job is waiting (the directory could not be reached); "" when
 	// it runs normally. The runner tries again by itself.
 	PausedReason string
+	// UndoOf is the job this one undoes (undo.go); "" for a job planned from a file.
+	UndoOf string
 	// Notice is what the admin should know about how the file was read (CSVReader.Notice).
 	Notice     string
 	FinishedAt time.Time

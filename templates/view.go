@@ -181,4 +181,7 @@ type BulkView struct {
 	MaxRows    int
 	RequireWhy bool
 	Now        time.Time
+	// ChangedSince is, on the verify page of an undo, how many users it skips because someone
+	// changed them since the update.
+	ChangedSince int
 }

@@ -79,6 +79,8 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, post, "/bulk/{id}/start", mfa.PermBulkUpdate, s.h.BulkStartJob)
 		s.allow(r, post, "/bulk/{id}/back", mfa.PermBulkUpdate, s.h.BulkBack)
 		s.allow(r, post, "/bulk/{id}/cancel", mfa.PermBulkUpdate, s.h.BulkCancel)
+		// Undo a finished bulk update (SPEC §10): plans a new job, verified like a file.
+		s.allow(r, post, "/bulk/{id}/undo", mfa.PermBulkUpdate, s.h.BulkUndo)
 		// The registration tab (SPEC §10): Enabled users who have not registered, oldest first.
 		s.allow(r, get, "/registration", mfa.PermView, s.h.RegistrationPage)
 		s.allow(r, get, "/registration/export", mfa.PermView, s.h.ExportRegistration)

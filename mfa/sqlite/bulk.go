@@ -517,7 +517,7 @@ func writeUser(ctx context.Context, tx *sql.Tx, id int64, before, after *mfa.Use
 
 const jobColumns = `id, status, file_name, actor, actor_role, actor_method, client_ip, reason, n_enable, n_enforce, n_disable,
 	n_unchanged, n_errors, total, done, changed, unchanged, failed, cancel_requested, created_at, started_at, finished_at, updated_at,
-	paused_reason, notice`
+	paused_reason, notice, undo_of`
 
 func scanJob(sc interface{ Scan(...any) error }) (*mfa.Job, error) {
 	var j mfa.Job
@@ -526,7 +526,7 @@ func scanJob(sc interface{ Scan(...any) error }) (*mfa.Job, error) {
 	var created, started, finished, updated int64
 	if err := sc.Scan(&j.ID, &status, &j.FileName, &j.Actor.Name, &role, &j.Actor.Method, &j.Actor.IP, &j.Reason,
 		&j.Counts.Enable, &j.Counts.Enforce, &j.Counts.Disable, &j.Counts.Unchanged, &j.Counts.Errors, &j.Total, &j.Done,
-		&j.Changed, &j.Unchanged, &j.Failed, &cancel, &created, &started, &finished, &updated, &j.PausedReason, &j.Notice); err != nil {
+		&j.Changed, &j.Unchanged, &j.Failed, &cancel, &created, &started, &finished, &updated, &j.PausedReason, &j.Notice, &j.UndoOf); err != nil {
 		return nil, err
 	}
 	j.Status, j.Actor.Role, j.CancelRequested = mfa.JobStatus(status), mfa.Role(role), cancel == 1
@@ -585,7 +585,7 @@ func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mf
 		}
 		c := j.Counts
 		_, err = tx.ExecContext(ctx, `UPDATE bulk_jobs SET n_enable = ?, n_enforce = ?, n_disable = ?, n_unchanged = ?, n_errors = ?,
-			total = ?, notice = ? WHERE id = ?`, c.Enable, c.Enforce, c.Disable, c.Unchanged, c.Errors, j.Total, j.Notice, j.ID)
+			total = ?, notice = ?, undo_of = ? WHERE id = ?`, c.Enable, c.Enforce, c.Disable, c.Unchanged, c.Errors, j.Total, j.Notice, j.UndoOf, j.ID)
 		return err
 	})
 }
