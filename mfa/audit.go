@@ -46,7 +46,8 @@ const (
 var AuditActions = []string{AuditEnable, AuditEnforce, AuditDisable, AuditResetUser, AuditSaveSettings,
 	AuditBulkStart, AuditBulkCancel, AuditAccountAdd, AuditAccountPasswd, AuditAccountRemove, AuditTokenCreate, AuditTokenRevoke,
 	AuditSetupLink, AuditPasswordSet, AuditMethodAdd, AuditMethodDelete, AuditMethodDefault, AuditAppPasswordCreate,
-	AuditAppPasswordDelete, AuditUserImport, AuditRechain, AuditNotify, AuditNotifyTemplate}
+	AuditAppPasswordDelete, AuditUserImport, AuditRechain, AuditNotify, AuditNotifyTemplate,
+	AuditAccountMFAEnrol, AuditAccountMFARemove, AuditAccountMFAReset}
 
 // AuditLabels are the actions in words, as the audit log page and the user pages show them (the
 // CSV export and the API keep the codes). Every action in AuditActions needs one: a test fails
@@ -78,6 +79,10 @@ var AuditLabels = map[string]string{
 	// The registration tab.
 	AuditNotify:         "sent a registration email",
 	AuditNotifyTemplate: "saved the registration email",
+	// The local accounts' authenticator apps.
+	AuditAccountMFAEnrol:  "enrolled an authenticator app",
+	AuditAccountMFARemove: "removed their authenticator app",
+	AuditAccountMFAReset:  "reset a local account's authenticator app",
 }
 
 // AuditLabel is an action in words; an action without a label (written by another version) is

@@ -14,8 +14,12 @@ type Service struct {
 	Directory Directory
 	Importer  UserImporter // nil when the directory cannot create users
 	Accounts  AccountStore
-	Tokens    TokenStore // API tokens; nil where tokens are not used
-	Audit     AuditLog
+	// AccountMFA keeps the local accounts' authenticator apps; nil where the store cannot.
+	AccountMFA AccountMFAStore
+	// RequireAdminMFA makes every local account enrol an authenticator app (MFAPORTAL_REQUIRE_ADMIN_MFA).
+	RequireAdminMFA bool
+	Tokens          TokenStore // API tokens; nil where tokens are not used
+	Audit           AuditLog
 	// AuditKey keys the audit chain's HMACs (the store seals with the same key); nil verifies the
 	// legacy SHA-256 chain of a store opened without a key.
 	AuditKey []byte

@@ -206,6 +206,15 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.h.ErrorPage(w, r, err)
 		return
 	}
+	step, err := s.svc.AccountSecondStep(r.Context(), account.Name)
+	if err != nil {
+		s.h.ErrorPage(w, r, err)
+		return
+	}
+	if step != mfa.NoSecondStep {
+		s.startSecondStep(w, r, account, step, next)
+		return
+	}
 	if err := s.startSession(w, r, account.Name, account.Role, "local"); err != nil {
 		s.h.ErrorPage(w, r, err)
 		return

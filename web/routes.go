@@ -51,6 +51,10 @@ func (s *Server) routes() http.Handler {
 		s.public(r, get, "/signin", s.signInPage)
 		s.public(r, post, "/signin", s.signIn)
 		s.public(r, post, "/signout", s.signOut)
+		// The second step of a local sign-in (its authenticator's code, or enrolling one): only
+		// after the right password, which leaves a sealed five-minute cookie.
+		s.public(r, get, "/signin/mfa", s.secondStepPage)
+		s.public(r, post, "/signin/mfa", s.secondStep)
 		s.public(r, get, "/auth/login", s.authLogin)
 		s.public(r, get, "/auth/callback", s.authCallback)
 
@@ -90,6 +94,10 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, get, "/accounts", mfa.PermAdminister, s.h.AccountsPage)
 		s.allow(r, post, "/accounts", mfa.PermAdminister, s.h.AddAccount)
 		s.allow(r, post, "/accounts/remove", mfa.PermAdminister, s.h.RemoveAccount)
+		// Every signed-in person's own sign-in security: a local account's authenticator app.
+		s.allow(r, get, "/account/security", mfa.PermView, s.accountSecurityPage)
+		s.allow(r, post, "/account/security/enrol", mfa.PermView, s.enrolAccountTOTP)
+		s.allow(r, post, "/account/security/remove", mfa.PermView, s.removeAccountTOTP)
 		s.allow(r, get, "/tokens", mfa.PermAdminister, s.h.TokensPage)
 		s.allow(r, post, "/tokens", mfa.PermAdminister, s.h.CreateToken)
 		s.allow(r, post, "/tokens/revoke", mfa.PermAdminister, s.h.RevokeToken)

@@ -237,7 +237,7 @@ func TestRuleTableMatchesSpec(t *testing.T) {
 		}
 	}
 	slices.Sort(public)
-	if got := strings.Join(public, ", "); got != "GET /auth/callback, GET /auth/login, GET /healthz, GET /metrics, GET /readyz, GET /signin, GET /static/*, POST /signin, POST /signout" {
+	if got := strings.Join(public, ", "); got != "GET /auth/callback, GET /auth/login, GET /healthz, GET /metrics, GET /readyz, GET /signin, GET /signin/mfa, GET /static/*, POST /signin, POST /signin/mfa, POST /signout" {
 		t.Errorf("public routes: %s", got)
 	}
 }

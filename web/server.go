@@ -54,6 +54,9 @@ type Server struct {
 	reg      *prometheus.Registry
 	metrics  *metrics
 	throttle *mfa.Throttle // the admins' sign-in, namespace "admin"
+	// Sealed cookies: a sign-in waiting for its second step, an authenticator being enrolled, a
+	// notice for the next page.
+	pending, enrolling, notice *sealedCookie
 	now      func() time.Time
 	oidc     *oidcFlow // nil without organisation sign-in
 	rules    map[string]rule
@@ -91,6 +94,9 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 		now:      time.Now,
 		ready:    ready,
 	}
+	s.pending = newSealedCookie("mfaportal_signin", "/signin", pendingMaxAge, cfg.SessionKey, https)
+	s.enrolling = newSealedCookie("mfaportal_enrol", "/account", enrollingMaxAge, cfg.SessionKey, https)
+	s.notice = newSealedCookie("mfaportal_notice", "/", time.Minute, cfg.SessionKey, https)
 	var err error
 	s.throttle, err = mfa.NewThrottle(context.Background(), stores, "admin", mfa.DefaultThrottlePolicy, func() time.Time { return s.now() })
 	if err != nil {

@@ -85,7 +85,7 @@ func newTestEnvWith(t *testing.T, configure func(cfg *Config, baseURL string)) *
 	if _, err := db.SeedUsers(ctx, slices.Values(users), e.now, nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Registrations: db, Now: func() time.Time { return e.now }}
+	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, AccountMFA: db, Tokens: db, Audit: db, Settings: db, Registrations: db, Now: func() time.Time { return e.now }}
 	for _, r := range mfa.Roles {
 		if err := db.CreateAccount(ctx, &mfa.Account{Name: string(r), Role: r, PasswordHash: testHash(), CreatedAt: e.now, UpdatedAt: e.now}); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 func (c *cli) accounts(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{"accounts: expected add, passwd, remove or list"}
+		return usageError{"accounts: expected add, passwd, remove, reset-mfa or list"}
 	}
 	sub, args := args[0], args[1:]
 	var cfg config
@@ -22,10 +22,10 @@ func (c *cli) accounts(ctx context.Context, args []string) error {
 	if err != nil {
 		return errFlagUsage
 	}
-	wantArgs := map[string]int{"add": 1, "passwd": 1, "remove": 1, "list": 0}
+	wantArgs := map[string]int{"add": 1, "passwd": 1, "remove": 1, "reset-mfa": 1, "list": 0}
 	n, known := wantArgs[sub]
 	if !known {
-		return usageError{fmt.Sprintf("accounts: unknown command %q: expected add, passwd, remove or list", sub)}
+		return usageError{fmt.Sprintf("accounts: unknown command %q: expected add, passwd, remove, reset-mfa or list", sub)}
 	}
 	if len(rest) != n {
 		return usageError{fmt.Sprintf("accounts %s: expected %d argument(s), found %d", sub, n, len(rest))}
@@ -64,15 +64,26 @@ func (c *cli) accounts(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "removed account %s; its sessions are signed out\n", rest[0])
+	case "reset-mfa":
+		if err := svc.ResetAccountMFA(ctx, mfa.CLIActor, rest[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "removed the authenticator app of %s; its sessions are signed out and it enrols a new one at its next sign-in if MFA is required\n", rest[0])
 	case "list":
 		accounts, err := svc.ListAccounts(ctx, mfa.CLIActor)
 		if err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tPASSWORD CHANGED")
+		fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tPASSWORD CHANGED\tAUTHENTICATOR")
 		for _, a := range accounts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Role, a.CreatedAt.Format(time.DateTime), a.UpdatedAt.Format(time.DateTime))
+			app := "none"
+			if on, _, err := svc.AccountTOTP(ctx, a.Name); err != nil {
+				return err
+			} else if on {
+				app = "enrolled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, a.Role, a.CreatedAt.Format(time.DateTime), a.UpdatedAt.Format(time.DateTime), app)
 		}
 		return tw.Flush()
 	}

@@ -267,3 +267,35 @@ func TestAuditLegacyTamperingIsRecordedWhenRechained(t *testing.T) {
 		t.Fatalf("the re-chaining record: %q %q", out, errs)
 	}
 }
+
+// `accounts reset-mfa NAME` removes a lost authenticator, audited; with none it says so.
+func TestAccountsResetMFA(t *testing.T) {
+	data := t.TempDir()
+	if code, _, errs := runCLI(t, "correct horse battery\n", "accounts", "add", "ops", "--role", "helpdesk", "--data", data); code != 0 {
+		t.Fatal(errs)
+	}
+	db, err := openStore(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetAccountTOTP(context.Background(), "ops", "JBSWY3DPEHPK3PXP", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, out, _ := runCLI(t, "", "accounts", "list", "--data", data); !strings.Contains(out, "enrolled") {
+		t.Fatalf("list: %q", out)
+	}
+	if code, out, errs := runCLI(t, "", "accounts", "reset-mfa", "OPS", "--data", data); code != 0 || !strings.Contains(out, "removed the authenticator app of OPS") {
+		t.Fatalf("reset-mfa: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "", "accounts", "reset-mfa", "ops", "--data", data); code != 1 || !strings.Contains(errs, "no authenticator app") {
+		t.Fatalf("reset-mfa again: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "accounts", "reset-mfa", "nobody", "--data", data); code != 1 || !strings.Contains(errs, "no account") {
+		t.Fatalf("reset-mfa of nobody: %d %q", code, errs)
+	}
+	_, out, _ := runCLI(t, "", "audit", "export", "--action", "account.mfa-reset", "--data", data)
+	if strings.Count(out, "account.mfa-reset") != 1 || !strings.Contains(out, "account:ops") {
+		t.Fatalf("audit: %q", out)
+	}
+}

@@ -27,8 +27,10 @@ type config struct {
 	SessionMaxAge time.Duration
 	LogLevel      string
 	RequireReason bool
-	BulkMaxBytes  int64
-	BulkMaxRows   int
+	// RequireAdminMFA makes every local account enrol an authenticator app at its next sign-in.
+	RequireAdminMFA bool
+	BulkMaxBytes    int64
+	BulkMaxRows     int
 	// AuditFile and AuditSyslog receive the audit log's records as they are written.
 	AuditFile   string
 	AuditSyslog string
@@ -101,6 +103,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Int64Var(&c.BulkMaxBytes, "bulk-max-bytes", 50<<20, "largest bulk update file, in bytes")
 	fs.IntVar(&c.BulkMaxRows, "bulk-max-rows", 1_000_000, "most rows in a bulk update file")
 	mailFlags(fs, &c.Mail)
+	fs.BoolVar(&c.RequireAdminMFA, "require-admin-mfa", false, "make every local account enrol an authenticator app (TOTP) at its next sign-in")
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
 	fs.StringVar(&c.AuditFile, "audit-file", "", "append every audit record as a JSON line to this file, as it is written (for `audit verify --against`)")
 	fs.StringVar(&c.AuditSyslog, "audit-syslog", "", "send every audit record to syslog: local, udp://HOST:PORT or tcp://HOST:PORT (RFC 5424)")

@@ -34,6 +34,7 @@ Usage:
   mfaportal accounts add NAME --role R   add a local account (password on stdin)
   mfaportal accounts passwd NAME         set a local account's password (on stdin)
   mfaportal accounts remove NAME         remove a local account
+  mfaportal accounts reset-mfa NAME      remove a local account's authenticator app (a lost phone)
   mfaportal accounts list                list local accounts
   mfaportal tokens create --name N --role R   create an API token (printed once, on the last line)
   mfaportal tokens revoke NAME           revoke an API token
@@ -126,7 +127,7 @@ func refuseGraphFolder(ctx context.Context, db *sqlite.DB, what string) error {
 }
 
 func newService(db *sqlite.DB) *mfa.Service {
-	return &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, AuditKey: db.AuditKey(), Settings: db, Jobs: db, Registrations: db, Now: time.Now}
+	return &mfa.Service{Directory: db, Importer: db, Accounts: db, AccountMFA: db, Tokens: db, Audit: db, AuditKey: db.AuditKey(), Settings: db, Jobs: db, Registrations: db, Now: time.Now}
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -170,6 +171,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer db.Close()
 	svc := newService(db)
 	svc.RequireReason = cfg.RequireReason
+	svc.RequireAdminMFA = cfg.RequireAdminMFA
 	ready := db.Ping
 	// Remember which directory this data folder belongs to, for the commands that change users.
 	if err := db.SetMeta(ctx, "directory", cfg.Graph.Directory); err != nil {
