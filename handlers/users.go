@@ -114,7 +114,7 @@ func (h *Handlers) UserPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderUserPage renders a user's page with its history, and an optional dialog over it.
-func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, from string, status int, dialog templ.Component) {
+func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, from string, status int, dialog templ.Component, notices ...string) {
 	actor := Actor(r)
 	u, err := h.Service.GetUser(r.Context(), actor, upn)
 	if err != nil {
@@ -142,6 +142,14 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 		CanReset: actor.Role.CanOn(mfa.PermManageSettings, u.Privileged)}
 	if actor.Role.CanOn(mfa.PermChangeState, u.Privileged) {
 		v.Steps = mfa.AvailableActions([]mfa.State{u.State})
+	}
+	v.CanExempt, v.Now = actor.Role.CanOn(mfa.PermChangeState, u.Privileged) && h.Service.Exemptions != nil, h.Service.CurrentTime()
+	if v.Exemption, err = h.Service.GetExemption(r.Context(), actor, u.UPN); err != nil {
+		h.ErrorPage(w, r, err)
+		return
+	}
+	if len(notices) > 0 {
+		v.Notice = strings.Join(notices, " ")
 	}
 	if v.Dialog == nil {
 		if d, _ := h.resultFor(r); d != nil {

@@ -47,7 +47,8 @@ var AuditActions = []string{AuditEnable, AuditEnforce, AuditDisable, AuditResetU
 	AuditBulkStart, AuditBulkCancel, AuditAccountAdd, AuditAccountPasswd, AuditAccountRemove, AuditTokenCreate, AuditTokenRevoke,
 	AuditSetupLink, AuditPasswordSet, AuditMethodAdd, AuditMethodDelete, AuditMethodDefault, AuditAppPasswordCreate,
 	AuditAppPasswordDelete, AuditUserImport, AuditRechain, AuditNotify, AuditNotifyTemplate,
-	AuditAccountMFAEnrol, AuditAccountMFARemove, AuditAccountMFAReset}
+	AuditAccountMFAEnrol, AuditAccountMFARemove, AuditAccountMFAReset,
+	AuditExemptionStart, AuditExemptionEnd}
 
 // AuditLabels are the actions in words, as the audit log page and the user pages show them (the
 // CSV export and the API keep the codes). Every action in AuditActions needs one: a test fails
@@ -83,6 +84,8 @@ var AuditLabels = map[string]string{
 	AuditAccountMFAEnrol:  "enrolled an authenticator app",
 	AuditAccountMFARemove: "removed their authenticator app",
 	AuditAccountMFAReset:  "reset a local account's authenticator app",
+	AuditExemptionStart:   "disabled MFA for a while",
+	AuditExemptionEnd:     "ended an exemption",
 }
 
 // AuditLabel is an action in words; an action without a label (written by another version) is

@@ -33,6 +33,10 @@ type Service struct {
 	Notices NotifyStore
 	// SetupURL is the link users register at (MFAPORTAL_SETUP_URL), sent in notifications.
 	SetupURL string
+	// Exemptions keeps the users disabled for a while (exemption.go); nil: not offered.
+	Exemptions ExemptionStore
+	// Overview counts the directory for the overview tab and keeps its daily snapshots.
+	Overview OverviewStore
 	// Wake, if set, tells the bulk runner that a job was queued.
 	Wake func()
 	Now  func() time.Time

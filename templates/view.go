@@ -75,6 +75,10 @@ type UserView struct {
 	// AppPasswordsAllowed is the service setting, for the note on existing app passwords.
 	AppPasswordsAllowed bool
 	Dialog              templ.Component
+	// Exemption is the user's running exemption ("Disable for a while"); CanExempt offers one.
+	Exemption *mfa.Exemption
+	CanExempt bool
+	Now       time.Time
 }
 
 // SignInView is the sign-in page.

@@ -91,6 +91,10 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, post, "/registration/notify", mfa.PermManageSettings, s.h.Notify)
 		s.allow(r, get, "/registration/template", mfa.PermView, s.h.NotifyTemplatePage)
 		s.allow(r, post, "/registration/template", mfa.PermView, s.h.SaveNotifyTemplate) // preview for all; save checked by the service
+		// Temporary exemptions (SPEC §10): Disable for a while, end early, the list.
+		s.allow(r, post, "/users/{upn}/exemption", mfa.PermChangeState, s.h.Exempt)
+		s.allow(r, post, "/users/{upn}/exemption/end", mfa.PermChangeState, s.h.EndExemptionEarly)
+		s.allow(r, get, "/exemptions", mfa.PermView, s.h.ExemptionsPage)
 		s.allow(r, get, "/accounts", mfa.PermAdminister, s.h.AccountsPage)
 		s.allow(r, post, "/accounts", mfa.PermAdminister, s.h.AddAccount)
 		s.allow(r, post, "/accounts/remove", mfa.PermAdminister, s.h.RemoveAccount)
@@ -107,6 +111,8 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, get, "/api/v1/users/{upn}", mfa.PermView, s.h.APIGetUser)
 		s.allow(r, post, "/api/v1/users/{upn}/state", mfa.PermChangeState, s.h.APISetState)
 		s.allow(r, post, "/api/v1/users/{upn}/reset", mfa.PermManageSettings, s.h.APIReset)
+		s.allow(r, post, "/api/v1/users/{upn}/exemption", mfa.PermChangeState, s.h.APIExempt)
+		s.allow(r, http.MethodDelete, "/api/v1/users/{upn}/exemption", mfa.PermChangeState, s.h.APIEndExemption)
 		s.allow(r, get, "/api/v1/audit", mfa.PermView, s.h.APIAudit)
 		s.allow(r, get, "/api/v1/settings", mfa.PermView, s.h.APIGetSettings)
 		s.allow(r, put, "/api/v1/settings", mfa.PermSaveSettings, s.h.APIPutSettings)

@@ -86,6 +86,7 @@ func newTestEnvWith(t *testing.T, configure func(cfg *Config, baseURL string)) *
 		t.Fatal(err)
 	}
 	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, AccountMFA: db, Tokens: db, Audit: db, Settings: db, Registrations: db, Now: func() time.Time { return e.now }}
+	svc.Exemptions, svc.Overview = db, db
 	for _, r := range mfa.Roles {
 		if err := db.CreateAccount(ctx, &mfa.Account{Name: string(r), Role: r, PasswordHash: testHash(), CreatedAt: e.now, UpdatedAt: e.now}); err != nil {
 			t.Fatal(err)

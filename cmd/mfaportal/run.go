@@ -127,7 +127,10 @@ func refuseGraphFolder(ctx context.Context, db *sqlite.DB, what string) error {
 }
 
 func newService(db *sqlite.DB) *mfa.Service {
-	return &mfa.Service{Directory: db, Importer: db, Accounts: db, AccountMFA: db, Tokens: db, Audit: db, AuditKey: db.AuditKey(), Settings: db, Jobs: db, Registrations: db, Now: time.Now}
+	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, AccountMFA: db, Tokens: db, Audit: db, AuditKey: db.AuditKey(), Settings: db, Jobs: db, Registrations: db, Now: time.Now}
+	// The registration tab's neighbours (SPEC §10): exemptions and the overview.
+	svc.Exemptions, svc.Overview = db, db
+	return svc
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -241,11 +244,17 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	runnerDone := make(chan struct{})
 	go func() { runner.Run(ctx); close(runnerDone) }()
+	// Exemptions that run out are ended, and the overview's snapshot taken, at start and then
+	// every minute (a day for the snapshot).
+	chores := &mfa.Chores{Service: svc, OnError: func(msg string, err error) { log.Error(msg, "err", err) }}
+	choresDone := make(chan struct{})
+	go func() { chores.Run(ctx); close(choresDone) }()
 	// The audit stream stops last, after the records of draining requests and of the runner.
 	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
 	streamDone := startAuditStream(streamCtx, cfg, db, log)
 	err = srv.Serve(ctx, l)
 	<-runnerDone
+	<-choresDone
 	stopStream()
 	if streamDone != nil {
 		<-streamDone
