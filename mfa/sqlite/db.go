@@ -134,6 +134,9 @@ func embeddedMigrations() ([]migration, error) {
 	return out, nil
 }
 
+// migrationTimed, when set (by a benchmark), is told how long each migration applied took.
+var migrationTimed func(name string, d time.Duration)
+
 func (d *DB) migrate(ctx context.Context) error {
 	all, err := embeddedMigrations()
 	if err != nil {
@@ -154,6 +157,7 @@ func (d *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		start := time.Now()
 		err = d.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", path.Base(m.name), err)
@@ -163,6 +167,9 @@ func (d *DB) migrate(ctx context.Context) error {
 		})
 		if err != nil {
 			return err
+		}
+		if migrationTimed != nil {
+			migrationTimed(path.Base(m.name), time.Since(start))
 		}
 		current = m.version
 	}

@@ -31,12 +31,13 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 		return nil, err
 	}
 	page := &mfa.UserPage{}
-	var classes []class
+	var classes []classCount
 	if lq.countedByClass() {
 		q, args := lq.classesSQL()
-		if classes, page.Total, err = readClasses(ctx, d.db, q, args); err != nil {
+		if classes, err = readClasses(ctx, d.db, q, args); err != nil {
 			return nil, err
 		}
+		page.Total = lq.total(classes)
 	} else {
 		q, args := lq.countSQL()
 		if err := d.db.QueryRowContext(ctx, q, args...).Scan(&page.Total); err != nil {
@@ -95,16 +96,20 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 	return page, nil
 }
 
-// readClasses reads the classes (listDims values, then n) that a classesSQL query answers, and
-// their total.
-func readClasses(ctx context.Context, db *sql.DB, q string, args []any) ([]class, int, error) {
+// classCount is a class and how many users (matches of the search) it has.
+type classCount struct {
+	class class
+	n     int
+}
+
+// readClasses reads the classes (listDims values, then n) that a classesSQL query answers.
+func readClasses(ctx context.Context, db *sql.DB, q string, args []any) ([]classCount, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer rows.Close()
-	var out []class
-	total := 0
+	var out []classCount
 	for rows.Next() {
 		vals := make([]any, len(listDims)+1)
 		ptrs := make([]any, len(vals))
@@ -112,7 +117,7 @@ func readClasses(ctx context.Context, db *sql.DB, q string, args []any) ([]class
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		c := make(class, len(listDims))
 		for i := range c {
@@ -126,10 +131,25 @@ func readClasses(ctx context.Context, db *sql.DB, q string, args []any) ([]class
 			}
 		}
 		n, _ := vals[len(listDims)].(int64)
-		out = append(out, c)
-		total += int(n)
+		out = append(out, classCount{c, int(n)})
 	}
-	return out, total, rows.Err()
+	return out, rows.Err()
+}
+
+// allowsState says whether the filter allows the state of class c.
+func (q *listQuery) allowsState(c class) bool {
+	return q.f.Status == mfa.StatusAny || c[stateDim] == string(q.f.Status)
+}
+
+// total adds up the classes whose state the filter allows.
+func (q *listQuery) total(classes []classCount) int {
+	n := 0
+	for _, c := range classes {
+		if q.allowsState(c.class) {
+			n += c.n
+		}
+	}
+	return n
 }
 
 // Searches of up to this many characters page along a prefix index of user_terms (migration 040),
@@ -180,13 +200,14 @@ func (q *listQuery) countedByClass() bool {
 	return q.term == "" || q.short && q.n <= countedPrefix
 }
 
-// classesSQL reads the non-empty classes that the filter allows, with their counts.
+// classesSQL reads the non-empty classes that the filter allows, with their counts, in every state
+// (how many of a class are in the state of the filter tells how to read them: pageSQL).
 func (q *listQuery) classesSQL() (string, []any) {
 	from, where, args := "user_counts t", []string{"t.n > 0"}, []any{}
 	if q.term != "" {
 		from, where, args = "prefix_counts t", []string{"t.prefix = ?", "t.n > 0"}, []any{q.term}
 	}
-	w, a := allowedWhere(&q.f, "t.", true)
+	w, a := allowedWhere(&q.f, "t.", false)
 	cols := dimCols("t.", listDims)
 	return "SELECT " + cols + ", t.n FROM " + from + " WHERE " + strings.Join(append(where, w...), " AND ") + " ORDER BY " + cols,
 		append(args, a...)
@@ -250,18 +271,19 @@ func cmpOp(desc bool) string {
 	return ">"
 }
 
-// probeByKey joins each term row t to its user's entry in users_by_filters_name, whose whole key
-// the row holds but the state (bound first, by the caller): one covering-index probe.
-func probeByKey() string {
+// probeByKey joins each row t (of user_terms, or of an index of users without the state) to its
+// user's entry in users_by_filters_name, whose whole key the row holds but the state (bound first,
+// by the caller): one covering-index probe. id is t's column of the user's id.
+func probeByKey(id string) string {
 	on := make([]string, 0, len(listDims)+2)
 	for _, d := range listDims[:stateDim] {
 		on = append(on, "s."+d.col+" = t."+d.col)
 	}
-	on = append(on, "s.state = ?", "s.sort_key = t.sort_key", "s.id = t.user_id")
+	on = append(on, "s.state = ?", "s.sort_key = t.sort_key", "s.id = "+id)
 	return " CROSS JOIN users s INDEXED BY users_by_filters_name ON " + strings.Join(on, " AND ")
 }
 
-// probeByID joins each term row t to its user's row.
+// probeByID joins each term row t to its user's row (where the state is not known beforehand).
 const probeByID = " CROSS JOIN users s ON s.id = t.user_id"
 
 // searchWhere is the condition of a search on user_terms t: a prefix index's first column, or the
@@ -279,7 +301,7 @@ const maxPrefixRune = "\U0010FFFF"
 func (q *listQuery) countSQL() (string, []any) {
 	from, args := "user_terms t", []any{}
 	if q.f.Status != mfa.StatusAny {
-		from += probeByKey()
+		from += probeByKey("t.user_id")
 		args = append(args, string(q.f.Status))
 	}
 	where, a := q.searchWhere(false)

@@ -20,7 +20,7 @@ type arm struct {
 
 // pageSQL returns the query of the page's users (limit + 1 of them, in the walk's order) given the
 // classes that have users; "" when no class can have any after the cursor.
-func (q *listQuery) pageSQL(classes []class) (string, []any) {
+func (q *listQuery) pageSQL(classes []classCount) (string, []any) {
 	if q.source() == fromRange {
 		return q.rangePageSQL()
 	}
@@ -98,9 +98,17 @@ func (q *listQuery) pageSQL(classes []class) (string, []any) {
 	return "SELECT " + userColumns + " FROM (" + ks + ") m CROSS JOIN users u ON u.id = m.i ORDER BY " + outer, args
 }
 
+// Estimated costs, in probes of an index at random, of reading a page of one class in one state
+// sorted by user name from an index without the state (walk: the class's entries in user-name
+// order, each probed for its state, until the page is full), and by collecting every entry of
+// the class in that state from users_by_filters_name (in display-name order: read in sequence, a
+// fraction of a probe each) and sorting them. A walk costs (limit+1) × class / matches; collecting
+// costs matches × collectCost.
+var collectCost = 0.2 // a variable, so that the tests can force either way
+
 // arms returns the keyset ranges of the page, one per class (or per class but its state, for an
 // index without the state), in the classes' order.
-func (q *listQuery) arms(classes []class) []arm {
+func (q *listQuery) arms(classes []classCount) []arm {
 	src := q.source()
 	byStatus := q.f.Sort == mfa.SortStatus
 	var from string
@@ -118,18 +126,30 @@ func (q *listQuery) arms(classes []class) []arm {
 		from = fmt.Sprintf("user_terms t INDEXED BY user_terms_by_prefix%d_upn", q.n)
 		match, matchArgs = q.searchWhere(true)
 	}
+	id := "t.id"
+	if q.term != "" {
+		id = "t.user_id"
+	}
 	// Only users_by_filters_name has the state as a column: elsewhere one arm serves every state
 	// of a class, unless the arms are by status.
 	perState := src == fromUsersByName || byStatus
 	var out []arm
-	for i, c := range classes {
-		if !perState && i > 0 && slices.Equal(classes[i-1][:stateDim], c[:stateDim]) {
+	var last class // of the last arm
+	for _, cc := range classes {
+		c := cc.class
+		if cc.n == 0 || !q.allowsState(c) {
 			continue
 		}
+		if !perState && last != nil && slices.Equal(last[:stateDim], c[:stateDim]) {
+			continue // the arm of the class in another state serves this one
+		}
+		last = c
 		a := arm{from: from, where: slices.Clone(match), state: c[stateDim].(string), stateCol: "t.state"}
 		dims := stateDim
-		if src == fromUsersByName {
-			dims = len(listDims)
+		if src == fromUsersByName || src == fromUsersByUPN && q.collect(classes, c) {
+			// By user name, few of the class in the filter's state: read them all from the
+			// index with the state, the merge sorts them.
+			a.from, dims = "users t INDEXED BY users_by_filters_name", len(listDims)
 		}
 		for _, d := range listDims[:dims] {
 			a.where = append(a.where, "t."+d.col+" = ?")
@@ -137,32 +157,41 @@ func (q *listQuery) arms(classes []class) []arm {
 		dimArgs := c[:dims]
 		// The state of the arm (by status) or of the filter, where the index lacks it.
 		state := ""
-		if src != fromUsersByName {
+		if dims == stateDim {
 			if byStatus {
 				state = a.state
 			} else if q.f.Status != mfa.StatusAny {
 				state = string(q.f.Status)
 			}
 		}
-		switch {
-		case state == "":
+		if state == "" {
 			a.args = slices.Concat(matchArgs, dimArgs)
-		case src == fromPrefixByName:
-			a.from += probeByKey()
+		} else {
+			a.from += probeByKey(id)
 			a.stateCol = "s.state"
 			a.args = slices.Concat([]any{state}, matchArgs, dimArgs)
-		case src == fromPrefixByUPN:
-			a.from += probeByID
-			a.stateCol = "s.state"
-			a.where = append(a.where, "s.state = ?")
-			a.args = slices.Concat(matchArgs, dimArgs, []any{state})
-		default: // users_by_filters_upn: the state is read from the row
-			a.where = append(a.where, "t.state = ?")
-			a.args = slices.Concat(matchArgs, dimArgs, []any{state})
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// collect says whether the users of class c in the filter's state are better collected from
+// users_by_filters_name and sorted than walked in user-name order (see collectCost).
+func (q *listQuery) collect(classes []classCount, c class) bool {
+	all, matches := 0, 0
+	for _, cc := range classes {
+		if slices.Equal(cc.class[:stateDim], c[:stateDim]) {
+			all += cc.n
+			if q.allowsState(cc.class) {
+				matches += cc.n
+			}
+		}
+	}
+	if matches == 0 || q.f.Status == mfa.StatusAny {
+		return false
+	}
+	return float64(matches)*collectCost < float64(q.f.Limit+1)*float64(all)/float64(matches)
 }
 
 // rangePageSQL is the page of a search too long for a prefix index: its terms' range, the filters
@@ -174,13 +203,13 @@ func (q *listQuery) rangePageSQL() (string, []any) {
 	w, a := allowedWhere(&q.f, "t.", false)
 	where, args = append(where, w...), append(args, a...)
 	switch {
-	case byStatus || q.f.Sort == mfa.SortUPN && q.f.Status != mfa.StatusAny:
+	case byStatus:
 		from += probeByID
 		if q.f.Status != mfa.StatusAny {
 			where, args = append(where, "s.state = ?"), append(args, string(q.f.Status))
 		}
 	case q.f.Status != mfa.StatusAny:
-		from += probeByKey()
+		from += probeByKey("t.user_id")
 		fromArgs = append(fromArgs, string(q.f.Status))
 	}
 	key, kop, kdir := q.keyCol(), cmpOp(q.keyDesc), dir(q.keyDesc)

@@ -88,12 +88,13 @@ func allowedWhere(f *mfa.UserFilter, alias string, withState bool) ([]string, []
 	return where, args
 }
 
-// allClasses is every class that f allows, in key order (what the plan test assumes is counted).
-func allClasses(f *mfa.UserFilter) []class {
+// allClasses is every class that f allows but for the state, in key order, each counted n (what
+// the plan test assumes classesSQL answers).
+func allClasses(f *mfa.UserFilter, n int) []classCount {
 	out := []class{{}}
-	for _, d := range listDims {
+	for i, d := range listDims {
 		vals := d.pick(f)
-		if vals == nil {
+		if vals == nil || i == stateDim {
 			vals = d.values
 		}
 		var next []class
@@ -104,7 +105,11 @@ func allClasses(f *mfa.UserFilter) []class {
 		}
 		out = next
 	}
-	return out
+	counts := make([]classCount, len(out))
+	for i, c := range out {
+		counts[i] = classCount{c, n}
+	}
+	return counts
 }
 
 // cursor is the keyset position of a row in one sort: its key (folded display name or user-name
