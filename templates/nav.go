@@ -20,6 +20,7 @@ var Tabs = []Tab{
 	{ID: "users", Label: "users", Href: "/users", Perm: mfa.PermView},
 	{ID: "settings", Label: "service settings", Href: "/settings", Perm: mfa.PermView},
 	{ID: "registration", Label: "registration", Href: "/registration", Perm: mfa.PermView},
+	{ID: "overview", Label: "overview", Href: "/overview", Perm: mfa.PermView},
 	{ID: "audit", Label: "audit log", Href: "/audit", Perm: mfa.PermView},
 	{ID: "accounts", Label: "local accounts", Href: "/accounts", Perm: mfa.PermAdminister},
 	{ID: "tokens", Label: "API tokens", Href: "/tokens", Perm: mfa.PermAdminister},

@@ -50,7 +50,7 @@ func TestTokensPageCreatesShowsOnceAndRevokes(t *testing.T) {
 	if resp.StatusCode != 200 || doc.Find("nav.tabs a[aria-current=page]").Text() != "API tokens" || doc.Find("[data-testid=empty]").Length() != 1 {
 		t.Fatalf("tokens page: %d %q", resp.StatusCode, doc.Find("main").Text())
 	}
-	if got := doc.Find("nav.tabs a").Map(func(_ int, s *goquery.Selection) string { return s.Text() }); !slices.Equal(got, []string{"users", "service settings", "registration", "audit log", "local accounts", "API tokens"}) {
+	if got := doc.Find("nav.tabs a").Map(func(_ int, s *goquery.Selection) string { return s.Text() }); !slices.Equal(got, []string{"users", "service settings", "registration", "overview", "audit log", "local accounts", "API tokens"}) {
 		t.Fatalf("a global admin's navigation on the tokens page: %q", got)
 	}
 	resp, doc = e.postForm(admin, "/tokens", url.Values{"name": {"nightly-export"}, "role": {"helpdesk"}})

@@ -91,6 +91,8 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, post, "/registration/notify", mfa.PermManageSettings, s.h.Notify)
 		s.allow(r, get, "/registration/template", mfa.PermView, s.h.NotifyTemplatePage)
 		s.allow(r, post, "/registration/template", mfa.PermView, s.h.SaveNotifyTemplate) // preview for all; save checked by the service
+		// The overview tab (SPEC §10): counts now and day by day.
+		s.allow(r, get, "/overview", mfa.PermView, s.h.OverviewPage)
 		// Temporary exemptions (SPEC §10): Disable for a while, end early, the list.
 		s.allow(r, post, "/users/{upn}/exemption", mfa.PermChangeState, s.h.Exempt)
 		s.allow(r, post, "/users/{upn}/exemption/end", mfa.PermChangeState, s.h.EndExemptionEarly)

@@ -288,7 +288,7 @@ func TestUsersPage(t *testing.T) {
 	if got := doc.Find("h1").Text(); got != "multi-factor authentication" {
 		t.Errorf("title %q", got)
 	}
-	if got := doc.Find("nav.tabs a").Map(func(_ int, s *goquery.Selection) string { return s.Text() }); !slices.Equal(got, []string{"users", "service settings", "registration", "audit log"}) {
+	if got := doc.Find("nav.tabs a").Map(func(_ int, s *goquery.Selection) string { return s.Text() }); !slices.Equal(got, []string{"users", "service settings", "registration", "overview", "audit log"}) {
 		t.Errorf("tabs %q (a reader sees no bulk update)", got)
 	}
 	if got := doc.Find("label[for=view]").Text(); got != "View" {
