@@ -20,4 +20,3 @@ func (h *Handlers) OverviewPage(w http.ResponseWriter, r *http.Request) {
 	}
 	Render(r.Context(), w, http.StatusOK, templates.Overview(PageFor(r, "overview", "overview"), v), h.Log)
 }
-

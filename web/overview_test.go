@@ -64,7 +64,7 @@ func TestOverviewTab(t *testing.T) {
 	}
 	e.app.svc.SetState(ctx, mfa.CLIActor, mfa.StateRequest{UPN: first.UPN, To: to})
 	chores.Round(ctx)
-	chores.Round(ctx) // the same day again: no second snapshot
+	chores.Round(ctx)              // the same day again: no second snapshot
 	c = e.signedIn(mfa.RoleReader) // the session of a day ago has expired
 	_, doc = e.get(c, "/overview")
 
