@@ -23,6 +23,9 @@ type Handlers struct {
 	Results   *ResultStore
 	CSVLimits mfa.CSVLimits // bulk update files; zero means mfa.DefaultCSVLimits
 	Log       *slog.Logger
+	// Self is the users' security info on the embedded directory (setup links, methods and app
+	// passwords on the user page); nil where users register elsewhere (Microsoft Graph).
+	Self *mfa.SelfService
 }
 
 // StatusFor maps an mfa error code to its HTTP status: the one table of it in the portal.

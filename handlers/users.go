@@ -140,6 +140,10 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 	}
 	v := templates.UserView{User: u, BackURL: from, Self: self, History: history, Dialog: dialog, AppPasswordsAllowed: settings.AppPasswordsAllowed,
 		CanReset: actor.Role.CanOn(mfa.PermManageSettings, u.Privileged)}
+	if v.Security, err = h.userSecurity(r, u); err != nil {
+		h.ErrorPage(w, r, err)
+		return
+	}
 	if actor.Role.CanOn(mfa.PermChangeState, u.Privileged) {
 		v.Steps = mfa.AvailableActions([]mfa.State{u.State})
 	}

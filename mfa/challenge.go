@@ -113,8 +113,9 @@ func (s *SelfService) pendingChallenge(ctx context.Context, sess *UserSession, p
 
 // checkCode checks a typed code against a challenge; secret is the authenticator's secret for app
 // codes. A right code uses the challenge up (a second request with it fails) and answers the
-// authenticator's time step (0 for sent codes). A wrong code counts against the challenge, which
-// dies after MaxCodeAttempts; nothing else is stored.
+// authenticator's time step (0 for sent codes). A wrong code is EUNAUTHORIZED (so that a sign-in
+// throttle counts it) and counts against the challenge, which dies after MaxCodeAttempts; nothing
+// else is stored. A malformed, expired or used code is EINVALID.
 func (s *SelfService) checkCode(ctx context.Context, c *Challenge, typed, secret string) (int64, error) {
 	code, err := normalizeCode(typed)
 	if err != nil {
@@ -133,9 +134,9 @@ func (s *SelfService) checkCode(ctx context.Context, c *Challenge, typed, secret
 			return 0, err
 		}
 		if left <= 0 {
-			return 0, FieldErrorf("code", "that code is not right, and that was the last try: request a new code")
+			return 0, &Error{Code: EUNAUTHORIZED, Field: "code", Message: "that code is not right, and that was the last try: request a new code"}
 		}
-		return 0, FieldErrorf("code", "that code is not right: check it and try again (%d tries left)", left)
+		return 0, &Error{Code: EUNAUTHORIZED, Field: "code", Message: fmt.Sprintf("that code is not right: check it and try again (%d tries left)", left)}
 	}
 	if took, err := s.Store.TakeChallenge(ctx, c.ID); err != nil {
 		return 0, err
@@ -145,10 +146,23 @@ func (s *SelfService) checkCode(ctx context.Context, c *Challenge, typed, secret
 	return step, nil
 }
 
+// ResendInterval is the least time between two codes sent for one session.
+const ResendInterval = 30 * time.Second
+
 // putChallenge stores a challenge and, for a phone, sends its code. A code that cannot be sent is
-// withdrawn and answered EUNAVAILABLE.
+// withdrawn and answered EUNAVAILABLE. A session may have a code sent once every ResendInterval,
+// so that no one can make the portal flood a phone.
 func (s *SelfService) putChallenge(ctx context.Context, c *Challenge) error {
 	now := s.now()
+	if c.Channel != ChannelApp {
+		prev, err := s.Store.FindChallenge(ctx, c.SessionHash)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		if wait := ResendInterval - now.Sub(prevSent(prev)); err == nil && wait > 0 {
+			return &Error{Code: EINVALID, Field: "phone", Message: fmt.Sprintf("a code was sent a moment ago: wait %d seconds before asking for another", int((wait+time.Second-1)/time.Second))}
+		}
+	}
 	c.CreatedAt, c.ExpiresAt = now, now.Add(CodeTTL)
 	var code string
 	if c.Channel != ChannelApp {
@@ -166,6 +180,14 @@ func (s *SelfService) putChallenge(ctx context.Context, c *Challenge) error {
 		return &Error{Code: EUNAVAILABLE, Field: "phone", Message: "the code could not be sent to " + MaskPhone(c.Target) + ": try again in a moment, or choose another method"}
 	}
 	return nil
+}
+
+// prevSent is when a challenge's code was sent; zero for an authenticator's challenge.
+func prevSent(c *Challenge) time.Time {
+	if c == nil || c.Channel == ChannelApp {
+		return time.Time{}
+	}
+	return c.CreatedAt
 }
 
 // CodePrompt describes the code a session waits for, for the page that asks for it.

@@ -79,6 +79,9 @@ type UserView struct {
 	Exemption *mfa.Exemption
 	CanExempt bool
 	Now       time.Time
+	// Security is the user's methods, app passwords and setup link on the embedded directory
+	// (SPEC §7); nil where users register elsewhere (Microsoft Graph).
+	Security *UserSecurityView
 }
 
 // SignInView is the sign-in page.

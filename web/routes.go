@@ -65,6 +65,9 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, get, "/users/sync", mfa.PermView, s.h.SyncStatus)
 		s.allow(r, post, "/users/sync", mfa.PermBulkUpdate, s.h.SyncNow)
 		s.allow(r, get, "/users/{upn}", mfa.PermView, s.h.UserPage)
+		// A one-time setup link with which the user sets their first password (SPEC §7): the
+		// Manage user settings roles; the service checks the target.
+		s.allow(r, post, "/users/{upn}/setup-link", mfa.PermManageSettings, s.h.CreateSetupLink)
 		// Quick steps: Enable/Disable/Enforce or Manage user settings; the weakest role that may
 		// take one of them is helpdesk (Manage user settings). The service checks the step itself.
 		s.allow(r, post, "/users/confirm", mfa.PermManageSettings, s.h.ConfirmStep)
@@ -123,13 +126,43 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, post, "/api/v1/bulk/{id}/cancel", mfa.PermBulkUpdate, s.h.APIBulkCancel)
 		s.allow(r, get, "/api/v1/bulk/{id}/results.csv", mfa.PermBulkUpdate, s.h.BulkResults)
 	})
+
+	// The directory users' own pages (SPEC §7, embedded directory): their own session and cookie
+	// (path /my), never an admin's session or an API token; each page is open at the stages of
+	// the user's sign-in it lists.
+	s.myPublic(r, get, "/my/signin", s.my.SignInPage)
+	s.myPublic(r, post, "/my/signin", s.my.SignIn)
+	s.myPublic(r, post, "/my/signout", s.my.SignOut)
+	s.myPublic(r, get, "/my/setup/{secret}", s.my.SetupPage)
+	s.myPublic(r, post, "/my/setup/{secret}", s.my.SetPassword)
+	s.myUser(r, get, "/my/verify", enteringCode, s.my.EnterCodePage)
+	s.myUser(r, post, "/my/verify", enteringCode, s.my.EnterCode)
+	s.myUser(r, post, "/my/verify/method", enteringCode, s.my.SendCode)
+	s.myUser(r, get, "/my/register", registering, s.my.MoreInfo)
+	s.myUser(r, get, "/my/register/method", registering, s.my.ChooseMethod)
+	s.myUser(r, post, "/my/register/method", registering, s.my.StartMethod)
+	s.myUser(r, get, "/my/register/verify", registering, s.my.VerifyMethodPage)
+	s.myUser(r, post, "/my/register/verify", registering, s.my.VerifyMethod)
+	s.myUser(r, get, "/my", signedIn, s.my.SecurityPage)
+	s.myUser(r, post, "/my/methods/default", signedIn, s.my.SetDefaultMethod)
+	s.myUser(r, post, "/my/methods/delete", signedIn, s.my.DeleteMethod)
+	s.myUser(r, get, "/my/app-passwords", signedIn, s.my.AppPasswordsPage)
+	s.myUser(r, post, "/my/app-passwords", signedIn, s.my.CreateAppPassword)
+	s.myUser(r, post, "/my/app-passwords/delete", signedIn, s.my.DeleteAppPassword)
+	// Non-browser apps: HTTP Basic with a user's app password (or password until Enforced), which
+	// the handler checks and throttles itself.
+	s.basic(r, get, "/legacy/v1/profile", s.my.Legacy)
 	return r
 }
 
-// rule is who may use a route: anyone, or a signed-in admin (or API token) whose role holds perm.
+// rule is who may use a route: anyone, a signed-in admin (or API token) whose role holds perm,
+// (user) a directory user signed in to their own pages at one of these stages, or (basic) a
+// directory user's non-browser app with HTTP Basic.
 type rule struct {
 	public bool
 	perm   mfa.Permission
+	user   []mfa.Need
+	basic  bool
 }
 
 // public registers a route that anyone may call.

@@ -120,6 +120,36 @@ func TestEveryRouteHasARule(t *testing.T) {
 			return resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/signin?next=") ||
 				resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/signin"
 		}
+		if rule.basic {
+			// A non-browser app's route: without HTTP Basic, with any admin's session or with an
+			// API token, 401 with the Basic challenge.
+			for _, role := range append([]mfa.Role{""}, mfa.Roles...) {
+				var c *http.Client
+				if role != "" {
+					c = e.sessionClient(role)
+				}
+				if resp := call(c, tokens[role]); resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic") {
+					t.Errorf("%s as %q: %d, want 401 with a Basic challenge", key, role, resp.StatusCode)
+				}
+			}
+			continue
+		}
+		if rule.user != nil {
+			// A user's page: signed out, with any admin's session or with an API token, the
+			// browser is sent to the users' sign-in; no handler runs.
+			toUserSignIn := func(resp *http.Response) bool {
+				return resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/my/signin"
+			}
+			if resp := call(nil, ""); !toUserSignIn(resp) {
+				t.Errorf("%s signed out: %d %q, want the users' sign-in", key, resp.StatusCode, resp.Header.Get("Location"))
+			}
+			for _, role := range mfa.Roles {
+				if resp := call(e.sessionClient(role), tokens[role]); !toUserSignIn(resp) {
+					t.Errorf("%s as %s: %d %q, want the users' sign-in", key, role, resp.StatusCode, resp.Header.Get("Location"))
+				}
+			}
+			continue
+		}
 		if rule.public {
 			for _, who := range append([]mfa.Role{""}, mfa.Roles...) {
 				var c *http.Client
@@ -237,7 +267,9 @@ func TestRuleTableMatchesSpec(t *testing.T) {
 		}
 	}
 	slices.Sort(public)
-	if got := strings.Join(public, ", "); got != "GET /auth/callback, GET /auth/login, GET /healthz, GET /metrics, GET /readyz, GET /signin, GET /signin/mfa, GET /static/*, POST /signin, POST /signin/mfa, POST /signout" {
+	if got := strings.Join(public, ", "); got != "GET /auth/callback, GET /auth/login, GET /healthz, GET /metrics, "+
+		"GET /my/setup/{secret}, GET /my/signin, GET /readyz, GET /signin, GET /signin/mfa, GET /static/*, POST /my/setup/{secret}, "+
+		"POST /my/signin, POST /my/signout, POST /signin, POST /signin/mfa, POST /signout" {
 		t.Errorf("public routes: %s", got)
 	}
 }

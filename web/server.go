@@ -35,6 +35,9 @@ type Config struct {
 	CSVLimits mfa.CSVLimits
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For or Forwarded is believed.
 	TrustedProxies TrustedProxies
+	// Self is the users' security info (SPEC §7) on the embedded directory; nil turns the /my
+	// pages off (Microsoft Graph: users register with Microsoft).
+	Self *mfa.SelfService
 }
 
 // Stores are the portal's own stores the server keeps state in: sessions, and the sign-in
@@ -58,7 +61,8 @@ type Server struct {
 	// notice for the next page.
 	pending, enrolling, notice *sealedCookie
 	now      func() time.Time
-	oidc     *oidcFlow // nil without organisation sign-in
+	oidc     *oidcFlow    // nil without organisation sign-in
+	my       *handlers.My // the directory users' pages
 	rules    map[string]rule
 	ready    func(context.Context) error
 	handler  http.Handler
@@ -102,6 +106,10 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 	if err != nil {
 		return nil, err
 	}
+	s.h.Self = cfg.Self
+	if s.my, err = newMy(cfg.Self, stores, https, s); err != nil {
+		return nil, err
+	}
 	if cfg.OIDC.Issuer != "" {
 		s.oidc = newOIDCFlow(cfg.OIDC, cfg.PublicURL, cfg.SessionKey, https, log)
 		s.oidc.discover(context.Background()) // logged if it fails; retried at the next sign-in
@@ -127,6 +135,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	go s.expireSessions(ctx)
+	go s.expireUserSessions(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

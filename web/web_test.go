@@ -42,6 +42,8 @@ type testEnv struct {
 	logs *syncBuffer // everything the server logged
 	// pages holds the bodies of the sign-in callbacks the tests made (checked for leaked tokens).
 	pages syncBuffer
+	self  *mfa.SelfService // the users' pages (Config.Self)
+	sent  *sentCodes       // the codes self sent
 }
 
 // syncBuffer is a log sink that request goroutines may write to concurrently.
@@ -98,6 +100,13 @@ func newTestEnvWith(t *testing.T, configure func(cfg *Config, baseURL string)) *
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
 	cfg := Config{SessionKey: make([]byte, 64), SessionIdle: time.Hour, SessionMaxAge: 12 * time.Hour}
+	e.sent = &sentCodes{}
+	e.self, err = mfa.NewSelfService(mfa.SelfService{Directory: db, Settings: db, Store: db, Sender: e.sent, PublicURL: e.srv.URL,
+		Now: func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Self = e.self
 	if configure != nil {
 		configure(&cfg, e.srv.URL)
 	}

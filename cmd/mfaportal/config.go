@@ -41,6 +41,7 @@ type config struct {
 	OIDC           oidcSettings
 	Graph          graphSettings
 	Mail           mailSettings
+	SMS            smsSettings // how one-time codes reach phones (security info, embedded directory)
 }
 
 // envName is the environment variable of a flag: data-dir → MFAPORTAL_DATA_DIR.
@@ -110,6 +111,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For or Forwarded gives the client's address")
 	oidcFlags(fs, &c.OIDC)
 	graphFlags(fs, &c.Graph)
+	smsFlags(fs, &c.SMS)
 }
 
 func (c *config) validate() error {
@@ -129,6 +131,9 @@ func (c *config) validate() error {
 		if err := auditsink.ParseSyslogTarget(c.AuditSyslog); err != nil {
 			return fmt.Errorf("--audit-syslog %v", err)
 		}
+	}
+	if err := c.SMS.validate(); err != nil {
+		return err
 	}
 	tp, err := web.ParseTrustedProxies(c.TrustedProxies)
 	if err != nil {

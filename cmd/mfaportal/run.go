@@ -26,6 +26,7 @@ Usage:
   mfaportal [serve] [flags]              start the portal (the default)
   mfaportal users import FILE            import users into the embedded directory
   mfaportal users export                 write every user as CSV to stdout
+  mfaportal users setup-link UPN         a one-time link (72 h) with which the user sets their password (printed on the last line)
   mfaportal users get UPN                one user as the API's JSON
   mfaportal users set UPN --state S [--reason R] [--as ACCOUNT]
                                          enable, enforce or disable a user
@@ -211,12 +212,21 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The users' security info (SPEC §7) exists on the embedded directory only: on Graph, users
+	// register with Microsoft.
+	var self *mfa.SelfService
+	if graphDir == nil {
+		if self, err = newSelfService(db, cfg, log); err != nil {
+			return err
+		}
+	}
 	srv, err := web.New(web.Config{Addr: cfg.Addr, PublicURL: cfg.PublicURL, SessionKey: key,
 		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
 		CSVLimits:       mfa.CSVLimits{MaxBytes: cfg.BulkMaxBytes, MaxRows: cfg.BulkMaxRows},
 		OIDC:            oidcCfg,
 		NoLocalAccounts: !cfg.OIDC.LocalAccounts,
 		TrustedProxies:  cfg.trustedProxies,
+		Self:            self,
 	}, svc, db, ready, log)
 	if err != nil {
 		return err

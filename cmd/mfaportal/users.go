@@ -11,7 +11,7 @@ import (
 
 func (c *cli) users(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{"users: expected import FILE, export, get UPN, set UPN or reset UPN"}
+		return usageError{"users: expected import FILE, export, get UPN, set UPN, reset UPN or setup-link UPN"}
 	}
 	sub, args := args[0], args[1:]
 	if sub == "get" || sub == "set" || sub == "reset" {
@@ -29,11 +29,14 @@ func (c *cli) users(ctx context.Context, args []string) error {
 	dataFlag(fs, &cfg)
 	view := fs.String("view", "all", "export: allowed, blocked or all")
 	status := fs.String("status", "any", "export: any, enabled, enforced or disabled")
+	publicURL := fs.String("public-url", "", "setup-link: the URL users reach the portal at (default http://127.0.0.1:8080)")
 	rest, err := parseFlags(fs, args, c.getenv)
 	if err != nil {
 		return errFlagUsage
 	}
 	switch sub {
+	case "setup-link":
+		return c.setupLink(ctx, cfg, *publicURL, rest)
 	case "import":
 		if len(rest) != 1 {
 			return usageError{"users import: expected exactly one FILE"}
@@ -80,5 +83,5 @@ func (c *cli) users(ctx context.Context, args []string) error {
 		}
 		return w.Flush()
 	}
-	return usageError{fmt.Sprintf("users: unknown command %q: expected import, export, get, set or reset", sub)}
+	return usageError{fmt.Sprintf("users: unknown command %q: expected import, export, get, set, reset or setup-link", sub)}
 }

@@ -39,7 +39,7 @@ func TestRegistrationWithTheApp(t *testing.T) {
 		wrong = "000001"
 	}
 	_, err = e.self.VerifyRegistration(bg, in.Session, in.User, wrong, "")
-	if wantCode(t, err, mfa.EINVALID, "code"); !strings.Contains(err.Error(), "4 tries left") {
+	if wantCode(t, err, mfa.EUNAUTHORIZED, "code"); !strings.Contains(err.Error(), "4 tries left") {
 		t.Fatalf("wrong code: %v", err)
 	}
 	if u := e.user("ann@contoso.com"); u.HasMethods() || u.State != mfa.StateEnabled {
@@ -146,8 +146,12 @@ func TestRegistrationWithAPhone(t *testing.T) {
 	if err != nil || prompt.Channel != mfa.ChannelSMS {
 		t.Fatalf("%+v %v", prompt, err)
 	}
+	// Another code at once: refused, so that no one can flood a phone.
+	_, err = e.self.StartSignInCode(bg, in.Session, in.User, "")
+	wantCode(t, err, mfa.EINVALID, "phone")
 	// With text messages turned off, the same phone gets a call instead.
 	e.settings(func(s *mfa.Settings) { s.VerificationOptions.SMS = false })
+	e.now = e.now.Add(mfa.ResendInterval)
 	prompt, _ = e.self.StartSignInCode(bg, in.Session, in.User, "")
 	if prompt.Channel != mfa.ChannelVoice || e.sent.msgs[len(e.sent.msgs)-1].Channel != mfa.ChannelVoice {
 		t.Fatalf("with calls only: %+v", prompt)
