@@ -66,7 +66,7 @@ func startPortalWith(t *testing.T, configure func(cfg *web.Config, baseURL strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := web.Config{SessionKey: make([]byte, 64)}
+	cfg := web.Config{SessionKey: make([]byte, 64), Self: newSelfService(t, db, "http://"+l.Addr().String())}
 	if configure != nil {
 		configure(&cfg, "http://"+l.Addr().String())
 	}
