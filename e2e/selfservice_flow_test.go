@@ -15,7 +15,7 @@ import (
 func TestSecurityInfoLifecycleInBrowser(t *testing.T) {
 	base := startPortal(t)
 	admin := signInAsAdmin(t, base)
-	user := userBrowser(t, admin)
+	user := userBrowser(t)
 	const upn = "fix.a@contoso.com" // Enabled, no methods
 
 	setPasswordAndSignIn(t, user, setupLinkFor(t, admin, base, upn), upn)
@@ -89,7 +89,7 @@ func TestSecurityInfoLifecycleInBrowser(t *testing.T) {
 func TestVerificationOptionsAndRememberedDevicesInBrowser(t *testing.T) {
 	base := startPortal(t)
 	admin := signInAsAdmin(t, base)
-	user := userBrowser(t, admin)
+	user := userBrowser(t)
 	const upn = "fix.a@contoso.com"
 	run(t, admin, "text messages only; remember for 7 days",
 		chromedp.Navigate(base+"/settings"),

@@ -57,13 +57,10 @@ func lastCode(t *testing.T, base string) string {
 
 const userPassword = "the user's own long password"
 
-// userBrowser is a second browser profile in the admin's Chromium: its own cookies.
-func userBrowser(t *testing.T, admin context.Context) context.Context {
+// userBrowser is the user's own Chromium: its own cookies, nothing of the admin's.
+func userBrowser(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(admin, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	run(t, ctx, "open the user's browser")
-	return ctx
+	return newBrowser(t)
 }
 
 // setupLinkFor has the admin create a setup link on the user's page and answers it.
@@ -116,14 +113,16 @@ func heading(t *testing.T, ctx context.Context, want string) {
 	run(t, ctx, "page "+want, chromedp.WaitVisible(`//h1[normalize-space()="`+want+`"]`, chromedp.BySearch))
 }
 
-// manageUserSettings applies one option of Manage user settings from the user's page.
+// manageUserSettings applies one option of Manage user settings, and only that one, from the
+// user's page.
 func manageUserSettings(t *testing.T, admin context.Context, base, upn, option string) {
 	t.Helper()
 	run(t, admin, "manage user settings: "+option,
 		chromedp.Navigate(base+"/users/"+upn),
 		chromedp.Click(`//form[@class="user-steps"]//button[normalize-space()="Manage user settings"]`, chromedp.BySearch),
 		chromedp.WaitVisible("#step-dialog", chromedp.ByID),
-		chromedp.Click(`//dialog//label[contains(., "`+option+`")]/input`, chromedp.BySearch),
+		chromedp.Evaluate(`(() => { for (const l of document.querySelectorAll("#step-dialog label")) {
+			const i = l.querySelector("input[type=checkbox]"); if (i) i.checked = l.textContent.includes(`+"`"+option+"`"+`) } })()`, nil),
 		chromedp.Click(`//dialog//button[normalize-space()="save"]`, chromedp.BySearch),
 		chromedp.WaitVisible("#result-dialog", chromedp.ByID))
 }
