@@ -60,12 +60,12 @@ type Server struct {
 	// Sealed cookies: a sign-in waiting for its second step, an authenticator being enrolled, a
 	// notice for the next page.
 	pending, enrolling, notice *sealedCookie
-	now      func() time.Time
-	oidc     *oidcFlow    // nil without organisation sign-in
-	my       *handlers.My // the directory users' pages
-	rules    map[string]rule
-	ready    func(context.Context) error
-	handler  http.Handler
+	now                        func() time.Time
+	oidc                       *oidcFlow    // nil without organisation sign-in
+	my                         *handlers.My // the directory users' pages
+	rules                      map[string]rule
+	ready                      func(context.Context) error
+	handler                    http.Handler
 }
 
 // New builds the server. ready is what /readyz checks (the store and the directory). With
