@@ -61,6 +61,11 @@ func startPortalWith(t *testing.T, configure func(cfg *web.Config, baseURL strin
 	if _, err := svc.ImportUsers(ctx, mfa.CLIActor, strings.NewReader(fixtures), mfa.DefaultCSVLimits); err != nil {
 		t.Fatal(err)
 	}
+	// SPEC §10: exemptions, the notify template, the overview with its snapshot at start.
+	svc.Exemptions, svc.Notices, svc.Overview = db, db, db
+	if err := svc.TakeSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
