@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
 
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/templates"
@@ -102,7 +103,8 @@ func (m *My) render(w http.ResponseWriter, r *http.Request, status int, c templ.
 // (logged with detail).
 func (m *My) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if mfa.ErrorCode(err) == mfa.EINTERNAL && m.Log != nil {
-		m.Log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path)
+		// The route's pattern, not the path: a setup link's path holds its secret.
+		m.Log.ErrorContext(r.Context(), "internal error", "err", err, "route", routePattern(r))
 	}
 	status := StatusFor(err)
 	heading := http.StatusText(status)
@@ -114,6 +116,13 @@ func (m *My) Error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	SetRetryAfter(w, err)
 	m.render(w, r, status, templates.MyError(m.page(r, heading), templates.ErrorView{Status: status, Heading: heading, Message: mfa.ErrorMessage(err)}))
+}
+
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+		return rc.RoutePattern()
+	}
+	return "unmatched"
 }
 
 // ErrNotOffered answers the users' pages where users register elsewhere.

@@ -46,7 +46,7 @@ func (m *My) Legacy(w http.ResponseWriter, r *http.Request) {
 	default:
 		SetRetryAfter(w, err)
 		if mfa.ErrorCode(err) == mfa.EINTERNAL && m.Log != nil {
-			m.Log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path)
+			m.Log.ErrorContext(r.Context(), "internal error", "err", err, "route", routePattern(r))
 		}
 		WriteJSON(w, StatusFor(err), APIError{Error: mfa.ErrorMessage(err)})
 		return
