@@ -57,6 +57,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if cfg.MaxConns < 8 {
 		cfg.MaxConns = 8
 	}
+	// The portal's queries are short: compiling one (JIT, for queries the planner thinks costly,
+	// such as counting a search's range) takes longer than running it.
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err

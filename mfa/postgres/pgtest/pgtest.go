@@ -133,3 +133,49 @@ func redact(url string) string {
 	}
 	return url
 }
+
+// FromTemplate returns the URL of a new database copied from the template database name, which
+// fill fills (given its URL) the first time it is asked for: a benchmark seeds a million users
+// once, and each run works on a copy of them. The template is kept in the server: with
+// MFAPORTAL_TEST_POSTGRES_URL (a server that outlives the tests) across runs, so name should
+// change whenever what fill writes does. The copy is dropped when tb ends.
+func FromTemplate(tb testing.TB, name string, fill func(url string) error) string {
+	tb.Helper()
+	URL(tb) // starts the server, or skips
+	ctx := context.Background()
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)", name).Scan(&exists); err != nil {
+		tb.Fatal(err)
+	}
+	if !exists {
+		filling := name + "_filling"
+		ident := pgx.Identifier{filling}.Sanitize()
+		admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+			tb.Fatal(err)
+		}
+		if err := fill(databaseURL(admin.Config().ConnConfig, filling)); err != nil {
+			tb.Fatalf("pgtest: filling template %s: %v", name, err)
+		}
+		// Connections to it end before it is renamed and marked a template.
+		if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", filling); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := admin.Exec(ctx, "ALTER DATABASE "+ident+" RENAME TO "+pgx.Identifier{name}.Sanitize()); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" IS_TEMPLATE true"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	copyName := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{copyName}.Sanitize()+" TEMPLATE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		tb.Fatalf("pgtest: copy of template %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{copyName}.Sanitize()+" WITH (FORCE)"); err != nil {
+			tb.Errorf("pgtest: drop database %s: %v", copyName, err)
+		}
+	})
+	return databaseURL(admin.Config().ConnConfig, copyName)
+}
