@@ -54,7 +54,7 @@ func startPortalWith(t *testing.T, configure func(cfg *web.Config, baseURL strin
 	if _, err := db.SeedUsers(ctx, mfa.DemoUsers(demoSize), time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Registrations: db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Registrations: db})
 	if _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}

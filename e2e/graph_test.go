@@ -46,7 +46,7 @@ func startGraphPortal(t *testing.T) (string, *graphemu.Server) {
 	if err := dir.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	svc := &mfa.Service{Directory: dir, Accounts: db, Tokens: db, Audit: db, Settings: dir, Jobs: db, Registrations: db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: dir, Accounts: db, Tokens: db, Audit: db, Settings: dir, Jobs: db, Registrations: db})
 	if _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}

@@ -71,9 +71,6 @@ func (s *Service) auditAccount(ctx context.Context, actor Actor, action, name, b
 
 // auditAdmin records an administration change (accounts, tokens) with the source of the actor.
 func (s *Service) auditAdmin(ctx context.Context, actor Actor, action, target, before, after string) error {
-	if s.Audit == nil {
-		return nil
-	}
 	source := SourcePage
 	if actor.Method == "cli" {
 		source = SourceCLI

@@ -240,9 +240,6 @@ func (s *Service) UserHistory(ctx context.Context, actor Actor, upn string, limi
 	if err := actor.Require(PermView); err != nil {
 		return nil, err
 	}
-	if s.Audit == nil {
-		return nil, nil
-	}
 	page, err := s.Audit.FindAudit(ctx, AuditFilter{Target: upn, Limit: limit})
 	if err != nil {
 		return nil, err

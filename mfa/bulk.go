@@ -266,13 +266,8 @@ func (s *Service) planBulk(ctx context.Context, actor Actor, r io.Reader, lim CS
 	if err := actor.Require(PermBulkUpdate); err != nil {
 		return counts, err
 	}
-	var lookup PlanLookup
-	switch d := s.Directory.(type) {
-	case PlanLookup:
-		lookup = d
-	case UserLookup:
-		lookup = planLookup{d}
-	default:
+	lookup := s.plan
+	if lookup == nil {
 		return counts, Errorf(EINTERNAL, "the directory cannot look up users in bulk")
 	}
 	c, err := OpenCSV(r, lim)

@@ -115,10 +115,8 @@ func (s *Service) StartBulkJob(ctx context.Context, actor Actor, id, reason stri
 	rec := NewAuditRecord(actor, SourceBulk(id), job.Reason, s.now())
 	rec.Action, rec.Target = AuditBulkStart, "bulk:"+id
 	rec.After = summarizeCounts(job)
-	if s.Audit != nil {
-		if err := s.Audit.AppendAudit(ctx, &rec); err != nil {
-			return nil, err
-		}
+	if err := s.Audit.AppendAudit(ctx, &rec); err != nil {
+		return nil, err
 	}
 	if s.Wake != nil {
 		s.Wake()
@@ -141,12 +139,10 @@ func (s *Service) CancelBulkJob(ctx context.Context, actor Actor, id string) (*J
 	if err != nil {
 		return nil, err
 	}
-	if s.Audit != nil {
-		rec := NewAuditRecord(actor, SourceBulk(id), "", s.now())
-		rec.Action, rec.Target, rec.After = AuditBulkCancel, "bulk:"+id, fmt.Sprintf("cancel requested after %d of %d rows", job.Done, job.Total)
-		if err := s.Audit.AppendAudit(ctx, &rec); err != nil {
-			return nil, err
-		}
+	rec := NewAuditRecord(actor, SourceBulk(id), "", s.now())
+	rec.Action, rec.Target, rec.After = AuditBulkCancel, "bulk:"+id, fmt.Sprintf("cancel requested after %d of %d rows", job.Done, job.Total)
+	if err := s.Audit.AppendAudit(ctx, &rec); err != nil {
+		return nil, err
 	}
 	return job, nil
 }
@@ -381,9 +377,6 @@ const minBatch = 100
 
 // markApplied sets the outcome of rows already applied by this job (found in the audit log).
 func (r *BulkRunner) markApplied(ctx context.Context, job *Job, rows []BulkRow) {
-	if r.Service.Audit == nil {
-		return
-	}
 	for i := range rows {
 		page, err := r.Service.Audit.FindAudit(ctx, AuditFilter{Target: rows[i].Username, Limit: 20})
 		if err != nil {
@@ -415,7 +408,7 @@ func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onErr
 			row.Outcome, row.Message = OutcomeUnchanged, "already "+after.State.Label()
 		}
 	}
-	if bu, ok := s.Directory.(BatchUpdater); ok {
+	if bu := s.batch; bu != nil {
 		var idx []int
 		var refs []UserRef
 		for i := range rows {

@@ -8,9 +8,25 @@ import (
 	"time"
 )
 
+// Deps are what a Service is built from: the directory and the portal's own stores.
+type Deps struct {
+	Directory Directory     // required
+	Accounts  AccountStore  // required
+	Audit     AuditLog      // required: every change is recorded, never skipped
+	Settings  SettingsStore // required
+	Jobs      JobStore      // required
+	Importer  UserImporter  // optional: nil when the directory cannot create users
+	Tokens    TokenStore    // optional: nil where API tokens are not used
+	// Registrations lists users awaiting registration (the registration tab); optional: nil hides it.
+	Registrations RegistrationStore
+	Now           func() time.Time
+}
+
 // Service is the portal's use cases over a directory and the portal's own stores. Every method
 // takes the acting admin and checks SPEC §3's permissions before it reads or changes anything.
+// Build it with NewService; its dependencies are not changed afterwards.
 type Service struct {
+<<<<<<< HEAD
 	Directory Directory
 	Importer  UserImporter // nil when the directory cannot create users
 	Accounts  AccountStore
@@ -20,13 +36,12 @@ type Service struct {
 	RequireAdminMFA bool
 	Tokens          TokenStore // API tokens; nil where tokens are not used
 	Audit           AuditLog
+=======
+	Deps
+>>>>>>> a2c6fbc (mfa.NewService(deps): a service is built once from its dependencies, refusing a missing directory, accounts, audit log, settings or jobs (EINTERNAL naming it; a nil audit no longer skips records), and resolving once what the directory can do besides (bulk look-ups, plan look-ups, batches, sync); every construction goes through it (MustNewService for complete stores and tests))
 	// AuditKey keys the audit chain's HMACs (the store seals with the same key); nil verifies the
 	// legacy SHA-256 chain of a store opened without a key.
 	AuditKey []byte
-	Settings SettingsStore
-	Jobs     JobStore
-	// Registrations lists users awaiting registration (the registration tab); nil hides it.
-	Registrations RegistrationStore
 	// Mailer sends the registration tab's notifications; nil when no SMTP server is configured.
 	Mailer Mailer
 	// Notices keeps the notification template; nil uses DefaultNotifyTemplate.
@@ -39,12 +54,55 @@ type Service struct {
 	Overview OverviewStore
 	// Wake, if set, tells the bulk runner that a job was queued.
 	Wake func()
-	Now  func() time.Time
 	// RequireReason makes a reason (or ticket) mandatory for state changes and user settings.
 	RequireReason bool
 
+	// What the directory can do besides Directory, resolved once by NewService; nil where it
+	// cannot.
+	lookup  UserLookup
+	plan    PlanLookup
+	batch   BatchUpdater
+	dirSync DirectorySync
+
 	live liveProgress
 }
+
+// NewService checks that every required dependency is there (EINTERNAL naming the first missing)
+// and resolves once what the directory can do besides the Directory interface: look users up in
+// bulk, plan faster, change a batch in one transaction, synchronize from another directory. Now
+// defaults to time.Now.
+func NewService(d Deps) (*Service, error) {
+	for _, dep := range []struct {
+		name    string
+		missing bool
+	}{
+		{"Directory", d.Directory == nil}, {"Accounts", d.Accounts == nil}, {"Audit", d.Audit == nil},
+		{"Settings", d.Settings == nil}, {"Jobs", d.Jobs == nil},
+	} {
+		if dep.missing {
+			return nil, Errorf(EINTERNAL, "mfa.NewService: no %s: a service needs its directory, accounts, audit log, settings and jobs", dep.name)
+		}
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Service{Deps: d}
+	s.lookup, _ = d.Directory.(UserLookup)
+	s.batch, _ = d.Directory.(BatchUpdater)
+	s.dirSync, _ = d.Directory.(DirectorySync)
+	if p, ok := d.Directory.(PlanLookup); ok {
+		s.plan = p
+	} else if s.lookup != nil {
+		s.plan = planLookup{s.lookup}
+	}
+	return s, nil
+}
+
+// HasTokens reports whether API tokens are in use (a token store was given).
+func (s *Service) HasTokens() bool { return s.Tokens != nil }
+
+// Capabilities are what the backend can apply of the settings and steps.
+func (s *Service) Capabilities() Capabilities { return s.Settings.Capabilities() }
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -82,9 +140,9 @@ func (s *Service) GetUsers(ctx context.Context, actor Actor, upns []string) ([]*
 		return nil, err
 	}
 	var found map[string]*User
-	if lookup, ok := s.Directory.(UserLookup); ok {
+	if s.lookup != nil {
 		var err error
-		if found, err = lookup.FindUsersByUPN(ctx, upns); err != nil {
+		if found, err = s.lookup.FindUsersByUPN(ctx, upns); err != nil {
 			return nil, err
 		}
 	} else {
@@ -207,4 +265,14 @@ func describeImported(u *User) string {
 	}
 	return "name: " + u.DisplayName + "; status: " + u.State.Label() + "; sign-in: " + signIn +
 		"; admin: " + strconv.FormatBool(u.Privileged) + "; methods: " + methods
+}
+
+// MustNewService is NewService for dependencies known to be complete (one store that serves them
+// all, a test's fakes); it panics on a missing one, a bug in the caller.
+func MustNewService(d Deps) *Service {
+	s, err := NewService(d)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }

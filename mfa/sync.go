@@ -36,8 +36,8 @@ func (s *Service) SyncStatus(ctx context.Context, actor Actor) (*SyncStatus, err
 	if err := actor.Require(PermView); err != nil {
 		return nil, err
 	}
-	ds, ok := s.Directory.(DirectorySync)
-	if !ok {
+	ds := s.dirSync
+	if ds == nil {
 		return nil, nil
 	}
 	st, err := ds.SyncStatus(ctx)
@@ -53,8 +53,8 @@ func (s *Service) StartSync(ctx context.Context, actor Actor) error {
 	if err := actor.Require(PermBulkUpdate); err != nil {
 		return err
 	}
-	ds, ok := s.Directory.(DirectorySync)
-	if !ok {
+	ds := s.dirSync
+	if ds == nil {
 		return Errorf(EUNAVAILABLE, "this directory is not synchronized from another: there is nothing to sync")
 	}
 	return ds.StartSync(ctx)

@@ -21,7 +21,7 @@ func TestResetRefusesUnavailableOptions(t *testing.T) {
 	caps := AllCapabilities()
 	caps.AppPasswords = Capability{Reason: "no API for app passwords"}
 	caps.RememberMFA = Capability{Reason: "no API for remembered devices"}
-	s := &Service{Settings: capsOnly{caps}} // no directory: it must not be reached
+	s := &Service{Deps: Deps{Settings: capsOnly{caps}}} // no directory: it must not be reached
 	admin := Actor{Name: "a", Role: RoleGlobalAdmin}
 	for _, tc := range []struct {
 		opts  ResetOptions

@@ -69,7 +69,7 @@ func TestTokenLifecycle(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	store, audit := &memTokens{byName: map[string]*Token{}}, &memAudit{}
-	svc := &Service{Tokens: store, Audit: audit, Now: func() time.Time { return now }}
+	svc := &Service{Deps: Deps{Tokens: store, Audit: audit, Now: func() time.Time { return now }}}
 	admin := Actor{Name: "admin", Role: RoleGlobalAdmin, Method: "local", IP: "192.0.2.1"}
 
 	secret, tok, err := svc.CreateToken(ctx, admin, " ci-bot ", "HELPDESK")

@@ -45,7 +45,7 @@ func BenchmarkUsersPageHTTP(b *testing.B) {
 	b.Logf("seeded %d users in %s", n, time.Since(start).Round(time.Millisecond))
 	hash, _ := mfa.HashPassword(testPassword)
 	db.CreateAccount(ctx, &mfa.Account{Name: "reader", Role: mfa.RoleReader, PasswordHash: hash, CreatedAt: time.Now(), UpdatedAt: time.Now()})
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db})
 	app, err := New(Config{SessionKey: make([]byte, 64)}, svc, db, db.Ping, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)

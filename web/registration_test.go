@@ -17,7 +17,7 @@ func TestRegistrationTab(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	// The demo tenant was seeded at e.now; two users enabled later, one earlier by a bulk writer.
-	svc := &mfa.Service{Directory: e.db, Audit: e.db, Now: func() time.Time { return e.now.Add(-72 * time.Hour) }}
+	svc := mfa.MustNewService(mfa.Deps{Directory: e.db, Accounts: e.db, Audit: e.db, Settings: e.db, Jobs: e.db, Now: func() time.Time { return e.now.Add(-72 * time.Hour) }})
 	page, err := e.db.AwaitingRegistration(ctx, mfa.RegistrationFilter{Limit: mfa.MaxLimit})
 	if err != nil || page.Total == 0 {
 		t.Fatalf("the demo tenant has no one awaiting registration: %v", err)
@@ -81,7 +81,7 @@ func TestRegistrationTab(t *testing.T) {
 		!strings.HasPrefix(lines[1], disabled.UPN+",Enabled,") || !strings.Contains(lines[1], ",3,") {
 		t.Errorf("export: %d lines, %q", len(lines), lines[:2])
 	}
-	bulk := &mfa.Service{Directory: e.db, Jobs: e.db}
+	bulk := mfa.MustNewService(mfa.Deps{Directory: e.db, Accounts: e.db, Audit: e.db, Settings: e.db, Jobs: e.db})
 	counts, err := bulk.PlanBulk(ctx, mfa.CLIActor, strings.NewReader(string(body)), mfa.DefaultCSVLimits, func([]mfa.BulkRow) error { return nil })
 	if err != nil || counts.Unchanged != page.Total+1 || counts.Errors != 0 {
 		t.Errorf("the export read by bulk update: %+v, %v", counts, err)

@@ -17,7 +17,7 @@ import (
 // stepUsers adds users with known states: a disabled user, an enabled admin.
 func (e *testEnv) stepUsers() {
 	e.t.Helper()
-	svc := &mfa.Service{Directory: e.db, Importer: e.db, Accounts: e.db, Audit: e.db, Settings: e.db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: e.db, Importer: e.db, Accounts: e.db, Audit: e.db, Settings: e.db, Jobs: e.db})
 	in := "UserPrincipalName,DisplayName,MFA Status,Admin\nstep.user@contoso.com,Step User,Disabled,false\nstep.admin@contoso.com,Step Admin,Enabled,true\n"
 	if _, err := svc.ImportUsers(context.Background(), mfa.CLIActor, strings.NewReader(in), mfa.DefaultCSVLimits); err != nil {
 		e.t.Fatal(err)
@@ -98,7 +98,7 @@ func TestQuickStepStaleVersionIsRefused(t *testing.T) {
 	c := e.signedIn(mfa.RoleGlobalAdmin)
 	seen := sel(e.user("step.user@contoso.com"))
 	// Someone else changes the user meanwhile.
-	svc := &mfa.Service{Directory: e.db, Audit: e.db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: e.db, Accounts: e.db, Audit: e.db, Settings: e.db, Jobs: e.db})
 	if _, _, err := svc.SetState(context.Background(), mfa.CLIActor, mfa.StateRequest{UPN: "step.user@contoso.com", To: mfa.StateEnabled}); err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestAPIStateAndReset(t *testing.T) {
 func TestAuditPage(t *testing.T) {
 	e := newTestEnv(t)
 	e.stepUsers()
-	svc := &mfa.Service{Directory: e.db, Audit: e.db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: e.db, Accounts: e.db, Audit: e.db, Settings: e.db, Jobs: e.db})
 	svc.SetState(context.Background(), mfa.Actor{Name: "x", Role: mfa.RoleGlobalAdmin}, mfa.StateRequest{UPN: "step.user@contoso.com", To: mfa.StateEnabled, Reason: "=cmd()"})
 	c := e.signedIn(mfa.RoleReader)
 	_, doc := e.get(c, "/audit?target=STEP.USER@contoso.com&action=state.enable")

@@ -22,12 +22,6 @@ func openStore(ctx context.Context, data string) (*sqlite.DB, error) {
 	return openKeyedStore(ctx, data, "")
 }
 
-// openStore opens the data folder's store with the audit key: MFAPORTAL_AUDIT_KEY, or the data
-// folder's own.
-func (c *cli) openStore(ctx context.Context, data string) (*sqlite.DB, error) {
-	return openKeyedStore(ctx, data, c.getenv("MFAPORTAL_AUDIT_KEY"))
-}
-
 // openKeyedStore opens the embedded directory in the data folder (created 0700) and loads the
 // audit key: envKey when set, else DATA/audit.key. A log chained before the key existed is
 // re-chained once (and that is recorded); a key that does not verify the log is refused.

@@ -54,9 +54,14 @@ func (g *graphSettings) validate() error {
 	return nil
 }
 
-// useGraph makes the service work on Microsoft Graph, with its local index in db, and returns the
-// directory (Run it to keep the index fresh; Close it at the end).
-func useGraph(g graphSettings, db *sqlite.DB, svc *mfa.Service, log *slog.Logger) (*graph.Directory, error) {
+// useGraph makes deps work on Microsoft Graph, with its local index in db, and returns the
+// directory (Run it to keep the index fresh; Close it at the end). The index lives in the data
+// folder's SQLite file.
+func useGraph(g graphSettings, st store, deps *mfa.Deps, log *slog.Logger) (*graph.Directory, error) {
+	db, ok := st.(*sqlite.DB)
+	if !ok {
+		return nil, usageError{"MFAPORTAL_DIRECTORY=graph keeps its local index in the data folder: it cannot be used with MFAPORTAL_DATABASE_URL yet"}
+	}
 	d, err := graph.New(graph.Config{
 		TenantID: g.TenantID, ClientID: g.ClientID, ClientSecret: g.ClientSecret, CertificateFile: g.Certificate,
 		Cloud: g.Cloud, BaseURL: g.BaseURL, AuthorityURL: g.AuthorityURL, CAFile: g.CAFile, SyncInterval: g.SyncInterval,
@@ -64,6 +69,6 @@ func useGraph(g graphSettings, db *sqlite.DB, svc *mfa.Service, log *slog.Logger
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	svc.Directory, svc.Settings, svc.Importer = d, d, nil
+	deps.Directory, deps.Settings, deps.Importer = d, d, nil
 	return d, nil
 }

@@ -58,10 +58,10 @@ func TestGraphEmulatorCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc := newService(db)
+	deps := storeDeps(db)
 	g := graphSettings{Directory: "graph", TenantID: "contoso.onmicrosoft.com", ClientID: "cli-test", ClientSecret: "any",
 		BaseURL: base + "/v1.0", AuthorityURL: base, CAFile: caFile, SyncInterval: time.Hour}
-	dir, err := useGraph(g, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dir, err := useGraph(g, db, &deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestGraphEmulatorCommand(t *testing.T) {
 	if err := dir.Sync(context.Background()); err != nil {
 		t.Fatalf("sync through the CA file: %v", err)
 	}
-	if n, _ := db.CountUsers(context.Background()); n != 25 || svc.Directory != dir || svc.Importer != nil {
+	if n, _ := db.CountUsers(context.Background()); n != 25 || deps.Directory != dir || deps.Importer != nil {
 		t.Fatalf("%d users indexed", n)
 	}
 	cancel()

@@ -6,7 +6,6 @@ import (
 
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/mfa/mailer"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
 // mailSettings configure the registration tab's notifications (SPEC §10).
@@ -26,8 +25,8 @@ const DefaultGraphSetupURL = "https://aka.ms/MFASetup"
 
 // useMail gives the service its mailer (when MFAPORTAL_SMTP_URL is set), the template store and the
 // registration link.
-func useMail(m mailSettings, publicURL string, graph bool, db *sqlite.DB, svc *mfa.Service, log *slog.Logger) error {
-	svc.Notices = db
+func useMail(m mailSettings, publicURL string, graph bool, notices mfa.NotifyStore, svc *mfa.Service, log *slog.Logger) error {
+	svc.Notices = notices
 	svc.SetupURL = m.SetupURL
 	if svc.SetupURL == "" {
 		svc.SetupURL = publicURL + "/my"

@@ -92,7 +92,7 @@ func TestAuditVerifyFindsATamperedRecord(t *testing.T) {
 	runCLI(t, "", "users", "import", file, "--data", data)
 	// The import (one user: one record), then two changes through the portal's service, as the API
 	// would make them.
-	db, err := openStore(context.Background(), data)
+	db, err := (&cli{getenv: func(string) string { return "" }}).openStore(context.Background(), data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func newFlagSetWith(cfg *config) *flag.FlagSet {
 
 func TestCommandsThatChangeUsersRefuseAGraphDataFolder(t *testing.T) {
 	data := t.TempDir()
-	db, err := openStore(context.Background(), data)
+	db, err := (&cli{getenv: func(string) string { return "" }}).openStore(context.Background(), data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,6 +116,7 @@ func (c *cli) exitCode(err error) int {
 
 var errFlagUsage = errors.New("bad flags")
 
+<<<<<<< HEAD
 // refuseGraphFolder refuses a command that would change users directly in the local index of a
 // data folder that belongs to the Microsoft Graph directory: the change would never reach Graph.
 func refuseGraphFolder(ctx context.Context, db *sqlite.DB, what string) error {
@@ -134,6 +135,8 @@ func newService(db *sqlite.DB) *mfa.Service {
 	return svc
 }
 
+=======
+>>>>>>> a2c6fbc (mfa.NewService(deps): a service is built once from its dependencies, refusing a missing directory, accounts, audit log, settings or jobs (EINTERNAL naming it; a nil audit no longer skips records), and resolving once what the directory can do besides (bulk look-ups, plan look-ups, batches, sync); every construction goes through it (MustNewService for complete stores and tests))
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -173,9 +176,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
+<<<<<<< HEAD
 	svc := newService(db)
 	svc.RequireReason = cfg.RequireReason
 	svc.RequireAdminMFA = cfg.RequireAdminMFA
+=======
+	deps := storeDeps(db)
+>>>>>>> a2c6fbc (mfa.NewService(deps): a service is built once from its dependencies, refusing a missing directory, accounts, audit log, settings or jobs (EINTERNAL naming it; a nil audit no longer skips records), and resolving once what the directory can do besides (bulk look-ups, plan look-ups, batches, sync); every construction goes through it (MustNewService for complete stores and tests))
 	ready := db.Ping
 	// Remember which directory this data folder belongs to, for the commands that change users.
 	if err := db.SetMeta(ctx, "directory", cfg.Graph.Directory); err != nil {
@@ -183,13 +190,16 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	var graphDir *graph.Directory
 	if cfg.Graph.Directory == "graph" {
-		if graphDir, err = useGraph(cfg.Graph, db, svc, log); err != nil {
+		if graphDir, err = useGraph(cfg.Graph, db, &deps, log); err != nil {
 			return err
 		}
 		defer graphDir.Close()
 		ready = graphDir.Ping
 	}
-	if err := useMail(cfg.Mail, cfg.PublicURL, graphDir != nil, db, svc, log); err != nil {
+	svc := newServiceWith(db, deps)
+	svc.RequireReason = cfg.RequireReason
+	notices, _ := db.(mfa.NotifyStore)
+	if err := useMail(cfg.Mail, cfg.PublicURL, graphDir != nil, notices, svc, log); err != nil {
 		return err
 	}
 
@@ -208,7 +218,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.stdout, "Created the local account %q (global-admin). Its password, shown only this once:\n%s\n", mfa.AdminAccount, generated)
 		}
 	}
-	key, err := sessionKey(cfg)
+	key, err := sessionKey(ctx, cfg, db, c.databaseURL() != "")
 	if err != nil {
 		return err
 	}
@@ -261,7 +271,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	go func() { chores.Run(ctx); close(choresDone) }()
 	// The audit stream stops last, after the records of draining requests and of the runner.
 	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
-	streamDone := startAuditStream(streamCtx, cfg, db, log)
+	var streamDone <-chan struct{}
+	if sdb, ok := db.(*sqlite.DB); ok {
+		streamDone = startAuditStream(streamCtx, cfg, sdb, log)
+	} else if cfg.AuditFile != "" || cfg.AuditSyslog != "" {
+		stopStream()
+		return usageError{"the audit stream (MFAPORTAL_AUDIT_FILE, syslog) is written from the data folder's store: it cannot be used with MFAPORTAL_DATABASE_URL yet"}
+	}
 	err = srv.Serve(ctx, l)
 	<-runnerDone
 	<-choresDone
@@ -273,7 +289,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 }
 
 // seedDemo seeds the demo tenant once, into an empty directory only.
-func seedDemo(ctx context.Context, db *sqlite.DB, n int, log *slog.Logger) error {
+func seedDemo(ctx context.Context, db store, n int, log *slog.Logger) error {
 	if done, err := db.Meta(ctx, "demo_seeded"); err != nil || done != "" {
 		return err
 	}
@@ -294,14 +310,27 @@ func seedDemo(ctx context.Context, db *sqlite.DB, n int, log *slog.Logger) error
 	return db.SetMeta(ctx, "demo_seeded", time.Now().UTC().Format(time.RFC3339))
 }
 
-// sessionKey is MFAPORTAL_SESSION_KEY, or a key generated once into the data folder (mode 0600).
-func sessionKey(cfg config) ([]byte, error) {
+// sessionKey is MFAPORTAL_SESSION_KEY, or a key generated once into the data folder (mode 0600),
+// or into the database when the state is kept in PostgreSQL.
+func sessionKey(ctx context.Context, cfg config, db store, inDatabase bool) ([]byte, error) {
 	if cfg.SessionKey != "" {
 		k, err := decodeKey(cfg.SessionKey)
 		if err != nil {
 			return nil, fmt.Errorf("MFAPORTAL_SESSION_KEY: %v", err)
 		}
 		return k, nil
+	}
+	k := make([]byte, 64)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if inDatabase {
+		// Replicas share the database, so they share one key: the first to start stores it.
+		stored, err := db.InitMeta(ctx, "session_key", fmt.Sprintf("%x", k))
+		if err != nil {
+			return nil, err
+		}
+		return decodeKey(stored)
 	}
 	path := filepath.Join(cfg.Data, "session.key")
 	if b, err := os.ReadFile(path); err == nil {
@@ -311,10 +340,6 @@ func sessionKey(cfg config) ([]byte, error) {
 		}
 		return k, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	k := make([]byte, 64)
-	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(path, []byte(fmt.Sprintf("%x\n", k)), 0o600); err != nil {

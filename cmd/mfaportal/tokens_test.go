@@ -29,7 +29,7 @@ func TestTokensCLI(t *testing.T) {
 		t.Fatalf("no name: %d", code)
 	}
 	// The token works, and list shows its use but never the token.
-	db, err := openStore(context.Background(), data)
+	db, err := (&cli{getenv: func(string) string { return "" }}).openStore(context.Background(), data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,10 +71,9 @@ func (c *cli) userOneLiner(ctx context.Context, sub string, f *oneLinerFlags, re
 		return err
 	}
 	defer db.Close()
-	svc := newService(db)
-	svc.RequireReason = f.cfg.RequireReason
+	deps := storeDeps(db)
 	if f.cfg.Graph.Directory == "graph" {
-		d, err := useGraph(f.cfg.Graph, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		d, err := useGraph(f.cfg.Graph, db, &deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			return err
 		}
@@ -84,6 +83,8 @@ func (c *cli) userOneLiner(ctx context.Context, sub string, f *oneLinerFlags, re
 			return err
 		}
 	}
+	svc := mfa.MustNewService(deps)
+	svc.RequireReason = f.cfg.RequireReason
 	actor, err := cliActor(ctx, svc, f.as)
 	if err != nil {
 		return err

@@ -90,7 +90,7 @@ func TestUsersOneLiners(t *testing.T) {
 
 func auditCount(t *testing.T, data string) int {
 	t.Helper()
-	db, err := openStore(context.Background(), data)
+	db, err := (&cli{getenv: func(string) string { return "" }}).openStore(context.Background(), data)
 	if err != nil {
 		t.Fatal(err)
 	}

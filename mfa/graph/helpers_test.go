@@ -73,7 +73,7 @@ func newEnv(t testing.TB, opts graphemu.Options, tweak func(*Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(dir.Close)
-	svc := &mfa.Service{Directory: dir, Audit: db, Settings: dir, Jobs: db, Accounts: db, Now: time.Now}
+	svc := mfa.MustNewService(mfa.Deps{Directory: dir, Accounts: db, Audit: db, Settings: dir, Jobs: db, Now: time.Now})
 	return &env{t: t, emu: emu, db: db, dir: dir, svc: svc, cfg: cfg}
 }
 

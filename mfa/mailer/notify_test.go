@@ -29,8 +29,9 @@ func notifyService(t *testing.T) (*mfa.Service, *sqlite.DB, *mailtest.Server) {
 	}
 	t.Cleanup(func() { db.Close() })
 	now := t0
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Registrations: db, Notices: db,
-		SetupURL: "https://portal.contoso.com/my", Now: func() time.Time { return now }}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db,
+		Registrations: db, Now: func() time.Time { return now }})
+	svc.Notices, svc.SetupURL = db, "https://portal.contoso.com/my"
 	in := "UserPrincipalName,DisplayName,MFA Status,Admin,Methods\n" +
 		"ada@contoso.com,Ada Lovelace,Enabled,false,\n" +
 		"bob@contoso.com,Bob <b>Builder</b>,Enabled,false,\n" +

@@ -208,3 +208,12 @@ func fromMillis(ms int64) time.Time {
 	}
 	return time.UnixMilli(ms).UTC()
 }
+
+// InitMeta stores value under key unless one is there already (another replica's), and returns
+// the stored value.
+func (d *DB) InitMeta(ctx context.Context, key, value string) (string, error) {
+	if _, err := d.pool.Exec(ctx, "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, value); err != nil {
+		return "", err
+	}
+	return d.Meta(ctx, key)
+}

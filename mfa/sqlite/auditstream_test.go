@@ -77,7 +77,9 @@ func TestAuditStreamFollowsTheLog(t *testing.T) {
 	stop()
 	f, _ := os.Open(stream)
 	defer f.Close()
-	cmp, err := (&mfa.Service{Audit: db, AuditKey: key}).CompareAudit(ctx, mfa.CLIActor, f)
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db})
+	svc.AuditKey = key
+	cmp, err := svc.CompareAudit(ctx, mfa.CLIActor, f)
 	if b, _ := os.ReadFile(stream); true {
 		for _, l := range strings.Split(string(b), "\n") {
 			if len(l) > 20 {

@@ -64,7 +64,7 @@ func BenchmarkBulk(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		svc := &mfa.Service{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db}
+		svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db})
 		actor := mfa.Actor{Name: "bench", Role: mfa.RoleGlobalAdmin, Method: "cli"}
 		debug.FreeOSMemory() // what the step before freed is given back, not counted
 		resetPeakRSS()
@@ -141,7 +141,7 @@ func BenchmarkBulkVerify(b *testing.B) {
 	for u := range mfa.DemoUsers(n) {
 		fmt.Fprintf(&file, "%s,%s\r\n", u.UPN, "Enforced")
 	}
-	svc := &mfa.Service{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db})
 	actor := mfa.Actor{Name: "bench", Role: mfa.RoleGlobalAdmin, Method: "cli"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

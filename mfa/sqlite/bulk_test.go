@@ -254,7 +254,7 @@ func TestBulkPausesWhileTheDirectoryIsDown(t *testing.T) {
 	svc, db := bulkService(t)
 	ctx := context.Background()
 	flaky := &flakyDirectory{DB: db, down: true}
-	svc.Directory = flaky
+	svc = withDirectory(svc, flaky)
 	job, _ := planFile(t, svc, admin, "Username,MFA Status\ndis@contoso.com,Enabled\nena@contoso.com,Disabled\n")
 	svc.StartBulkJob(ctx, admin, job.ID, "")
 	r := &mfa.BulkRunner{Service: svc, BatchSize: 10}
@@ -433,7 +433,7 @@ func TestHeldWritesKeepOrderAndVersions(t *testing.T) {
 	if n := auditCount(t, db); n != 232 {
 		t.Errorf("%d audit records, want 232", n)
 	}
-	if _, err := (&mfa.Service{Directory: db, Audit: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
+	if _, err := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -497,12 +497,12 @@ func TestPlanAcrossBatches(t *testing.T) {
 		t.Fatalf("last row %+v", last)
 	}
 	// A directory that can only find whole users plans the same.
-	svc.Directory = userLookupOnly{Directory: db, lookup: db}
+	svc = withDirectory(svc, userLookupOnly{Directory: db, lookup: db})
 	again, err := svc.PlanBulk(ctx, admin, strings.NewReader(b.String()), mfa.DefaultCSVLimits, func([]mfa.BulkRow) error { return nil })
 	if err != nil || again != counts {
 		t.Fatalf("plan through FindUsersByUPN: %+v %v, want %+v", again, err, counts)
 	}
-	svc.Directory = &failingLookup{DB: db, failOn: "p7000@contoso.com"}
+	svc = withDirectory(svc, &failingLookup{DB: db, failOn: "p7000@contoso.com"})
 	_, err = svc.PlanBulk(ctx, admin, strings.NewReader(b.String()), mfa.DefaultCSVLimits, func([]mfa.BulkRow) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "directory gone") {
 		t.Fatalf("plan with a failing look-up: %v", err)
@@ -562,10 +562,10 @@ func TestProgressMovesDuringABatch(t *testing.T) {
 	job, _ := planFile(t, svc, admin, b.String())
 	svc.StartBulkJob(ctx, admin, job.ID, "")
 	var live, stored *mfa.Job
-	svc.Directory = &watchedDirectory{DB: db, at: 250, during: func() {
+	svc = withDirectory(svc, &watchedDirectory{DB: db, at: 250, during: func() {
 		live, _ = svc.GetBulkJob(ctx, admin, job.ID)
 		stored, _ = db.FindJob(ctx, job.ID)
-	}}
+	}})
 	if err := (&mfa.BulkRunner{Service: svc, BatchSize: 1000, LiveProgress: true}).RunJob(ctx, job.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -625,7 +625,14 @@ func TestHeldAuditRecordsWithDifferentActors(t *testing.T) {
 			t.Fatalf("record %+v", r)
 		}
 	}
-	if _, err := (&mfa.Service{Directory: db, Audit: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
+	if _, err := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// withDirectory is svc over another directory (a wrapper of the store that fails or watches).
+func withDirectory(svc *mfa.Service, d mfa.Directory) *mfa.Service {
+	deps := svc.Deps
+	deps.Directory = d
+	return mfa.MustNewService(deps)
 }

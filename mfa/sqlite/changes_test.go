@@ -12,7 +12,7 @@ import (
 func newService(t *testing.T) (*mfa.Service, *DB) {
 	t.Helper()
 	db := openTest(t)
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Now: func() time.Time { return t0 }}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db, Now: func() time.Time { return t0 }})
 	in := "UserPrincipalName,DisplayName,MFA Status,Admin,Methods\n" +
 		"dis@contoso.com,Dis Abled,Disabled,false,mobilePhone\n" +
 		"ena@contoso.com,Ena Bled,Enabled,false,\n" +

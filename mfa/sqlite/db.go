@@ -234,3 +234,11 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// InitMeta stores value under key unless one is there already, and returns the stored value.
+func (d *DB) InitMeta(ctx context.Context, key, value string) (string, error) {
+	if _, err := d.db.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, value); err != nil {
+		return "", err
+	}
+	return d.Meta(ctx, key)
+}

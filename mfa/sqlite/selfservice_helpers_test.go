@@ -69,7 +69,7 @@ func newSelfEnv(t *testing.T) *selfEnv {
 	t.Helper()
 	e := &selfEnv{t: t, db: openTest(t), now: t0, sent: &fakeSender{}}
 	clock := func() time.Time { return e.now }
-	e.svc = &mfa.Service{Directory: e.db, Importer: e.db, Accounts: e.db, Tokens: e.db, Audit: e.db, Settings: e.db, Jobs: e.db, Now: clock}
+	e.svc = mfa.MustNewService(mfa.Deps{Directory: e.db, Importer: e.db, Accounts: e.db, Tokens: e.db, Audit: e.db, Settings: e.db, Jobs: e.db, Now: clock})
 	if _, err := e.svc.ImportUsers(context.Background(), mfa.CLIActor, strings.NewReader(selfUsers), mfa.DefaultCSVLimits); err != nil {
 		t.Fatal(err)
 	}

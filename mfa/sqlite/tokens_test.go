@@ -14,7 +14,7 @@ import (
 func TestTokens(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	svc := &mfa.Service{Tokens: db, Audit: db, Now: func() time.Time { return t0 }}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Now: func() time.Time { return t0 }})
 	secret, _, err := svc.CreateToken(ctx, mfa.CLIActor, "ci", mfa.RoleAuthAdmin)
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ func openRelease(t *testing.T) *DB {
 func TestUpgradeFromRelease(t *testing.T) {
 	db := openRelease(t)
 	ctx := context.Background()
-	svc := &mfa.Service{Directory: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db})
 	if n, err := db.CountUsers(ctx); err != nil || n != 123 {
 		t.Fatalf("users: %d %v", n, err)
 	}

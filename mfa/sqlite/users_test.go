@@ -142,7 +142,7 @@ func TestFindUsersBadCursor(t *testing.T) {
 func TestImportUsersAllOrNothingAndUpdate(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Now: func() time.Time { return t0 }}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Importer: db, Accounts: db, Audit: db, Settings: db, Jobs: db, Now: func() time.Time { return t0 }})
 	in := "UserPrincipalName,DisplayName,MFA Status,AccountEnabled,Admin,Methods\n" +
 		"ada@contoso.com,Ada Lovelace,Enforced,true,true,microsoftAuthenticatorPush mobilePhone\n" +
 		"bob@contoso.com,<script>alert(1)</script>,,false,,\n"

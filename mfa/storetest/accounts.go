@@ -84,7 +84,7 @@ func testAccountsAndSessions(t *testing.T, open Opener) {
 func testTokens(t *testing.T, open Opener) {
 	db := open(t)
 	ctx := context.Background()
-	svc := &mfa.Service{Directory: db, Tokens: db, Audit: db, Now: func() time.Time { return T0 }}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Now: func() time.Time { return T0 }})
 	secret, _, err := svc.CreateToken(ctx, mfa.CLIActor, "ci", mfa.RoleAuthAdmin)
 	if err != nil {
 		t.Fatal(err)

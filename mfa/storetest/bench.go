@@ -194,7 +194,7 @@ func BulkFile(n int) []byte {
 func BenchBulk(b *testing.B, db Store, n int, runner mfa.BulkRunner) {
 	ctx := context.Background()
 	file := BulkFile(n)
-	svc := &mfa.Service{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db})
 	actor := mfa.Actor{Name: "bench", Role: mfa.RoleGlobalAdmin, Method: "cli"}
 	start := time.Now()
 	job, err := svc.CreateBulkJob(ctx, actor, "bench.csv", bytes.NewReader(file), mfa.DefaultCSVLimits, "")

@@ -340,7 +340,7 @@ func testUpdateUsersTwice(t *testing.T, open Opener) {
 	if n := auditCount(t, db); n != 231 {
 		t.Errorf("%d audit records, want 231", n)
 	}
-	if _, err := (&mfa.Service{Directory: db, Audit: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
+	if _, err := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db}).VerifyAudit(ctx, mfa.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	// The counts follow: every view's total against the reference.

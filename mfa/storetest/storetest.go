@@ -106,7 +106,7 @@ func seedDemo(t testing.TB, db Store, n int) []mfa.User {
 // ena (Enabled), enf (Enforced), boss (Enabled, an admin).
 func newService(t *testing.T, db Store) *mfa.Service {
 	t.Helper()
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Now: func() time.Time { return T0 }}
+	svc := mfa.MustNewService(mfa.Deps{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Now: func() time.Time { return T0 }})
 	in := "UserPrincipalName,DisplayName,MFA Status,Admin,Methods\n" +
 		"dis@contoso.com,Dis Abled,Disabled,false,mobilePhone\n" +
 		"ena@contoso.com,Ena Bled,Enabled,false,\n" +

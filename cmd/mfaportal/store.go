@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"iter"
+	"time"
+
+	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/mfa/postgres"
+	"github.com/mfaportal/mfaportal/mfa/sqlite"
+)
+
+// store is where the portal keeps all its state: SQLite in the data folder (the default), or
+// PostgreSQL (MFAPORTAL_DATABASE_URL), which any number of replicas share.
+type store interface {
+	mfa.Directory
+	mfa.UserImporter
+	mfa.AccountStore
+	mfa.SessionStore
+	mfa.TokenStore
+	mfa.AuditLog
+	mfa.SettingsStore
+	mfa.JobStore
+	mfa.ThrottleStore
+	mfa.LeaseStore
+	SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.Time, progress func(done int)) (int, error)
+	CountUsers(ctx context.Context) (int, error)
+	Meta(ctx context.Context, key string) (string, error)
+	SetMeta(ctx context.Context, key, value string) error
+	// InitMeta stores value under key unless a value is there already, and returns the stored one.
+	InitMeta(ctx context.Context, key, value string) (string, error)
+	Close() error
+}
+
+var (
+	_ store = (*sqlite.DB)(nil)
+	_ store = (*postgres.DB)(nil)
+)
+
+// databaseURL is MFAPORTAL_DATABASE_URL: an environment variable only, never a flag, as it may
+// hold a password (flags show in ps).
+func (c *cli) databaseURL() string { return c.getenv("MFAPORTAL_DATABASE_URL") }
+
+// openStore opens the PostgreSQL database of MFAPORTAL_DATABASE_URL when it is set, and the data
+// folder's SQLite file otherwise (creating the folder, 0700), with the audit key:
+// MFAPORTAL_AUDIT_KEY, or the data folder's own.
+func (c *cli) openStore(ctx context.Context, data string) (store, error) {
+	if url := c.databaseURL(); url != "" {
+		return postgres.Open(ctx, url)
+	}
+	return openKeyedStore(ctx, data, c.getenv("MFAPORTAL_AUDIT_KEY"))
+}
+
+// storeDeps are the service's dependencies, all served by the store.
+func storeDeps(db store) mfa.Deps {
+	deps := mfa.Deps{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Now: time.Now}
+	deps.Registrations, _ = db.(mfa.RegistrationStore)
+	return deps
+}
+
+// newService is the service over the store (which serves every dependency), verifying the audit
+// chain with the key the store seals with.
+func newService(db store) *mfa.Service { return newServiceWith(db, storeDeps(db)) }
+
+// newServiceWith is the service over deps (the store's, some replaced: the Graph directory), the
+// audit chain verified with the store's key.
+func newServiceWith(db store, deps mfa.Deps) *mfa.Service {
+	svc := mfa.MustNewService(deps)
+	if k, ok := db.(interface{ AuditKey() []byte }); ok {
+		svc.AuditKey = k.AuditKey()
+	}
+	return svc
+}
+
+// refuseGraphFolder refuses a command that would change users directly in the local index of a
+// store that belongs to the Microsoft Graph directory: the change would never reach Graph.
+func refuseGraphFolder(ctx context.Context, db store, what string) error {
+	if dir, err := db.Meta(ctx, "directory"); err != nil {
+		return err
+	} else if dir == "graph" {
+		return mfa.Errorf(mfa.EINVALID, "this data folder belongs to the Microsoft Graph directory: %s would change only the portal's local copy, never Graph. Use the portal's page or API (mfaportal serve with MFAPORTAL_DIRECTORY=graph) instead", what)
+	}
+	return nil
+}
