@@ -26,19 +26,11 @@ type Deps struct {
 // takes the acting admin and checks SPEC §3's permissions before it reads or changes anything.
 // Build it with NewService; its dependencies are not changed afterwards.
 type Service struct {
-<<<<<<< HEAD
-	Directory Directory
-	Importer  UserImporter // nil when the directory cannot create users
-	Accounts  AccountStore
+	Deps
 	// AccountMFA keeps the local accounts' authenticator apps; nil where the store cannot.
 	AccountMFA AccountMFAStore
 	// RequireAdminMFA makes every local account enrol an authenticator app (MFAPORTAL_REQUIRE_ADMIN_MFA).
 	RequireAdminMFA bool
-	Tokens          TokenStore // API tokens; nil where tokens are not used
-	Audit           AuditLog
-=======
-	Deps
->>>>>>> a2c6fbc (mfa.NewService(deps): a service is built once from its dependencies, refusing a missing directory, accounts, audit log, settings or jobs (EINTERNAL naming it; a nil audit no longer skips records), and resolving once what the directory can do besides (bulk look-ups, plan look-ups, batches, sync); every construction goes through it (MustNewService for complete stores and tests))
 	// AuditKey keys the audit chain's HMACs (the store seals with the same key); nil verifies the
 	// legacy SHA-256 chain of a store opened without a key.
 	AuditKey []byte

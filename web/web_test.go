@@ -87,12 +87,8 @@ func newTestEnvWith(t *testing.T, configure func(cfg *Config, baseURL string)) *
 	if _, err := db.SeedUsers(ctx, slices.Values(users), e.now, nil); err != nil {
 		t.Fatal(err)
 	}
-<<<<<<< HEAD
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, AccountMFA: db, Tokens: db, Audit: db, Settings: db, Registrations: db, Now: func() time.Time { return e.now }}
-	svc.Exemptions, svc.Overview = db, db
-=======
 	svc := mfa.MustNewService(mfa.Deps{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Registrations: db, Now: func() time.Time { return e.now }})
->>>>>>> a2c6fbc (mfa.NewService(deps): a service is built once from its dependencies, refusing a missing directory, accounts, audit log, settings or jobs (EINTERNAL naming it; a nil audit no longer skips records), and resolving once what the directory can do besides (bulk look-ups, plan look-ups, batches, sync); every construction goes through it (MustNewService for complete stores and tests))
+	svc.AccountMFA, svc.Exemptions, svc.Overview = db, db, db
 	for _, r := range mfa.Roles {
 		if err := db.CreateAccount(ctx, &mfa.Account{Name: string(r), Role: r, PasswordHash: testHash(), CreatedAt: e.now, UpdatedAt: e.now}); err != nil {
 			t.Fatal(err)

@@ -116,27 +116,6 @@ func (c *cli) exitCode(err error) int {
 
 var errFlagUsage = errors.New("bad flags")
 
-<<<<<<< HEAD
-// refuseGraphFolder refuses a command that would change users directly in the local index of a
-// data folder that belongs to the Microsoft Graph directory: the change would never reach Graph.
-func refuseGraphFolder(ctx context.Context, db *sqlite.DB, what string) error {
-	if dir, err := db.Meta(ctx, "directory"); err != nil {
-		return err
-	} else if dir == "graph" {
-		return mfa.Errorf(mfa.EINVALID, "this data folder belongs to the Microsoft Graph directory: %s would change only the portal's local copy, never Graph. Use the portal's page or API (mfaportal serve with MFAPORTAL_DIRECTORY=graph) instead", what)
-	}
-	return nil
-}
-
-func newService(db *sqlite.DB) *mfa.Service {
-	svc := &mfa.Service{Directory: db, Importer: db, Accounts: db, AccountMFA: db, Tokens: db, Audit: db, AuditKey: db.AuditKey(), Settings: db, Jobs: db, Registrations: db, Now: time.Now}
-	// The registration tab's neighbours (SPEC §10): exemptions and the overview.
-	svc.Exemptions, svc.Overview = db, db
-	return svc
-}
-
-=======
->>>>>>> a2c6fbc (mfa.NewService(deps): a service is built once from its dependencies, refusing a missing directory, accounts, audit log, settings or jobs (EINTERNAL naming it; a nil audit no longer skips records), and resolving once what the directory can do besides (bulk look-ups, plan look-ups, batches, sync); every construction goes through it (MustNewService for complete stores and tests))
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -176,13 +155,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-<<<<<<< HEAD
-	svc := newService(db)
-	svc.RequireReason = cfg.RequireReason
-	svc.RequireAdminMFA = cfg.RequireAdminMFA
-=======
 	deps := storeDeps(db)
->>>>>>> a2c6fbc (mfa.NewService(deps): a service is built once from its dependencies, refusing a missing directory, accounts, audit log, settings or jobs (EINTERNAL naming it; a nil audit no longer skips records), and resolving once what the directory can do besides (bulk look-ups, plan look-ups, batches, sync); every construction goes through it (MustNewService for complete stores and tests))
 	ready := db.Ping
 	// Remember which directory this data folder belongs to, for the commands that change users.
 	if err := db.SetMeta(ctx, "directory", cfg.Graph.Directory); err != nil {
@@ -198,6 +171,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	svc := newServiceWith(db, deps)
 	svc.RequireReason = cfg.RequireReason
+	svc.RequireAdminMFA = cfg.RequireAdminMFA
 	notices, _ := db.(mfa.NotifyStore)
 	if err := useMail(cfg.Mail, cfg.PublicURL, graphDir != nil, notices, svc, log); err != nil {
 		return err

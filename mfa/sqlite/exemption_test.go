@@ -59,7 +59,8 @@ func TestExemptionRunsOutAcrossARestart(t *testing.T) {
 
 	// A restart: a new service and runner on the same store, one hour and a minute later.
 	now = t0.Add(61 * time.Minute)
-	svc2 := &mfa.Service{Directory: db, Audit: db, Exemptions: db, Now: func() time.Time { return now }}
+	svc2 := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db, Now: func() time.Time { return now }})
+	svc2.Exemptions = db
 	chores := &mfa.Chores{Service: svc2, OnError: func(msg string, err error) { t.Errorf("%s: %v", msg, err) }}
 	chores.Round(ctx)
 	if got := stateOfUser(t, db, "boss@contoso.com"); got != mfa.StateEnabled {
