@@ -45,3 +45,70 @@ func LeaseFromContext(ctx context.Context) (Lease, bool) {
 	l, ok := ctx.Value(leaseKey{}).(Lease)
 	return l, ok
 }
+
+// LeaseHolder runs work on one replica at a time: the one that holds the lease Name. Each replica
+// runs Hold; the holder renews the lease every TTL/3, and when it stops renewing (it died, or
+// lost the database) another replica takes the lease over within TTL plus a try (TTL/3).
+type LeaseHolder struct {
+	Store  LeaseStore
+	Name   string // e.g. "bulk-runner"
+	Holder string // this replica, unique among replicas (host, process, random)
+	TTL    time.Duration
+	// OnError reports a failure to take or renew the lease (for the log).
+	OnError func(msg string, err error)
+}
+
+// Hold runs work whenever this replica holds the lease, until ctx ends. work's context carries
+// the lease (ContextWithLease), so the store refuses its writes once the lease has moved on, and
+// is cancelled as soon as a renewal finds the lease lost; work must then return. A lease held
+// when ctx ends is released, so that another replica takes over at once.
+func (h *LeaseHolder) Hold(ctx context.Context, work func(ctx context.Context)) {
+	try := h.TTL / 3
+	for ctx.Err() == nil {
+		l, ok, err := h.Store.AcquireLease(ctx, h.Name, h.Holder, h.TTL)
+		if err != nil && ctx.Err() == nil && h.OnError != nil {
+			h.OnError("taking the lease "+h.Name, err)
+		}
+		if ok {
+			h.holding(ctx, l, work)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(try):
+		}
+	}
+}
+
+// holding runs work under l, renewing it, until work returns or the lease is lost.
+func (h *LeaseHolder) holding(ctx context.Context, l Lease, work func(ctx context.Context)) {
+	workCtx, stop := context.WithCancel(ContextWithLease(ctx, l))
+	done := make(chan struct{})
+	go func() { defer close(done); work(workCtx) }()
+	tick := time.NewTicker(h.TTL / 3)
+	defer tick.Stop()
+	renewed := time.Now()
+	for {
+		select {
+		case <-done:
+			stop()
+			h.Store.ReleaseLease(context.WithoutCancel(ctx), l)
+			return
+		case <-tick.C:
+			err := h.Store.RenewLease(ctx, l, h.TTL)
+			if err == nil {
+				renewed = time.Now()
+				continue
+			}
+			if ctx.Err() == nil && h.OnError != nil {
+				h.OnError("renewing the lease "+h.Name, err)
+			}
+			// Lost (another replica holds it now), or not renewed for its whole time (the store
+			// cannot be reached: another may hold it by now): the work stops.
+			if ErrorCode(err) == ECONFLICT || time.Since(renewed) >= h.TTL {
+				stop()
+				<-done
+				return
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
 func (c *cli) audit(ctx context.Context, args []string) error {
@@ -54,13 +55,19 @@ var errTampered = mfa.Errorf(mfa.EINVALID, "the audit log has been tampered with
 // verifyAudit checks the chain (and compares with the stream file when given), changing nothing:
 // the store is opened without re-chaining, with the key the log is chained with.
 func (c *cli) verifyAudit(ctx context.Context, data, against string) error {
-	db, err := openPlainStore(ctx, data)
+	var db store
+	var err error
+	if c.databaseURL() != "" {
+		db, err = c.openStore(ctx, data) // PostgreSQL's chain has no audit key yet
+	} else {
+		db, err = openPlainStore(ctx, data)
+	}
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	svc := newService(db)
-	if db.AuditChain() == mfa.AuditChainHMAC {
+	if sdb, ok := db.(*sqlite.DB); ok && sdb.AuditChain() == mfa.AuditChainHMAC {
 		if svc.AuditKey, err = auditKey(data, c.getenv("MFAPORTAL_AUDIT_KEY")); err != nil {
 			return err
 		}

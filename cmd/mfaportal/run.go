@@ -236,13 +236,20 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		runner.BatchSize, runner.BatchTime, runner.LiveProgress = 2000, 0, false
 		go graphDir.Run(ctx)
 	}
+	// Exactly one replica of those sharing the store runs the bulk jobs: the holder of the lease. A
+	// replica that dies stops renewing it, and another takes over within 40 s and resumes the
+	// job where it stopped (its writes fenced by the lease: no row applied twice).
+	holder := &mfa.LeaseHolder{Store: db, Name: "bulk-runner", Holder: replicaName(), TTL: 30 * time.Second,
+		OnError: func(msg string, err error) { log.Error(msg, "err", err) }}
 	runnerDone := make(chan struct{})
-	go func() { runner.Run(ctx); close(runnerDone) }()
+	go func() { holder.Hold(ctx, runner.Run); close(runnerDone) }()
 	// Exemptions that run out are ended, and the overview's snapshot taken, at start and then
-	// every minute (a day for the snapshot).
+	// every minute (a day for the snapshot): by one replica at a time too.
 	chores := &mfa.Chores{Service: svc, OnError: func(msg string, err error) { log.Error(msg, "err", err) }}
+	choresHolder := *holder
+	choresHolder.Name = "chores"
 	choresDone := make(chan struct{})
-	go func() { chores.Run(ctx); close(choresDone) }()
+	go func() { choresHolder.Hold(ctx, chores.Run); close(choresDone) }()
 	// The audit stream stops last, after the records of draining requests and of the runner.
 	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
 	var streamDone <-chan struct{}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
 	"iter"
 	"time"
 
@@ -86,4 +89,13 @@ func refuseGraphFolder(ctx context.Context, db store, what string) error {
 		return mfa.Errorf(mfa.EINVALID, "this data folder belongs to the Microsoft Graph directory: %s would change only the portal's local copy, never Graph. Use the portal's page or API (mfaportal serve with MFAPORTAL_DIRECTORY=graph) instead", what)
 	}
 	return nil
+}
+
+// replicaName names this process among the replicas sharing a store: host, process id and a
+// random part (a restarted process is another holder).
+func replicaName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }

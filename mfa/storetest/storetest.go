@@ -76,6 +76,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateUsersSameUserTwice", testUpdateUsersTwice},
 		{"Leases", testLeases},
 		{"LeaseFencesWrites", testLeaseFences},
+		{"LeaseHolder", testLeaseHolder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
