@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"iter"
+	"os"
 	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
