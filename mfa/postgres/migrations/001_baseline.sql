@@ -164,7 +164,12 @@ CREATE TABLE accounts (
 	role          text   NOT NULL,
 	password_hash text   NOT NULL,
 	created_at    bigint NOT NULL,
-	updated_at    bigint NOT NULL
+	updated_at    bigint NOT NULL,
+	-- The account's authenticator app (mfa.AccountMFAStore; SQLite's migration 021): the TOTP
+	-- secret ('' when none), when it was enrolled, the last time step a code was accepted for.
+	totp_secret      text   NOT NULL DEFAULT '',
+	totp_enrolled_at bigint NOT NULL DEFAULT 0,
+	totp_last_step   bigint NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX accounts_by_name ON accounts (lower(name));
 
