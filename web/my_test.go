@@ -163,7 +163,7 @@ func TestUserSignInRefusals(t *testing.T) {
 }
 
 func (e *testEnv) svc() *mfa.Service {
-	return &mfa.Service{Directory: e.db, Importer: e.db, Accounts: e.db, Audit: e.db, Settings: e.db, Now: func() time.Time { return e.now }}
+	return mfa.MustNewService(mfa.Deps{Directory: e.db, Importer: e.db, Accounts: e.db, Audit: e.db, Settings: e.db, Jobs: e.db, Now: func() time.Time { return e.now }})
 }
 
 // signedInUser enables step.user, who registers an office phone (and becomes Enforced), and answers

@@ -199,10 +199,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	// The users' security info (SPEC §7) exists on the embedded directory only: on Graph, users
 	// register with Microsoft.
 	var self *mfa.SelfService
-	if graphDir == nil {
-		if self, err = newSelfService(db, cfg, log); err != nil {
+	if sdb, ok := db.(*sqlite.DB); ok && graphDir == nil {
+		if self, err = newSelfService(sdb, cfg, log); err != nil {
 			return err
 		}
+	} else if graphDir == nil {
+		log.Warn("the users' security info pages (/my) keep their state in the data folder's store: not offered with MFAPORTAL_DATABASE_URL yet")
 	}
 	srv, err := web.New(web.Config{Addr: cfg.Addr, PublicURL: cfg.PublicURL, SessionKey: key,
 		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
