@@ -51,7 +51,7 @@ func BenchmarkAwaitingRegistration(b *testing.B) {
 		})
 	})
 	b.Run("export", func(b *testing.B) {
-		svc := &mfa.Service{Directory: db, Registrations: db, Now: func() time.Time { return t0 }}
+		svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db, Registrations: db, Now: func() time.Time { return t0 }})
 		for b.Loop() {
 			if err := svc.ExportAwaitingRegistration(ctx, mfa.CLIActor, io.Discard); err != nil {
 				b.Fatal(err)
