@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -250,5 +252,29 @@ func TestUsersPageBadListParams(t *testing.T) {
 	resp, _ := e.get(c, "/users/export?methods=sms")
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("export with a bad filter: %d", resp.StatusCode)
+	}
+}
+
+// "Select all matching users" acts on the view with its new filters: here the non-admins with
+// phone methods only who are Disabled, and no one else.
+func TestQuickStepAllMatchingKeepsTheNewFilters(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.signedIn(mfa.RoleGlobalAdmin)
+	ctx := context.Background()
+	f := mfa.UserFilter{View: mfa.ViewAll, Status: "disabled", Privileged: mfa.PrivilegedNo, Methods: mfa.MethodsPhoneOnly, Limit: 1000}
+	before, _ := e.db.FindUsers(ctx, f)
+	others, _ := e.db.FindUsers(ctx, mfa.UserFilter{View: mfa.ViewAll, Status: "disabled", Limit: 1000})
+	filter := "view=all&status=disabled&privileged=false&methods=phone-only&sort=upn"
+	resp, doc := e.postForm(c, "/users/confirm", url.Values{"step": {"enable"}, "all": {"1"}, "filter": {filter}, "return": {"/users?" + filter}})
+	if resp.StatusCode != 200 || doc.Find("[data-testid=applicable]").Text() != fmt.Sprintf("%d users", before.Total) {
+		t.Fatalf("confirm all: %d %q (want %d)", resp.StatusCode, doc.Find("[data-testid=applicable]").Text(), before.Total)
+	}
+	form := url.Values{}
+	doc.Find("#step-dialog input[type=hidden]").Each(func(_ int, s *goquery.Selection) { form.Add(s.AttrOr("name", ""), s.AttrOr("value", "")) })
+	e.postForm(c, "/users/step", form)
+	after, _ := e.db.FindUsers(ctx, f)
+	left, _ := e.db.FindUsers(ctx, mfa.UserFilter{View: mfa.ViewAll, Status: "disabled", Limit: 1000})
+	if before.Total < 2 || after.Total != 0 || left.Total != others.Total-before.Total {
+		t.Fatalf("all matching: %d before, %d after; %d disabled before, %d after", before.Total, after.Total, others.Total, left.Total)
 	}
 }
