@@ -77,19 +77,35 @@ func (q *listQuery) pageSQL(classes []classCount) (string, []any) {
 	if byStatus && q.source() == fromPrefixByName {
 		// The state comes from the probe of each term, so SQLite does not see the arms in
 		// order by it: the arms of each state are merged by key, and the pages of the states
-		// (each sorted on its own: at most limit + 1 rows) merged by state.
+		// (each sorted on its own: at most limit + 1 rows) merged by state. The states are taken
+		// in the walk's order, only as many as the counts say the page can reach.
+		matches := map[string]int{}
+		for _, c := range classes {
+			if q.allowsState(c.class) {
+				matches[c.class[stateDim].(string)] += c.n
+			}
+		}
+		states := slices.Clone(listDims[stateDim].values)
+		if q.stateDesc {
+			slices.Reverse(states)
+		}
 		var groups []string
 		args = nil
-		for _, st := range listDims[stateDim].values {
+		need := q.f.Limit + 1
+		for _, st := range states {
 			var ms []member
 			for _, m := range members {
 				if m.state == st {
 					ms = append(ms, m)
 				}
 			}
-			if len(ms) > 0 {
-				g, a := merge(ms, "k"+kdir+", i"+kdir)
-				groups, args = append(groups, "SELECT st, k, i FROM ("+g+")"), append(args, a...)
+			if len(ms) == 0 || need <= 0 {
+				continue
+			}
+			g, a := merge(ms, "k"+kdir+", i"+kdir)
+			groups, args = append(groups, "SELECT st, k, i FROM ("+g+")"), append(args, a...)
+			if q.cur == nil || st != q.cur.State {
+				need -= matches[st.(string)] // all of the state's matches come after the cursor
 			}
 		}
 		ks = strings.Join(groups, " UNION ALL ") + " ORDER BY " + order + " LIMIT ?"
