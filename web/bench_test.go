@@ -64,6 +64,9 @@ func BenchmarkUsersPageHTTP(b *testing.B) {
 		"/users", "/users?view=all&status=enforced", "/users?view=blocked&status=disabled",
 		"/users?view=all&q=a", "/users?view=allowed&status=enabled&q=s", "/users?view=all&q=han",
 		"/users?view=all&q=%C3%A9lo", "/users?view=all&q=sofia.sa",
+		// The filters, sorts and page sizes of SPEC §10.
+		"/users?view=all&privileged=true&methods=none&limit=250", "/users?view=all&status=enforced&methods=none&sort=upn&order=desc",
+		"/users?view=allowed&methods=phone-only&sort=status&order=desc&q=s&limit=250", "/users?view=all&status=enabled&sort=upn&q=l",
 	} {
 		b.Run(path, func(b *testing.B) {
 			durs := make([]time.Duration, 0, b.N)

@@ -183,6 +183,7 @@ func BenchmarkFindUsersDeepCombinations(b *testing.B) {
 
 // BenchmarkMigrate opens a copy of MFAPORTAL_BENCH_MIGRATE_FROM (a data folder's mfaportal.db
 // written by an earlier version) and reports how long its pending migrations take, each logged.
+// MFAPORTAL_BENCH_MIGRATE_KEEP names where to keep the migrated file.
 func BenchmarkMigrate(b *testing.B) {
 	from := os.Getenv("MFAPORTAL_BENCH_MIGRATE_FROM")
 	if from == "" {
@@ -207,6 +208,9 @@ func BenchmarkMigrate(b *testing.B) {
 		db.Close()
 		if st, err := os.Stat(path); err == nil {
 			b.ReportMetric(float64(st.Size())/1e6, "db-MB")
+		}
+		if keep := os.Getenv("MFAPORTAL_BENCH_MIGRATE_KEEP"); keep != "" {
+			os.Rename(path, keep) // e.g. as the cached directory of benchDB, instead of seeding it
 		}
 	}
 }
