@@ -9,7 +9,6 @@ import (
 
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/mfa/graph"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
 // graphSettings choose the directory and configure the Microsoft Graph one (SPEC §6).
@@ -54,18 +53,19 @@ func (g *graphSettings) validate() error {
 	return nil
 }
 
-// useGraph makes deps work on Microsoft Graph, with its local index in db, and returns the
-// directory (Run it to keep the index fresh; Close it at the end). The index lives in the data
-// folder's SQLite file.
+// useGraph makes deps work on Microsoft Graph, with its local index in the portal's store, and
+// returns the directory (Run it to keep the index fresh; Close it at the end). The store must keep
+// an index of users read from another directory (mfa.ExternalIndex, part of graph.Store): SQLite
+// does; a store that does not yet is refused with the reason.
 func useGraph(g graphSettings, st store, deps *mfa.Deps, log *slog.Logger) (*graph.Directory, error) {
-	db, ok := st.(*sqlite.DB)
+	gs, ok := st.(graph.Store)
 	if !ok {
 		return nil, usageError{"MFAPORTAL_DIRECTORY=graph keeps its local index in the data folder: it cannot be used with MFAPORTAL_DATABASE_URL yet"}
 	}
 	d, err := graph.New(graph.Config{
 		TenantID: g.TenantID, ClientID: g.ClientID, ClientSecret: g.ClientSecret, CertificateFile: g.Certificate,
 		Cloud: g.Cloud, BaseURL: g.BaseURL, AuthorityURL: g.AuthorityURL, CAFile: g.CAFile, SyncInterval: g.SyncInterval,
-	}, db, log)
+	}, gs, log)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/mfaportal/mfaportal/mfa"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
 // bulkRow is one user of UpdateUsers on its way. Its outcome comes only from Graph's answers about
@@ -60,7 +59,7 @@ func (d *Directory) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func
 	if err != nil {
 		return nil, nil, err
 	}
-	ids, err := d.db.GraphIDs(ctx, upns)
+	ids, err := d.db.ExternalIDs(ctx, upns)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,7 +148,7 @@ func (d *Directory) readRow(r *run, row *bulkRow, fn mfa.UserUpdate) {
 // (neither for a row without an outcome).
 func (d *Directory) storeRows(ctx context.Context, rows []*bulkRow, errs []error) ([]*mfa.User, error) {
 	users := make([]*mfa.User, len(rows))
-	var refresh []sqlite.IndexUser
+	var refresh []mfa.ExternalUser
 	var changed []string
 	var changedRows []*bulkRow
 	var plain []string

@@ -4,13 +4,16 @@
 // sub-packages: the SDK's root package would compile every Graph API) and azidentity client
 // credentials. No other package imports the SDK.
 //
-// The portal lists, filters and pages from a local index in its own store (the users table of
-// mfa/sqlite), filled by a full sync — GET /v1.0/users in pages of 999, then each user's state
-// (GET /beta/users/{id}/authentication/requirements) and methods (GET
-// /v1.0/users/{id}/authentication/methods) in $batch requests of 20, and who is an admin (the members
-// of the directory roles, roles.go) — refreshed periodically and on demand, and updated from
-// Graph's answer on every write. Requests are paced under Graph's quotas
-// with token buckets and retried on throttling, 5xx and network errors (also per item of a $batch).
+// The portal lists, filters and pages from a local index in its own store (Store: the users table
+// of mfa/sqlite or another store), filled by a full sync — GET /v1.0/users in pages of 999, then each
+// user's state (GET /beta/users/{id}/authentication/requirements) and methods (GET
+// /beta/users/{id}/authentication/methods: beta, for hardware OATH tokens) in $batch requests of 20,
+// and who is an admin (the members of the directory roles, roles.go) — refreshed periodically and on
+// demand, and updated from Graph's answer on every write. Every $batch is fully parallel; requests
+// are paced under Graph's quotas (by the tenant's size) with token buckets and retried on
+// throttling, 408, 5xx and network errors (also per item of a $batch), never on a permanent refusal
+// (batch.go, failure.go). Graph's documented contract, which mfa/graphemu enforces, is in that
+// package's documentation.
 //
 // Graph has no API for app passwords, remembered devices, trusted IPs, the app-password policy or
 // the remember-days setting: the directory declares them unavailable (Capabilities).
@@ -26,12 +29,11 @@ import (
 	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
 // Directory is the Microsoft Graph directory with its local index.
 type Directory struct {
-	db  *sqlite.DB
+	db  Store
 	c   *client
 	cfg Config
 	log *slog.Logger
@@ -63,7 +65,7 @@ var (
 
 // New connects to Graph (nothing is sent yet) with the index in db. log may be nil. Close stops
 // the background syncs it started.
-func New(cfg Config, db *sqlite.DB, log *slog.Logger) (*Directory, error) {
+func New(cfg Config, db Store, log *slog.Logger) (*Directory, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}

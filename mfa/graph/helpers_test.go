@@ -20,6 +20,9 @@ const (
 	testSecret = "s3cret-value"
 )
 
+// The SQLite store is a Store (cmd/mfaportal wires it; mfa/sqlite asserts mfa.ExternalIndex).
+var _ Store = (*sqlite.DB)(nil)
+
 // env is an emulator over TLS, a store in a temp folder, and a Graph directory between them.
 type env struct {
 	t   testing.TB

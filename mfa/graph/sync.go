@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
 // SyncStatus returns the state of the index.
@@ -91,10 +90,10 @@ func (d *Directory) Run(ctx context.Context) {
 // start while the last ones of a page finish, so the quota is used throughout.
 const pageWorkers = 2
 
-// fullSync reads every user, state and methods from Graph into the index: first the members of the
-// directory roles (who is an admin), then users in pages of 999 (following @odata.nextLink), each
-// page's states and methods in $batch requests, then the page is written in one transaction, admin
-// flags included. Only after every page was read and written are the users Graph no
+// fullSync reads every user, state and methods from Graph into the index: users in pages of 999
+// (following @odata.nextLink) and, beside the first pages, the members of the directory roles (who
+// is an admin); each page's states and methods in $batch requests, then the page is written in one
+// transaction, admin flags included. Only after every page was read and written are the users Graph no
 // longer has removed. On failure the index keeps what it had (plus the pages already written) and
 // the error is recorded for the page.
 func (d *Directory) fullSync(ctx context.Context) (err error) {
@@ -128,19 +127,29 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// Who is an admin, before the users: each page is written with it. Without the permission to read
-	// the roles (403) the sync goes on and the index keeps the flags it had.
-	privileged, err := d.c.privilegedUsers(ctx)
-	switch {
-	case rolesForbidden(err):
-		warning = "Microsoft Graph refused to read the directory roles (" + failureOf(err).msg + "): who is an admin is kept as last read. " +
-			"Grant the application the permission RoleManagement.Read.Directory, with admin consent"
-		d.log.Warn("Microsoft Graph: the directory roles could not be read; the admin flags of the index are kept as they were, "+
-			"and new users are indexed as not admins (grant RoleManagement.Read.Directory)", "err", failureOf(err).msg)
-		privileged = nil
-	case err != nil:
-		return err
-	}
+	// Who is an admin, read beside the first pages of users (each page is written with it). Without
+	// the permission to read the roles (403) the sync goes on and the index keeps the flags it had.
+	rolesRead := make(chan struct{})
+	var roles map[string]bool
+	var rolesErr error
+	go func() {
+		defer close(rolesRead)
+		roles, rolesErr = d.c.privilegedUsers(ctx)
+	}()
+	admins := sync.OnceValues(func() (map[string]bool, error) {
+		<-rolesRead
+		switch {
+		case rolesForbidden(rolesErr):
+			warning = "Microsoft Graph refused to read the directory roles (" + failureOf(rolesErr).msg + "): who is an admin is kept as last read. " +
+				"Grant the application the permission RoleManagement.Read.Directory, with admin consent"
+			d.log.Warn("Microsoft Graph: the directory roles could not be read; the admin flags of the index are kept as they were, "+
+				"and new users are indexed as not admins (grant RoleManagement.Read.Directory)", "err", failureOf(rolesErr).msg)
+			return nil, nil
+		case rolesErr != nil:
+			return nil, rolesErr
+		}
+		return roles, nil
+	})
 
 	pages := make(chan *usersPage, pageWorkers)
 	var fetchErr error
@@ -190,7 +199,7 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 					d.learnTenantSize(p.count) // $count on the first page: the tenant's size
 				}
 				mu.Unlock()
-				n, err := d.syncPage(ctx, p, gen, privileged)
+				n, err := d.syncPage(ctx, p, gen, admins)
 				if err != nil {
 					fail(err)
 					continue
@@ -206,8 +215,12 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 		}()
 	}
 	wg.Wait()
+	privileged, rolesErr := admins() // also for a tenant without users
 	if firstErr != nil {
 		return firstErr
+	}
+	if rolesErr != nil {
+		return rolesErr
 	}
 	if fetchErr != nil {
 		return fetchErr
@@ -226,10 +239,10 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 }
 
 // syncPage reads a page's states and methods and writes the page into the index, in one
-// transaction, with each user's admin flag from privileged (the Graph ids of the members of a
-// directory role; nil: not read, the indexed flags are kept). Users deleted meanwhile (404) are
+// transaction, with each user's admin flag from admins (the Graph ids of the members of a directory
+// role, waited for; nil: not read, the indexed flags are kept). Users deleted meanwhile (404) are
 // left out; it answers how many were written.
-func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64, privileged map[string]bool) (int, error) {
+func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64, admins func() (map[string]bool, error)) (int, error) {
 	states := make([]userState, len(p.users))
 	r := d.c.newRun(ctx)
 	for i, u := range p.users {
@@ -238,13 +251,17 @@ func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64, privi
 	if err := r.wait(); err != nil {
 		return 0, err
 	}
-	rows := make([]sqlite.IndexUser, 0, len(p.users))
+	privileged, err := admins()
+	if err != nil {
+		return 0, err
+	}
+	rows := make([]mfa.ExternalUser, 0, len(p.users))
 	for i, u := range p.users {
 		st := &states[i]
 		if isNotFound(st.fail) {
 			continue
 		}
-		iu := sqlite.IndexUser{GraphID: u.id, UPN: u.upn, DisplayName: u.displayName, AccountEnabled: u.accountEnabled,
+		iu := mfa.ExternalUser{ExternalID: u.id, UPN: u.upn, DisplayName: u.displayName, AccountEnabled: u.accountEnabled,
 			PrivilegedRead: privileged != nil, Privileged: privileged[strings.ToLower(u.id)]}
 		if st.fail == nil {
 			iu.StateRead, iu.State, iu.Methods, iu.ReadAt = true, st.state, st.domainMethods(), st.readAt

@@ -7,12 +7,11 @@ import (
 	"sync"
 
 	"github.com/mfaportal/mfaportal/mfa"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
 // graphID returns the Graph object id of an indexed user; ENOTFOUND when the index has none.
 func (d *Directory) graphID(ctx context.Context, upn string) (string, error) {
-	ids, err := d.db.GraphIDs(ctx, []string{upn})
+	ids, err := d.db.ExternalIDs(ctx, []string{upn})
 	if err != nil {
 		return "", err
 	}
@@ -31,8 +30,8 @@ func (d *Directory) deletedMeanwhile(ctx context.Context, upn string) error {
 }
 
 // indexUser is st (what Graph said of the user id) as a row for the index.
-func indexUser(id string, u *mfa.User, st *userState) sqlite.IndexUser {
-	return sqlite.IndexUser{GraphID: id, UPN: u.UPN, DisplayName: u.DisplayName, AccountEnabled: u.AccountEnabled,
+func indexUser(id string, u *mfa.User, st *userState) mfa.ExternalUser {
+	return mfa.ExternalUser{ExternalID: id, UPN: u.UPN, DisplayName: u.DisplayName, AccountEnabled: u.AccountEnabled,
 		StateRead: true, State: st.state, Methods: st.domainMethods(), DefaultRead: st.defaultRead, ReadAt: st.readAt}
 }
 
@@ -75,7 +74,7 @@ func (d *Directory) UpdateUser(ctx context.Context, upn string, fn mfa.UserUpdat
 	if err != nil {
 		return nil, err
 	}
-	if err := d.db.IndexUsers(ctx, []sqlite.IndexUser{indexUser(id, cur, st)}, 0); err != nil {
+	if err := d.db.IndexUsers(ctx, []mfa.ExternalUser{indexUser(id, cur, st)}, 0); err != nil {
 		return nil, err
 	}
 	if cur, err = d.db.FindUser(ctx, upn); err != nil {
@@ -120,7 +119,7 @@ func setFromGraph(u, want *mfa.User, got *userState, rec *mfa.AuditRecord, fail 
 	u.State, u.StateReadAt = got.state, got.readAt
 	u.HadMethodsWhenReenabled = got.state == mfa.StateEnabled && want.HadMethodsWhenReenabled
 	if got.methods != nil {
-		u.Methods = sqlite.NormalizeMethods(got.domainMethods())
+		u.Methods = mfa.NormalizeMethods(got.domainMethods())
 	}
 	switch rec.Action {
 	case mfa.AuditEnable, mfa.AuditEnforce, mfa.AuditDisable:

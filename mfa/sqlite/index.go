@@ -10,50 +10,32 @@ import (
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-// This file is the local index of a Microsoft Graph directory (package mfa/graph): the users table
-// filled from Graph, each row linked to its Graph object id (graph_users), and the state of the
-// sync (directory_sync). The index is only ever written a page at a time, in one transaction each,
-// so a failed sync leaves it as it was before that page.
+// This file is the store's local index of users sourced from a remote directory (mfa.ExternalIndex,
+// which the Microsoft Graph directory needs): the users table filled from there, each row linked to
+// its external id (table graph_users, named before the index was neutral), and the state of the sync
+// (directory_sync). The index is only ever written a page at a time, in one transaction each, so a
+// failed sync leaves it as it was before that page.
 
-// IndexUser is a user as read from Microsoft Graph, for the local index.
-type IndexUser struct {
-	GraphID        string
-	UPN            string
-	DisplayName    string
-	AccountEnabled bool
-	// StateRead says State and Methods were read from Graph at ReadAt; otherwise the indexed state
-	// and methods are kept (a new user is indexed as Disabled, never read).
-	StateRead bool
-	State     mfa.State
-	Methods   []mfa.Method
-	// DefaultRead says which method is the default is known (Methods' IsDefault); otherwise the
-	// indexed default is kept for a method type still registered.
-	DefaultRead bool
-	ReadAt      time.Time
-	// PrivilegedRead says Privileged (a member of a directory role) was read from Graph; otherwise
-	// the indexed flag is kept (a new user is indexed as not privileged).
-	PrivilegedRead bool
-	Privileged     bool
-}
+var _ mfa.ExternalIndex = (*DB)(nil)
 
-// IndexUsers writes users read from Graph into the index in one transaction: a user is found by its
-// Graph id (or, the first time, by its user name) and updated, or inserted. A user whose name,
-// filters, state or methods changed gets a new version; one read unchanged only a new read time.
-// gen, when not 0, marks them as seen by that full sync.
-func (d *DB) IndexUsers(ctx context.Context, users []IndexUser, gen int64) error {
+// IndexUsers writes users read from the remote directory into the index in one transaction: a user
+// is found by its external id (or, the first time, by its user name) and updated, or inserted. A
+// user whose name, filters, state or methods changed gets a new version; one read unchanged only a
+// new read time. gen, when not 0, marks them as seen by that full sync.
+func (d *DB) IndexUsers(ctx context.Context, users []mfa.ExternalUser, gen int64) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		ins, err := newInserter(ctx, tx)
 		if err != nil {
 			return err
 		}
 		defer ins.close()
-		byGraph, err := tx.PrepareContext(ctx, "SELECT "+userColumns+" FROM graph_users g CROSS JOIN users u ON u.id = g.user_id WHERE g.graph_id = ?")
+		byExternal, err := tx.PrepareContext(ctx, "SELECT "+userColumns+" FROM graph_users g CROSS JOIN users u ON u.id = g.user_id WHERE g.graph_id = ?")
 		if err != nil {
 			return err
 		}
-		defer byGraph.Close()
+		defer byExternal.Close()
 		for i := range users {
-			if err := indexUser(ctx, tx, ins, byGraph, &users[i], gen); err != nil {
+			if err := indexUser(ctx, tx, ins, byExternal, &users[i], gen); err != nil {
 				return err
 			}
 		}
@@ -61,15 +43,15 @@ func (d *DB) IndexUsers(ctx context.Context, users []IndexUser, gen int64) error
 	})
 }
 
-func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byGraph *sql.Stmt, iu *IndexUser, gen int64) error {
+func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byExternal *sql.Stmt, iu *mfa.ExternalUser, gen int64) error {
 	key := mfa.NormalizeUPN(iu.UPN)
-	r, err := scanUser(byGraph.QueryRowContext(ctx, iu.GraphID))
+	r, err := scanUser(byExternal.QueryRowContext(ctx, iu.ExternalID))
 	found := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	// Another row holding this user name (a user renamed in Graph, or one left from the embedded
-	// directory) gives way: the user it belongs to, if still in Graph, comes back with its own name.
+	// Another row holding this user name (a user renamed remotely, or one left from the embedded
+	// directory) gives way: the user it belongs to, if still there, comes back with its own name.
 	var other int64
 	err = tx.QueryRowContext(ctx, "SELECT id FROM users WHERE upn_key = ?", key).Scan(&other)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -96,7 +78,7 @@ func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byGraph *sql.Stmt
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO graph_users (user_id, graph_id, sync_gen)
-			SELECT id, ?, ? FROM users WHERE upn_key = ?`, iu.GraphID, gen, key)
+			SELECT id, ?, ? FROM users WHERE upn_key = ?`, iu.ExternalID, gen, key)
 		return err
 	}
 	before := *r.user
@@ -156,41 +138,12 @@ func keepDefault(prev, next []mfa.Method) []mfa.Method {
 	return out
 }
 
-// normalizeMethods is methods as the users table keeps them: each type once, the default first
-// (the table reads the first method as the default, so without one the first becomes it).
-func normalizeMethods(ms []mfa.Method) []mfa.Method {
-	out := make([]mfa.Method, 0, len(ms))
-	seen := map[mfa.MethodType]int{}
-	for _, m := range ms {
-		if i, dup := seen[m.Type]; dup {
-			out[i].IsDefault = out[i].IsDefault || m.IsDefault
-			continue
-		}
-		seen[m.Type] = len(out)
-		out = append(out, m)
-	}
-	slices.SortStableFunc(out, func(a, b mfa.Method) int {
-		switch {
-		case a.IsDefault && !b.IsDefault:
-			return -1
-		case b.IsDefault && !a.IsDefault:
-			return 1
-		}
-		return 0
-	})
-	for i := range out {
-		out[i].IsDefault = i == 0
-	}
-	return out
-}
-
-// NormalizeMethods is normalizeMethods for the graph directory, which compares what Graph says
-// with what the index holds.
-func NormalizeMethods(ms []mfa.Method) []mfa.Method { return normalizeMethods(ms) }
+// normalizeMethods is methods as the users table keeps them (its first method is the default).
+func normalizeMethods(ms []mfa.Method) []mfa.Method { return mfa.NormalizeMethods(ms) }
 
 // RemoveUsersNotSynced deletes the users that the complete full sync gen did not see: users deleted
-// in Graph meanwhile, and users that were never linked to Graph (left from the embedded
-// directory). It returns how many were removed.
+// remotely meanwhile, and users that were never linked to the remote directory (left from the
+// embedded directory). It returns how many were removed.
 func (d *DB) RemoveUsersNotSynced(ctx context.Context, gen int64) (int64, error) {
 	var n int64
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
@@ -204,15 +157,15 @@ func (d *DB) RemoveUsersNotSynced(ctx context.Context, gen int64) (int64, error)
 	return n, err
 }
 
-// RemoveIndexedUser deletes one user from the index (deleted in Graph meanwhile).
+// RemoveIndexedUser deletes one user from the index (deleted remotely meanwhile).
 func (d *DB) RemoveIndexedUser(ctx context.Context, upn string) error {
 	_, err := d.db.ExecContext(ctx, "DELETE FROM users WHERE upn_key = ?", mfa.NormalizeUPN(upn))
 	return err
 }
 
-// GraphIDs returns the Graph object ids of indexed users, keyed by mfa.NormalizeUPN. Users not
-// linked to Graph are absent.
-func (d *DB) GraphIDs(ctx context.Context, upns []string) (map[string]string, error) {
+// ExternalIDs returns the external ids of indexed users, keyed by mfa.NormalizeUPN. Users not
+// linked to the remote directory are absent.
+func (d *DB) ExternalIDs(ctx context.Context, upns []string) (map[string]string, error) {
 	out := make(map[string]string, len(upns))
 	keys := make([]string, len(upns))
 	for i, u := range upns {

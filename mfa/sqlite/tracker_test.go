@@ -97,10 +97,10 @@ func TestEnabledAtOnEveryWriter(t *testing.T) {
 	}
 
 	// The Graph sync's index: a user read Enabled is so from when it was read; one read Enforced leaves.
-	err := db.IndexUsers(ctx, []IndexUser{
-		{GraphID: "g-new", UPN: "new@contoso.com", DisplayName: "New", AccountEnabled: true, StateRead: true, State: mfa.StateEnabled, ReadAt: t0.Add(6 * time.Hour)},
-		{GraphID: "g-dis", UPN: "dis@contoso.com", DisplayName: "Dis", AccountEnabled: true, StateRead: true, State: mfa.StateEnabled, ReadAt: t0.Add(7 * time.Hour)},
-		{GraphID: "g-boss", UPN: "boss@contoso.com", DisplayName: "Boss", AccountEnabled: true, StateRead: true, State: mfa.StateEnforced,
+	err := db.IndexUsers(ctx, []mfa.ExternalUser{
+		{ExternalID: "g-new", UPN: "new@contoso.com", DisplayName: "New", AccountEnabled: true, StateRead: true, State: mfa.StateEnabled, ReadAt: t0.Add(6 * time.Hour)},
+		{ExternalID: "g-dis", UPN: "dis@contoso.com", DisplayName: "Dis", AccountEnabled: true, StateRead: true, State: mfa.StateEnabled, ReadAt: t0.Add(7 * time.Hour)},
+		{ExternalID: "g-boss", UPN: "boss@contoso.com", DisplayName: "Boss", AccountEnabled: true, StateRead: true, State: mfa.StateEnforced,
 			Methods: []mfa.Method{{Type: mfa.MethodMobilePhone, IsDefault: true}}, ReadAt: t0.Add(7 * time.Hour)},
 	}, 0)
 	if err != nil {
