@@ -10,14 +10,7 @@ import (
 
 // AccountsPage is GET /accounts: the local accounts (global admins).
 func (h *Handlers) AccountsPage(w http.ResponseWriter, r *http.Request) {
-	v := templates.AccountsView{}
-	q := r.URL.Query()
-	if n := q.Get("added"); n != "" && mfa.ValidateAccountName(n) == nil {
-		v.Notice = "Added the account " + n + "."
-	}
-	if n := q.Get("removed"); n != "" && mfa.ValidateAccountName(n) == nil {
-		v.Notice = "Removed the account " + n + "; its sessions are signed out."
-	}
+	v := templates.AccountsView{Notice: h.takeNotice(w, r)}
 	h.renderAccounts(w, r, http.StatusOK, v)
 }
 
@@ -71,7 +64,8 @@ func (h *Handlers) AddAccount(w http.ResponseWriter, r *http.Request) {
 		h.renderAccounts(w, r, StatusFor(err), v)
 		return
 	}
-	http.Redirect(w, r, "/accounts?added="+v.Name, http.StatusSeeOther)
+	h.keepNotice(w, "Added the account "+v.Name+".")
+	http.Redirect(w, r, "/accounts", http.StatusSeeOther)
 }
 
 // RemoveAccount is POST /accounts/remove: remove a local account and end its sessions.
@@ -91,5 +85,6 @@ func (h *Handlers) RemoveAccount(w http.ResponseWriter, r *http.Request) {
 		h.renderAccounts(w, r, StatusFor(err), templates.AccountsView{Error: mfa.ErrorMessage(err)})
 		return
 	}
-	http.Redirect(w, r, "/accounts?removed="+name, http.StatusSeeOther)
+	h.keepNotice(w, "Removed the account "+name+"; its sessions are signed out.")
+	http.Redirect(w, r, "/accounts", http.StatusSeeOther)
 }

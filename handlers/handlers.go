@@ -26,6 +26,8 @@ type Handlers struct {
 	// Self is the users' security info on the embedded directory (setup links, methods and app
 	// passwords on the user page); nil where users register elsewhere (Microsoft Graph).
 	Self *mfa.SelfService
+	// Notices carries a notice to the page a form redirects to.
+	Notices NoticeKeeper
 }
 
 // StatusFor maps an mfa error code to its HTTP status: the one table of it in the portal.

@@ -38,17 +38,18 @@ func (h *Handlers) Notify(w http.ResponseWriter, r *http.Request) {
 		h.renderRegistration(w, r, "", http.StatusBadRequest, nil, "This form is not valid: reload the page and select the users again.")
 		return
 	}
-	if _, done := h.Results.Get(op, actor.Name); done {
-		http.Redirect(w, r, "/registration?result="+op, http.StatusSeeOther)
-		return
-	}
 	upns := r.PostForm["sel"]
 	if len(upns) == 0 {
 		h.renderRegistration(w, r, "", http.StatusBadRequest, nil, "Select one or more users to notify first.")
 		return
 	}
+	if !h.Results.Claim(op, actor.Name) { // submitted twice: sent once already
+		http.Redirect(w, r, "/registration?result="+op, http.StatusSeeOther)
+		return
+	}
 	results, err := h.Service.NotifyUsers(r.Context(), actor, upns, mfa.SourcePage)
 	if err != nil {
+		h.Results.Release(op, actor.Name)
 		if c := mfa.ErrorCode(err); c == mfa.EINVALID || c == mfa.EUNAVAILABLE {
 			h.renderRegistration(w, r, "", StatusFor(err), nil, mfa.ErrorMessage(err))
 			return

@@ -91,11 +91,7 @@ func (h *Handlers) readStepForm(r *http.Request) (*stepForm, error) {
 	if err != nil {
 		return nil, err
 	}
-	perm := mfa.PermChangeState
-	if step == "manage" {
-		perm = mfa.PermManageSettings
-	}
-	if err := actor.Require(perm); err != nil {
+	if err := h.Service.MayTakeStep(actor, action); err != nil {
 		return nil, err
 	}
 	f := &stepForm{action: action}
@@ -200,7 +196,7 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 		h.stepError(w, r, mfa.Errorf(mfa.EINVALID, "this confirmation is not valid: select the users and choose the step again"))
 		return
 	}
-	if _, done := h.Results.Get(op, actor.Name); done { // submitted twice: applied once already
+	if !h.Results.Claim(op, actor.Name) { // submitted twice (or at once): applied once already
 		http.Redirect(w, r, withParam(f.dialog.Return, "result", op), http.StatusSeeOther)
 		return
 	}
@@ -217,9 +213,10 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 		results, err = h.Service.ApplyReset(r.Context(), actor, f.dialog.Options, f.targets, reason, mfa.SourcePage, onError)
 	}
 	if err != nil {
-		// A problem with the whole form (a missing reason, no option chosen): show the dialog again
-		// with the message next to it.
+		// A problem with the whole form (a missing reason, no option chosen): nothing was applied,
+		// so the corrected form may use the same id; show the dialog again with the message.
 		if mfa.ErrorCode(err) == mfa.EINVALID {
+			h.Results.Release(op, actor.Name)
 			d := f.dialog
 			d.Op, d.Error, d.Applicable = op, mfa.ErrorMessage(err), len(f.targets)
 			h.renderReturn(w, r, d.Return, http.StatusBadRequest, templates.Step(d))
@@ -254,7 +251,8 @@ func resultDialog(ret string, results []mfa.UserResult) templates.ResultDialog {
 // stepError shows a problem with a quick-step form: bad input goes back to the page with the message.
 func (h *Handlers) stepError(w http.ResponseWriter, r *http.Request, err error) {
 	if mfa.ErrorCode(err) == mfa.EINVALID {
-		http.Redirect(w, r, withParam(safeReturn(r.PostForm.Get("return")), "notice", mfa.ErrorMessage(err)), http.StatusSeeOther)
+		h.keepNotice(w, mfa.ErrorMessage(err))
+		http.Redirect(w, r, safeReturn(r.PostForm.Get("return")), http.StatusSeeOther)
 		return
 	}
 	h.ErrorPage(w, r, err)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
@@ -59,7 +58,8 @@ func (h *Handlers) SyncNow(w http.ResponseWriter, r *http.Request) {
 		h.ErrorPage(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/users?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+	h.keepNotice(w, notice)
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
 }
 
 // capabilities are what the backend can apply (everything when it has no settings store).

@@ -10,10 +10,7 @@ import (
 
 // TokensPage is GET /tokens: the API tokens (global admins).
 func (h *Handlers) TokensPage(w http.ResponseWriter, r *http.Request) {
-	v := templates.TokensView{}
-	if n := r.URL.Query().Get("revoked"); n != "" && mfa.ValidateTokenName(n) == nil {
-		v.Notice = "Revoked the token " + n + ": requests with it are refused from now on."
-	}
+	v := templates.TokensView{Notice: h.takeNotice(w, r)}
 	h.renderTokens(w, r, http.StatusOK, v)
 }
 
@@ -75,5 +72,6 @@ func (h *Handlers) RevokeToken(w http.ResponseWriter, r *http.Request) {
 		h.renderTokens(w, r, StatusFor(err), templates.TokensView{Error: mfa.ErrorMessage(err)})
 		return
 	}
-	http.Redirect(w, r, "/tokens?revoked="+name, http.StatusSeeOther)
+	h.keepNotice(w, "Revoked the token "+name+": requests with it are refused from now on.")
+	http.Redirect(w, r, "/tokens", http.StatusSeeOther)
 }

@@ -40,8 +40,8 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 		h.ErrorPage(w, r, err)
 		return
 	}
-	if n := q.Get("notice"); n != "" {
-		p.notices = append(p.notices, truncateStr(n, 300))
+	if n := h.takeNotice(w, r); n != "" {
+		p.notices = append(p.notices, n)
 	}
 	if dialog == nil {
 		if d, gone := h.resultFor(r); d != nil {
@@ -160,8 +160,8 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 			v.Dialog = templates.Result(*d)
 		}
 	}
-	if n := r.URL.Query().Get("notice"); n != "" && dialog == nil {
-		v.Notice = truncateStr(n, 300)
+	if n := h.takeNotice(w, r); n != "" && dialog == nil {
+		v.Notice = n
 	}
 	Render(r.Context(), w, status, templates.UserPage(PageFor(r, u.DisplayName, "users"), v), h.Log)
 }

@@ -48,7 +48,7 @@ var AuditActions = []string{AuditEnable, AuditEnforce, AuditDisable, AuditResetU
 	AuditSetupLink, AuditPasswordSet, AuditMethodAdd, AuditMethodDelete, AuditMethodDefault, AuditAppPasswordCreate,
 	AuditAppPasswordDelete, AuditUserImport, AuditRechain, AuditNotify, AuditNotifyTemplate,
 	AuditAccountMFAEnrol, AuditAccountMFARemove, AuditAccountMFAReset,
-	AuditExemptionStart, AuditExemptionEnd}
+	AuditExemptionStart, AuditExemptionEnd, AuditBulkDiscard}
 
 // AuditLabels are the actions in words, as the audit log page and the user pages show them (the
 // CSV export and the API keep the codes). Every action in AuditActions needs one: a test fails
@@ -86,6 +86,7 @@ var AuditLabels = map[string]string{
 	AuditAccountMFAReset:  "reset a local account's authenticator app",
 	AuditExemptionStart:   "disabled MFA for a while",
 	AuditExemptionEnd:     "ended an exemption",
+	AuditBulkDiscard:      "discarded a verified bulk update",
 }
 
 // AuditLabel is an action in words; an action without a label (written by another version) is

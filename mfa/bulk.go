@@ -178,6 +178,9 @@ type JobStore interface {
 	NextJob(ctx context.Context) (*Job, error)
 	// DeleteJob removes a planned job (the admin went back).
 	DeleteJob(ctx context.Context, id string) error
+	// DeletePlannedBefore removes the planned jobs (never started) created before before, with
+	// their rows, and answers how many.
+	DeletePlannedBefore(ctx context.Context, before time.Time) (int, error)
 }
 
 // bulkColumns are the header names of a bulk update file.

@@ -93,15 +93,12 @@ func (s *Service) CreateBulkJob(ctx context.Context, actor Actor, fileName strin
 
 // StartBulkJob confirms a planned job: it is queued and the runner applies its valid rows.
 func (s *Service) StartBulkJob(ctx context.Context, actor Actor, id, reason string) (*Job, error) {
-	if err := actor.Require(PermBulkUpdate); err != nil {
-		return nil, err
-	}
-	job, err := s.Jobs.FindJob(ctx, id)
+	job, err := s.jobFor(ctx, actor, id)
 	if err != nil {
 		return nil, err
 	}
-	if job.Actor.Name != actor.Name && actor.Role != RoleGlobalAdmin {
-		return nil, Errorf(EFORBIDDEN, "this bulk update was verified by %s: upload the file yourself", job.Actor.Name)
+	if s.planExpired(job) {
+		return nil, Errorf(EINVALID, "this verified file waited more than %s to be applied and has expired: upload it again", s.planTTL())
 	}
 	if reason != "" || s.RequireReason {
 		if reason, err = s.checkReason(reason); err != nil {
@@ -132,7 +129,7 @@ func summarizeCounts(j *Job) string {
 
 // CancelBulkJob stops a job: a planned or queued job at once, a running one after its current batch.
 func (s *Service) CancelBulkJob(ctx context.Context, actor Actor, id string) (*Job, error) {
-	if err := actor.Require(PermBulkUpdate); err != nil {
+	if _, err := s.jobFor(ctx, actor, id); err != nil {
 		return nil, err
 	}
 	job, err := s.Jobs.RequestCancel(ctx, id, s.now())
@@ -147,34 +144,36 @@ func (s *Service) CancelBulkJob(ctx context.Context, actor Actor, id string) (*J
 	return job, nil
 }
 
-// DiscardBulkJob removes a planned job (the wizard's Back).
+// DiscardBulkJob removes a planned job (the wizard's Back): its owner or a global admin, audited.
 func (s *Service) DiscardBulkJob(ctx context.Context, actor Actor, id string) error {
-	if err := actor.Require(PermBulkUpdate); err != nil {
-		return err
-	}
-	job, err := s.Jobs.FindJob(ctx, id)
+	job, err := s.jobFor(ctx, actor, id)
 	if err != nil {
 		return err
 	}
 	if job.Status != JobPlanned {
 		return Errorf(ECONFLICT, "this bulk update has already started: cancel it instead")
 	}
-	return s.Jobs.DeleteJob(ctx, id)
+	if err := s.Jobs.DeleteJob(ctx, id); err != nil {
+		return err
+	}
+	rec := NewAuditRecord(actor, SourceBulk(id), "", s.now())
+	rec.Action, rec.Target, rec.Before = AuditBulkDiscard, "bulk:"+id, summarizeCounts(job)
+	return s.Audit.AppendAudit(ctx, &rec)
 }
 
-// GetBulkJob returns a job.
+// GetBulkJob returns a job the actor may see.
 func (s *Service) GetBulkJob(ctx context.Context, actor Actor, id string) (*Job, error) {
-	if err := actor.Require(PermView); err != nil {
+	j, err := s.jobFor(ctx, actor, id)
+	if err != nil {
 		return nil, err
 	}
-	j, err := s.Jobs.FindJob(ctx, id)
 	s.live.overlay(j)
-	return j, err
+	return j, nil
 }
 
-// BulkJobRows returns rows of a job.
+// BulkJobRows returns rows of a job the actor may see.
 func (s *Service) BulkJobRows(ctx context.Context, actor Actor, id string, f RowFilter) ([]BulkRow, error) {
-	if err := actor.Require(PermView); err != nil {
+	if _, err := s.jobFor(ctx, actor, id); err != nil {
 		return nil, err
 	}
 	if f.Limit <= 0 || f.Limit > MaxLimit {
@@ -183,16 +182,27 @@ func (s *Service) BulkJobRows(ctx context.Context, actor Actor, id string, f Row
 	return s.Jobs.JobRows(ctx, id, f)
 }
 
-// ListBulkJobs returns the newest jobs.
+// ListBulkJobs returns the newest jobs the actor may see (a global admin's: everyone's).
 func (s *Service) ListBulkJobs(ctx context.Context, actor Actor, limit int) ([]*Job, error) {
-	if err := actor.Require(PermView); err != nil {
+	if err := actor.Require(PermBulkUpdate); err != nil {
 		return nil, err
 	}
-	jobs, err := s.Jobs.ListJobs(ctx, limit)
-	for _, j := range jobs {
-		s.live.overlay(j)
+	fetch := limit
+	if actor.Role != RoleGlobalAdmin {
+		fetch = max(limit*10, 200) // others' jobs are left out below
 	}
-	return jobs, err
+	jobs, err := s.Jobs.ListJobs(ctx, fetch)
+	if err != nil {
+		return nil, err
+	}
+	out := jobs[:0]
+	for _, j := range jobs {
+		if mayActOnJob(actor, j) && len(out) < limit {
+			s.live.overlay(j)
+			out = append(out, j)
+		}
+	}
+	return out, nil
 }
 
 // BulkRunner applies queued jobs one at a time, in the order they were confirmed, so that two jobs

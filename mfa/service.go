@@ -34,6 +34,9 @@ type Service struct {
 	// AuditKey keys the audit chain's HMACs (the store seals with the same key); nil verifies the
 	// legacy SHA-256 chain of a store opened without a key.
 	AuditKey []byte
+	// BulkPlanTTL is how long a verified bulk job waits to be started before it expires and is
+	// deleted (--bulk-plan-ttl); 0 means DefaultBulkPlanTTL.
+	BulkPlanTTL time.Duration
 	// Mailer sends the registration tab's notifications; nil when no SMTP server is configured.
 	Mailer Mailer
 	// Notices keeps the notification template; nil uses DefaultNotifyTemplate.

@@ -101,13 +101,9 @@ func (s *Server) accountCodeAction(w http.ResponseWriter, r *http.Request, do fu
 
 // setNotice keeps a notice for the next page in a sealed cookie: pages never show text taken
 // from their URL.
-func (s *Server) setNotice(w http.ResponseWriter, msg string) { s.notice.set(w, msg) }
+func (s *Server) setNotice(w http.ResponseWriter, msg string) { s.notice.Keep(w, msg) }
 
 // takeNotice reads the notice kept for this page, once.
 func (s *Server) takeNotice(w http.ResponseWriter, r *http.Request) string {
-	var msg string
-	if s.notice.get(r, &msg) {
-		s.notice.clear(w)
-	}
-	return msg
+	return s.notice.Take(w, r)
 }

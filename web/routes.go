@@ -17,7 +17,8 @@ import (
 // router and fails for a route registered any other way (r.Get, r.Post, r.Route...).
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, clientAddr(s.cfg.TrustedProxies), observe(s.log, s.metrics, s.h), securityHeaders(s.sessions.Secure))
+	r.Use(requestID, clientAddr(s.cfg.TrustedProxies), observe(s.log, s.metrics, s.h), securityHeaders(s.sessions.Secure),
+		readDeadline(s.cfg.BodyReadTimeout))
 	// CSRF: browsers say where a request comes from (Sec-Fetch-Site, Origin); a cross-origin
 	// POST, PUT, PATCH or DELETE is refused before it reaches a handler. API clients with a
 	// token send neither header (and no cookie), so they pass.
@@ -77,7 +78,7 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, get, "/settings", mfa.PermView, s.h.SettingsPage)
 		s.allow(r, post, "/settings", mfa.PermSaveSettings, s.h.SaveSettings)
 		s.allow(r, get, "/bulk", mfa.PermBulkUpdate, s.h.BulkStart)
-		s.allow(r, post, "/bulk", mfa.PermBulkUpdate, s.h.BulkUpload)
+		s.allow(r, post, "/bulk", mfa.PermBulkUpdate, upload(s.h.BulkUpload))
 		s.allow(r, get, "/bulk/template.csv", mfa.PermBulkUpdate, s.h.BulkTemplate)
 		s.allow(r, get, "/bulk/{id}", mfa.PermBulkUpdate, s.h.BulkJob)
 		s.allow(r, get, "/bulk/{id}/status", mfa.PermBulkUpdate, s.h.BulkStatus)
@@ -121,7 +122,7 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, get, "/api/v1/audit", mfa.PermView, s.h.APIAudit)
 		s.allow(r, get, "/api/v1/settings", mfa.PermView, s.h.APIGetSettings)
 		s.allow(r, put, "/api/v1/settings", mfa.PermSaveSettings, s.h.APIPutSettings)
-		s.allow(r, post, "/api/v1/bulk", mfa.PermBulkUpdate, s.h.APIBulk)
+		s.allow(r, post, "/api/v1/bulk", mfa.PermBulkUpdate, upload(s.h.APIBulk))
 		s.allow(r, get, "/api/v1/bulk/{id}", mfa.PermBulkUpdate, s.h.APIBulkJob)
 		s.allow(r, post, "/api/v1/bulk/{id}/cancel", mfa.PermBulkUpdate, s.h.APIBulkCancel)
 		s.allow(r, get, "/api/v1/bulk/{id}/results.csv", mfa.PermBulkUpdate, s.h.BulkResults)

@@ -48,3 +48,18 @@ func (c *sealedCookie) clear(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: c.name, Value: "", Path: c.path, MaxAge: -1, Expires: time.Unix(1, 0),
 		Secure: c.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 }
+
+// noticeCookie keeps a notice for the next page (handlers.NoticeKeeper).
+type noticeCookie struct{ *sealedCookie }
+
+// Keep stores msg for the next page.
+func (c noticeCookie) Keep(w http.ResponseWriter, msg string) { c.set(w, msg) }
+
+// Take returns the notice, once.
+func (c noticeCookie) Take(w http.ResponseWriter, r *http.Request) string {
+	var msg string
+	if c.get(r, &msg) {
+		c.clear(w)
+	}
+	return msg
+}

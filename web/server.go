@@ -38,6 +38,8 @@ type Config struct {
 	// Self is the users' security info (SPEC §7) on the embedded directory; nil turns the /my
 	// pages off (Microsoft Graph: users register with Microsoft).
 	Self *mfa.SelfService
+	// BodyReadTimeout bounds reading a request (but a bulk upload's) from its start; 0: 20 s.
+	BodyReadTimeout time.Duration
 }
 
 // Stores are the portal's own stores the server keeps state in: sessions, and the sign-in
@@ -59,13 +61,14 @@ type Server struct {
 	throttle *mfa.Throttle // the admins' sign-in, namespace "admin"
 	// Sealed cookies: a sign-in waiting for its second step, an authenticator being enrolled, a
 	// notice for the next page.
-	pending, enrolling, notice *sealedCookie
-	now                        func() time.Time
-	oidc                       *oidcFlow    // nil without organisation sign-in
-	my                         *handlers.My // the directory users' pages
-	rules                      map[string]rule
-	ready                      func(context.Context) error
-	handler                    http.Handler
+	pending, enrolling *sealedCookie
+	notice             noticeCookie
+	now                func() time.Time
+	oidc               *oidcFlow    // nil without organisation sign-in
+	my                 *handlers.My // the directory users' pages
+	rules              map[string]rule
+	ready              func(context.Context) error
+	handler            http.Handler
 }
 
 // New builds the server. ready is what /readyz checks (the store and the directory). With
@@ -80,6 +83,9 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 	}
 	if cfg.SessionMaxAge <= 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = defaultBodyReadTimeout
 	}
 	if cfg.NoLocalAccounts && cfg.OIDC.Issuer == "" {
 		return nil, errors.New("local accounts are turned off and organisation sign-in is not configured: nobody could sign in")
@@ -100,7 +106,8 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 	}
 	s.pending = newSealedCookie("mfaportal_signin", "/signin", pendingMaxAge, cfg.SessionKey, https)
 	s.enrolling = newSealedCookie("mfaportal_enrol", "/account", enrollingMaxAge, cfg.SessionKey, https)
-	s.notice = newSealedCookie("mfaportal_notice", "/", time.Minute, cfg.SessionKey, https)
+	s.notice = noticeCookie{newSealedCookie("mfaportal_notice", "/", time.Minute, cfg.SessionKey, https)}
+	s.h.Notices = s.notice
 	var err error
 	s.throttle, err = mfa.NewThrottle(context.Background(), stores, "admin", mfa.DefaultThrottlePolicy, func() time.Time { return s.now() })
 	if err != nil {
@@ -128,7 +135,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // bulk uploads
+		ReadTimeout:       uploadReadTimeout, // the most; each request gets its own deadline (deadline.go)
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -152,7 +159,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return nil
 }
 
-// expireSessions deletes expired sessions every ten minutes.
+// expireSessions deletes expired sessions, and verified bulk jobs nobody started in time, every
+// ten minutes.
 func (s *Server) expireSessions(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -160,6 +168,13 @@ func (s *Server) expireSessions(ctx context.Context) {
 		now := time.Now()
 		if _, err := s.sessions.Store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.SessionIdle), now.Add(-s.cfg.SessionMaxAge)); err != nil && ctx.Err() == nil {
 			s.log.Warn("expiring sessions", "err", err)
+		}
+		if s.svc.Jobs != nil {
+			if n, err := s.svc.ExpireBulkPlans(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("expiring verified bulk updates", "err", err)
+			} else if n > 0 {
+				s.log.Info("deleted verified bulk updates nobody started in time", "jobs", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -31,6 +31,7 @@ type config struct {
 	RequireAdminMFA bool
 	BulkMaxBytes    int64
 	BulkMaxRows     int
+	BulkPlanTTL     time.Duration
 	// AuditFile and AuditSyslog receive the audit log's records as they are written.
 	AuditFile   string
 	AuditSyslog string
@@ -103,6 +104,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Int64Var(&c.BulkMaxBytes, "bulk-max-bytes", 50<<20, "largest bulk update file, in bytes")
 	fs.IntVar(&c.BulkMaxRows, "bulk-max-rows", 1_000_000, "most rows in a bulk update file")
+	fs.DurationVar(&c.BulkPlanTTL, "bulk-plan-ttl", 24*time.Hour, "a verified bulk update file not started within this time expires and is deleted")
 	mailFlags(fs, &c.Mail)
 	fs.BoolVar(&c.RequireAdminMFA, "require-admin-mfa", false, "make every local account enrol an authenticator app (TOTP) at its next sign-in")
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
@@ -120,6 +122,9 @@ func (c *config) validate() error {
 	}
 	if c.BulkMaxBytes < 1024 || c.BulkMaxRows < 1 {
 		return errors.New("--bulk-max-bytes must be at least 1024 and --bulk-max-rows at least 1")
+	}
+	if c.BulkPlanTTL < time.Minute {
+		return errors.New("--bulk-plan-ttl must be at least 1m")
 	}
 	if c.SessionIdle < time.Minute || c.SessionMaxAge < time.Minute {
 		return errors.New("--session-idle and --session-max-age must be at least 1m")

@@ -172,6 +172,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	svc := newServiceWith(db, deps)
 	svc.RequireReason = cfg.RequireReason
 	svc.RequireAdminMFA = cfg.RequireAdminMFA
+	svc.BulkPlanTTL = cfg.BulkPlanTTL
 	notices, _ := db.(mfa.NotifyStore)
 	if err := useMail(cfg.Mail, cfg.PublicURL, graphDir != nil, notices, svc, log); err != nil {
 		return err
