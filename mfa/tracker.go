@@ -33,6 +33,8 @@ func EnabledSince(before, after *User, at time.Time) time.Time {
 type RegistrationFilter struct {
 	Limit int    // 1..MaxLimit; 0 means DefaultLimit
 	After string // cursor of the previous page's last user
+	// NoTotal skips counting (RegistrationPage.Total is 0): the export pages through them all.
+	NoTotal bool
 }
 
 // Validate fills the default limit and checks the range.
@@ -84,7 +86,7 @@ var RegistrationExportHeader = []string{"Username", "MFA Status", "Display Name"
 // ExportAwaitingRegistration writes every user awaiting registration as CSV (UTF-8 with BOM,
 // formula-safe), oldest first, a page at a time.
 func (s *Service) ExportAwaitingRegistration(ctx context.Context, actor Actor, w io.Writer) error {
-	f := RegistrationFilter{Limit: MaxLimit}
+	f := RegistrationFilter{Limit: MaxLimit, NoTotal: true}
 	page, err := s.AwaitingRegistration(ctx, actor, f)
 	if err != nil {
 		return err

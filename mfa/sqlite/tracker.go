@@ -15,25 +15,31 @@ var _ mfa.RegistrationStore = (*DB)(nil)
 // (migration 051), spelled as there so that SQLite uses the index.
 const awaitingRegistration = "u.state = 'enabled' AND (u.methods = '' OR u.reenabled_with_methods = 1)"
 
-// AwaitingRegistration pages the users awaiting registration by (enabled_at, id) over the partial
-// index that holds only them, and counts them from it (index-only).
+// registrationKey is the key of users_awaiting_registration (migration 056): the second the user
+// was enabled, then the id.
+const registrationKey = "((u.enabled_at / 1000) * 1000000000 + u.id)"
+
+// AwaitingRegistration pages the users awaiting registration by registrationKey over the partial
+// index that holds only them (a seek to the cursor, whatever the ties), and counts them from it.
 func (d *DB) AwaitingRegistration(ctx context.Context, f mfa.RegistrationFilter) (*mfa.RegistrationPage, error) {
 	where, args := awaitingRegistration, []any{}
 	if f.After != "" {
-		at, id, err := decodeTrackerCursor(f.After)
+		key, err := decodeTrackerCursor(f.After)
 		if err != nil {
 			return nil, err
 		}
-		where += " AND (u.enabled_at, u.id) > (?, ?)"
-		args = append(args, at, id)
+		where += " AND " + registrationKey + " > ?"
+		args = append(args, key)
 	}
 	page := &mfa.RegistrationPage{}
-	if err := d.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM users u INDEXED BY users_awaiting_registration WHERE "+awaitingRegistration).
-		Scan(&page.Total); err != nil {
-		return nil, err
+	if !f.NoTotal {
+		if err := d.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM users u INDEXED BY users_awaiting_registration WHERE "+awaitingRegistration).
+			Scan(&page.Total); err != nil {
+			return nil, err
+		}
 	}
 	rows, err := d.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users u INDEXED BY users_awaiting_registration WHERE "+where+
-		" ORDER BY u.enabled_at, u.id LIMIT ?", append(args, f.Limit+1)...)
+		" ORDER BY "+registrationKey+" LIMIT ?", append(args, f.Limit+1)...)
 	if err != nil {
 		return nil, err
 	}
@@ -55,20 +61,19 @@ func (d *DB) AwaitingRegistration(ctx context.Context, f mfa.RegistrationFilter)
 }
 
 func encodeTrackerCursor(r row) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(toMillis(r.user.EnabledAt), 10) + "." + strconv.FormatInt(r.id, 10)))
+	key := toMillis(r.user.EnabledAt)/1000*1_000_000_000 + r.id
+	return base64.RawURLEncoding.EncodeToString([]byte("r" + strconv.FormatInt(key, 10)))
 }
 
-func decodeTrackerCursor(s string) (at, id int64, err error) {
+func decodeTrackerCursor(s string) (int64, error) {
 	bad := mfa.FieldErrorf("cursor", "the page cursor is not valid: start again from the first page")
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 64 {
-		return 0, 0, bad
+	if err != nil || len(b) > 32 || !strings.HasPrefix(string(b), "r") {
+		return 0, bad
 	}
-	a, i, ok := strings.Cut(string(b), ".")
-	at, err1 := strconv.ParseInt(a, 10, 64)
-	id, err2 := strconv.ParseInt(i, 10, 64)
-	if !ok || err1 != nil || err2 != nil || id <= 0 {
-		return 0, 0, bad
+	key, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil || key <= 0 {
+		return 0, bad
 	}
-	return at, id, nil
+	return key, nil
 }

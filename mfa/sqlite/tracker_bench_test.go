@@ -58,6 +58,7 @@ func BenchmarkAwaitingRegistration(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(first.Total), "users")
+		b.ReportMetric(float64(first.Total)/(float64(b.Elapsed().Seconds())/float64(b.N)), "users/s")
 	})
 	b.Run("overview-counts", func(b *testing.B) {
 		for b.Loop() {
