@@ -120,7 +120,7 @@ func TestAwaitingRegistrationCursorAndPlan(t *testing.T) {
 	if _, err := db.AwaitingRegistration(context.Background(), mfa.RegistrationFilter{Limit: 10, After: "bm9wZQ"}); mfa.ErrorField(err) != "cursor" {
 		t.Errorf("bad cursor: %v", err)
 	}
-	rows, err := db.db.Query("EXPLAIN QUERY PLAN SELECT u.id FROM users u WHERE " + awaitingRegistration + " AND "+registrationKey+" > 5 ORDER BY "+registrationKey+" LIMIT 10")
+	rows, err := db.db.Query("EXPLAIN QUERY PLAN SELECT u.id FROM users u WHERE " + awaitingRegistration + " AND " + registrationKey + " > 5 ORDER BY " + registrationKey + " LIMIT 10")
 	if err != nil {
 		t.Fatal(err)
 	}
