@@ -102,8 +102,15 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts a fresh headless Chromium with the flags this sandbox needs.
+// newBrowser starts a fresh headless Chromium with the flags this sandbox needs, for one test of
+// at most 90 seconds.
 func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	return newBrowserFor(t, 90*time.Second)
+}
+
+// newBrowserFor is newBrowser for a test (and its subtests) of at most d.
+func newBrowserFor(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
 	// A fresh profile, removed by the cleanup below rather than by t.TempDir (which fails the test
 	// when Chromium is still writing to it).
@@ -133,7 +140,7 @@ func newBrowser(t *testing.T) context.Context {
 		}
 	}
 	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(quiet))
-	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelC := context.WithTimeout(ctx, d)
 	t.Cleanup(func() {
 		cancelC()
 		cancelB()

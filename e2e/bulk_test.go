@@ -38,7 +38,7 @@ func TestBulkUpdateWizardInBrowser(t *testing.T) {
 	if len(preview) != 3 || !strings.Contains(preview[0], "Enabled → Enforced") || !strings.Contains(preview[2], "unknown user") {
 		t.Fatalf("preview %q", preview)
 	}
-	if s := text(t, ctx, "[data-testid=apply-summary]"); !strings.Contains(s, "applies 2 valid rows; 1 row will be skipped") {
+	if s := text(t, ctx, "[data-testid=apply-summary]"); !strings.Contains(s, "update 2 users applies the 2 valid rows; 1 row is skipped (0 already in that state, 1 with errors).") {
 		t.Fatalf("summary %q", s)
 	}
 
@@ -50,7 +50,7 @@ func TestBulkUpdateWizardInBrowser(t *testing.T) {
 		chromedp.Click(`//button[normalize-space()="Next"]`, chromedp.BySearch),
 		chromedp.WaitVisible("[data-testid=preview]", chromedp.ByQuery),
 		chromedp.SendKeys("#reason", "CHG-1234", chromedp.ByID),
-		chromedp.Click(`//form//button[normalize-space()="Next"]`, chromedp.BySearch),
+		chromedp.Click(`//form//button[normalize-space()="update 2 users"]`, chromedp.BySearch),
 		chromedp.WaitVisible("#bar", chromedp.ByID),
 		chromedp.WaitVisible(`//h3[normalize-space()="Done"]`, chromedp.BySearch))
 	if got := text(t, ctx, "[data-field=changed]"); got != "2" {

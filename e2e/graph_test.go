@@ -132,7 +132,7 @@ func TestGraphBackendInBrowser(t *testing.T) {
 
 	// Manage user settings: the options Graph cannot apply are shown disabled with the reason.
 	run(t, ctx, "manage",
-		selectRow(target.UPN),
+		clearSelection(), selectRow(target.UPN),
 		chromedp.Click(`aside.quick button[data-step=manage]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#step-dialog", chromedp.ByID))
 	var disabled []bool

@@ -25,15 +25,18 @@ type uiSession struct {
 func newUISession(t *testing.T) *uiSession {
 	t.Helper()
 	s := &uiSession{base: startPortal(t)}
-	s.browser = signInAsAdmin(t, s.base)
+	s.browser = signIn(t, newBrowserFor(t, 15*time.Minute), s.base)
 	return s
 }
 
-// tab opens a new tab in the shared browser, closed when the (sub)test ends.
+// tab opens a new tab in the shared browser, closed when the (sub)test ends; a subtest has two
+// minutes.
 func (s *uiSession) tab(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(s.browser)
 	t.Cleanup(cancel)
+	ctx, cancelTime := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancelTime)
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/mfaportal/mfaportal/mfa"
@@ -21,6 +22,9 @@ func (h *Handlers) renderAccounts(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	v.Accounts = list
+	if v.Confirm != nil && !slices.ContainsFunc(list, func(a *mfa.Account) bool { return strings.EqualFold(a.Name, v.Confirm.Fields["name"]) }) {
+		v.Confirm, v.Error, status = nil, "There is no local account "+v.Confirm.Fields["name"]+".", http.StatusNotFound
+	}
 	if a := Actor(r); a.Method == "local" {
 		for _, acc := range list {
 			if strings.EqualFold(acc.Name, a.Name) {
@@ -77,6 +81,15 @@ func (h *Handlers) RemoveAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	err := mfa.ValidateAccountName(name)
+	if err == nil && r.PostForm.Get("confirmed") != "yes" {
+		h.renderAccounts(w, r, http.StatusOK, templates.AccountsView{Confirm: &templates.ConfirmDialog{
+			Title:   "Remove the account " + name + "?",
+			Message: name + " will no longer sign in to the portal, and the sessions open with it end now. This cannot be undone: to let them back in, add the account again.",
+			Action:  "/accounts/remove", Fields: map[string]string{"name": name},
+			Confirm: "remove " + name, Return: "/accounts", Opener: "remove:" + name,
+		}})
+		return
+	}
 	if err == nil {
 		err = h.Service.RemoveAccount(r.Context(), Actor(r), name)
 	}

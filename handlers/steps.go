@@ -161,11 +161,8 @@ func (h *Handlers) ConfirmStep(w http.ResponseWriter, r *http.Request) {
 	}
 	d := f.dialog
 	d.Op = NewOp()
-	if f.action == "" { // manage user settings: every selected user
+	if f.action == "" { // manage user settings: every selected user, nothing ticked beforehand
 		d.Applicable = len(f.users)
-		if !d.Options.Any() && r.PostForm.Get("op") == "" {
-			d.Options = mfa.ResetOptions{ContactMethods: true}
-		}
 	} else {
 		for _, u := range f.users {
 			if f.action.Applies(u.State) {
@@ -175,11 +172,14 @@ func (h *Handlers) ConfirmStep(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		d.Warnings = mfa.WarningsFor(f.action, f.users)
+		d.MoreNoMethods = warningView(d, "methods", "none")
+		d.MorePrivileged = warningView(d, "privileged", "true")
 	}
 	if len(f.users) == 1 && !d.All {
 		d.Single = f.users[0]
 	}
-	h.renderReturn(w, r, d.Return, http.StatusOK, templates.Step(d))
+	d.SetupURL = h.setupURL()
+	h.renderReturn(w, r, d.Return, http.StatusOK, templates.Step(d), keptFromDialog(d))
 }
 
 // ApplyStep is POST /users/step: apply the confirmed step, remember its result, and send the admin
@@ -219,13 +219,15 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 			h.Results.Release(op, actor.Name)
 			d := f.dialog
 			d.Op, d.Error, d.Applicable = op, mfa.ErrorMessage(err), len(f.targets)
-			h.renderReturn(w, r, d.Return, http.StatusBadRequest, templates.Step(d))
+			d.SetupURL = h.setupURL()
+			h.renderReturn(w, r, d.Return, http.StatusBadRequest, templates.Step(d), keptFromDialog(d))
 			return
 		}
 		h.ErrorPage(w, r, err)
 		return
 	}
 	d := resultDialog(f.dialog.Return, results)
+	d.Step = f.dialog.Step
 	if f.dialog.Notify {
 		h.notifyEnabled(r, results, &d)
 	}
@@ -271,8 +273,9 @@ func (h *Handlers) resultFor(r *http.Request) (*templates.ResultDialog, string) 
 	return &d, ""
 }
 
-// renderReturn renders the page a quick step came from (the users page or a user's page) with a dialog.
-func (h *Handlers) renderReturn(w http.ResponseWriter, r *http.Request, ret string, status int, dialog templ.Component) {
+// renderReturn renders the page a quick step came from (the users page or a user's page) with a
+// dialog, keeping the selection on the users page.
+func (h *Handlers) renderReturn(w http.ResponseWriter, r *http.Request, ret string, status int, dialog templ.Component, kept selection) {
 	u, _ := url.Parse(ret)
 	if strings.HasPrefix(u.Path, "/users/") {
 		upn, err := url.PathUnescape(strings.TrimPrefix(u.Path, "/users/"))
@@ -281,5 +284,5 @@ func (h *Handlers) renderReturn(w http.ResponseWriter, r *http.Request, ret stri
 			return
 		}
 	}
-	h.renderUsersPage(w, r, u.Query(), status, dialog)
+	h.renderUsersPage(w, r, u.Query(), status, dialog, kept)
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/mfaportal/mfaportal/mfa"
@@ -21,6 +22,9 @@ func (h *Handlers) renderTokens(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	v.Tokens = list
+	if v.Confirm != nil && !slices.ContainsFunc(list, func(t *mfa.Token) bool { return strings.EqualFold(t.Name, v.Confirm.Fields["name"]) }) {
+		v.Confirm, v.Error, status = nil, "There is no API token "+v.Confirm.Fields["name"]+".", http.StatusNotFound
+	}
 	// The page may hold a new token: never cached, anywhere.
 	w.Header().Set("Cache-Control", "no-store")
 	Render(r.Context(), w, status, templates.Tokens(PageFor(r, "API tokens", ""), v), h.Log)
@@ -64,6 +68,15 @@ func (h *Handlers) RevokeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	err := mfa.ValidateTokenName(name)
+	if err == nil && r.PostForm.Get("confirmed") != "yes" {
+		h.renderTokens(w, r, http.StatusOK, templates.TokensView{Confirm: &templates.ConfirmDialog{
+			Title:   "Revoke the token " + name + "?",
+			Message: "Scripts that use " + name + " are refused from now on. This cannot be undone: a new token has to be created and given to them.",
+			Action:  "/tokens/revoke", Fields: map[string]string{"name": name},
+			Confirm: "revoke " + name, Return: "/tokens", Opener: "revoke:" + name,
+		}})
+		return
+	}
 	if err == nil {
 		err = h.Service.RevokeToken(r.Context(), Actor(r), name)
 	}

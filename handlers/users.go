@@ -15,7 +15,7 @@ import (
 
 // UsersPage is the users tab (GET /users).
 func (h *Handlers) UsersPage(w http.ResponseWriter, r *http.Request) {
-	h.renderUsersPage(w, r, r.URL.Query(), http.StatusOK, nil)
+	h.renderUsersPage(w, r, r.URL.Query(), http.StatusOK, nil, selection{})
 }
 
 // stepsFor lists the quick steps the role may take at all.
@@ -27,7 +27,7 @@ func stepsFor(role mfa.Role) []mfa.Action {
 }
 
 // renderUsersPage renders the users page for the URL parameters q, with an optional dialog over it.
-func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url.Values, status int, dialog templ.Component) {
+func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url.Values, status int, dialog templ.Component, kept selection) {
 	actor := Actor(r)
 	p := parseListParams(q)
 	page, err := h.Service.ListUsers(r.Context(), actor, p.filter)
@@ -46,6 +46,7 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 	if dialog == nil {
 		if d, gone := h.resultFor(r); d != nil {
 			dialog = templates.Result(*d)
+			kept = keptFromResult(*d)
 		} else if gone != "" {
 			p.notices = append(p.notices, gone)
 		}
@@ -74,6 +75,7 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 		Dialog:   dialog,
 		Sync:     h.syncView(r),
 		MaxStep:  h.capabilities().MaxStep(),
+		Selected: kept.upns, AllSelected: kept.all, Changed: kept.changed,
 	}
 	for _, c := range mfa.Choices {
 		v.Choices = append(v.Choices, templates.ChoiceView{Choice: c, Value: c.Get(&p.filter)})

@@ -421,10 +421,17 @@ func (s *Service) SelectAll(ctx context.Context, actor Actor, f UserFilter) ([]*
 	}
 }
 
-// StepWarnings are the enforce dialog's warnings about a selection.
+// MaxWarningNames is how many users a warning names; it counts the rest ("and 12 more").
+const MaxWarningNames = 20
+
+// StepWarnings are the enforce dialog's warnings about a selection: how many users each concerns,
+// and the first MaxWarningNames of them, in the selection's order.
 type StepWarnings struct {
 	NoMethods  int // users without registered methods: their non-browser apps stop working
 	Privileged int // users who hold an admin role
+	// NoMethodsUsers and PrivilegedUsers name the first MaxWarningNames users of each count.
+	NoMethodsUsers  []*User
+	PrivilegedUsers []*User
 }
 
 // WarningsFor counts, among the users a step applies to, those without methods and the admins.
@@ -436,9 +443,15 @@ func WarningsFor(action Action, users []*User) StepWarnings {
 		}
 		if !u.HasMethods() {
 			w.NoMethods++
+			if len(w.NoMethodsUsers) < MaxWarningNames {
+				w.NoMethodsUsers = append(w.NoMethodsUsers, u)
+			}
 		}
 		if u.Privileged {
 			w.Privileged++
+			if len(w.PrivilegedUsers) < MaxWarningNames {
+				w.PrivilegedUsers = append(w.PrivilegedUsers, u)
+			}
 		}
 	}
 	return w

@@ -1,9 +1,10 @@
 // mfaportal's page behaviour: no framework, no inline script (the CSP forbids it).
 // - times are shown in the reader's time zone;
-// - the filters submit themselves when changed;
+// - the filters apply on an explicit choice (Enter, apply, a click, leaving the control);
+// - server-rendered dialogs open as modals; closing one keeps the page and returns the focus;
 // - the select-all checkbox selects the rows of the page, and offers every matching user;
 // - the quick steps pane follows the selection: a step shows when it applies to a selected user;
-// - server-rendered dialogs open as modals (focus inside, Escape cancels back to the page).
+// - the users table is two tab stops, its rows walked with the arrow keys.
 (function () {
   "use strict";
 
@@ -25,9 +26,31 @@
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + zone(d);
   });
 
-  document.querySelectorAll("form.filters select").forEach(function (sel) {
-    sel.addEventListener("change", function () { sel.form.requestSubmit(); });
+  // Filters change on an explicit choice: Enter, the apply button, a click on an option, a
+  // checkbox, or leaving a control whose value changed; never while ↓ walks through a list. After
+  // leaving one, the reloaded page puts the focus where it was going.
+  document.querySelectorAll("form.filters").forEach(function (form) {
+    form.querySelectorAll("select").forEach(function (sel) {
+      var chosen = sel.value, keys = false;
+      sel.addEventListener("keydown", function (ev) {
+        keys = true;
+        if (ev.key === "Enter") { ev.preventDefault(); form.requestSubmit(); }
+      });
+      sel.addEventListener("mousedown", function () { keys = false; });
+      sel.addEventListener("change", function () { if (!keys) { form.requestSubmit(); } });
+      sel.addEventListener("blur", function (ev) {
+        if (sel.value === chosen) { return; }
+        if (ev.relatedTarget && ev.relatedTarget.id) { sessionStorage.setItem("mfaportal.focus", ev.relatedTarget.id); }
+        form.requestSubmit();
+      });
+    });
+    form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      box.addEventListener("change", function () { form.requestSubmit(); });
+    });
   });
+  var refocus = document.getElementById(sessionStorage.getItem("mfaportal.focus") || "");
+  sessionStorage.removeItem("mfaportal.focus");
+  if (refocus && !document.querySelector("dialog[data-open]")) { refocus.focus(); }
 
   // The registration tab: a checkbox that selects every user of the page for notify.
   document.querySelectorAll("input.select-page").forEach(function (all) {
@@ -36,6 +59,22 @@
     });
   });
 
+  // Dialogs rendered by the server open as modals, focus on their safe choice (cancel, no, close).
+  // Closing one (that link, or Escape) stays on the page behind it, which is the page the link
+  // leads to: the selection and the changed rows stay, and focus returns to what opened it.
+  var closeDialog = function (dlg) {
+    dlg.close();
+    dlg.remove();
+    window.history.replaceState(null, "", dlg.dataset.return);
+    var target = Array.prototype.filter.call(document.querySelectorAll("[data-opens]"), function (el) {
+      return el.dataset.opens === dlg.dataset.opener && !el.hidden;
+    })[0] || document.querySelector("[data-focus-after-dialog]") || document.querySelector("main h1");
+    if (target) {
+      if (!target.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) { target.tabIndex = -1; }
+      target.focus();
+    }
+    document.dispatchEvent(new Event("mfaportal:dialog-closed"));
+  };
   document.querySelectorAll("dialog[data-open]").forEach(function (dlg) {
     if (typeof dlg.showModal === "function") {
       if (dlg.open) { dlg.close(); }
@@ -45,7 +84,13 @@
     }
     dlg.addEventListener("cancel", function (ev) {
       ev.preventDefault();
-      window.location.assign(dlg.dataset.return || "/users");
+      closeDialog(dlg);
+    });
+    dlg.querySelectorAll("a.cancel").forEach(function (a) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        closeDialog(dlg);
+      });
     });
   });
 
@@ -69,7 +114,9 @@
           set("done", fmt(st.done));
           set("total", fmt(st.total));
           set("changed", fmt(st.changed));
-          set("unchanged", fmt(st.unchanged));
+          var summary = progress.querySelector("[data-plan-unchanged]");
+          set("unchanged", fmt(st.unchanged + Number(summary ? summary.dataset.planUnchanged : 0)));
+          set("remaining", fmt(st.total - st.done));
           set("failed", fmt(st.failed));
           set("status", st.cancelRequested ? "cancelling" : (st.status === "queued" ? "waiting to start" : st.status));
           var rate = st.rate > 0 ? fmt(st.rate) + " rows/s" : "starting…";
@@ -137,10 +184,9 @@
     var everyone = allMatching && allMatching.value === "1";
     if (offer) {
       offer.hidden = !whole;
-      if (!everyone) {
-        offer.querySelector(".msg").textContent = "All " + rows.length + " users on this page are selected.";
-        if (chooseAll) { chooseAll.hidden = false; }
-      }
+      offer.querySelector(".msg").textContent = everyone ? "All " + offer.dataset.total + " matching users are selected." :
+        "All " + rows.length + " users on this page are selected.";
+      if (chooseAll) { chooseAll.hidden = everyone; }
     }
     if (!pane) { return; }
     var none = pane.querySelector(".none"), one = pane.querySelector(".one"), many = pane.querySelector(".many");
@@ -168,11 +214,34 @@
   if (chooseAll) {
     chooseAll.addEventListener("click", function () {
       allMatching.value = "1";
-      offer.querySelector(".msg").textContent = "All " + offer.dataset.total + " matching users are selected.";
-      chooseAll.hidden = true;
       update();
+      offer.querySelector(".msg").focus();
     });
   }
   rows.forEach(function (c) { c.addEventListener("change", update); });
+  document.addEventListener("mfaportal:dialog-closed", update);
   update();
+
+  // The table is two tab stops (the current row's checkbox and name), not two a row: ↑ ↓ Home End
+  // move between the rows, so the quick steps before the table are two Shift+Tabs from any row.
+  var stops = rows.map(function (c) { return [c, c.closest("tr").querySelector("a")]; });
+  var rove = function (i, col) {
+    stops.forEach(function (pair, k) {
+      pair.forEach(function (el) { if (el) { el.tabIndex = k === i ? 0 : -1; } });
+    });
+    if (col !== undefined && stops[i][col]) { stops[i][col].focus(); }
+  };
+  stops.forEach(function (pair, i) {
+    pair.forEach(function (el, col) {
+      if (!el) { return; }
+      el.addEventListener("focus", function () { rove(i); });
+      el.addEventListener("keydown", function (ev) {
+        var to = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: stops.length - 1 }[ev.key];
+        if (to === undefined || ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) { return; }
+        ev.preventDefault();
+        rove(Math.max(0, Math.min(stops.length - 1, to)), col);
+      });
+    });
+  });
+  rove(Math.max(0, rows.findIndex(function (c) { return c.checked; })));
 })();

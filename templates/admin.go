@@ -10,6 +10,7 @@ type AccountsView struct {
 	Error      string
 	ErrorField string // "name", "role", "password" or "confirm"
 	Notice     string
+	Confirm    *ConfirmDialog // asks before removing an account
 }
 
 // TokensView is the API tokens page (global admins).
@@ -19,7 +20,8 @@ type TokensView struct {
 	Error      string
 	ErrorField string // "name" or "role"
 	Notice     string
-	Created    *CreatedToken // the token just created: shown on this page only, never again
+	Created    *CreatedToken  // the token just created: shown on this page only, never again
+	Confirm    *ConfirmDialog // asks before revoking a token
 }
 
 // CreatedToken is a token right after its creation, with its secret.

@@ -47,6 +47,11 @@ type UsersView struct {
 	Dialog   templ.Component
 	Sync     *SyncView // the local index's state, for a directory synchronized from Graph
 	MaxStep  int       // the most users a quick step acts on (mfa.Capabilities.MaxStep)
+	// The state kept across a quick step's dialog: the users selected (by mfa.NormalizeUPN), or the
+	// whole view, and those the step changed (highlighted).
+	Selected    map[string]bool
+	AllSelected bool
+	Changed     map[string]bool
 }
 
 // ChoiceView is one of mfa.Choices with its value in the current view.
@@ -132,6 +137,11 @@ type StepDialog struct {
 	// Caps are the backend's: Manage user settings shows the options it cannot apply disabled,
 	// with the reason (a zero Capability with no reason counts as available).
 	Caps mfa.Capabilities
+	// MoreNoMethods and MorePrivileged list the users each warning counts beyond the names shown
+	// (a view of the users page, opened in a new tab).
+	MoreNoMethods, MorePrivileged string
+	// SetupURL is where users register their security info: the enable dialog's "security info page".
+	SetupURL string
 }
 
 // StepTarget is a selected user carried by the confirmation form.
@@ -142,6 +152,7 @@ type StepTarget struct {
 
 // ResultDialog shows what a quick step did.
 type ResultDialog struct {
+	Step    string // the step taken, whose button gets the focus back
 	Title   string
 	Return  string
 	Results []mfa.UserResult

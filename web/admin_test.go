@@ -115,7 +115,16 @@ func TestTokensPageCreatesShowsOnceAndRevokes(t *testing.T) {
 	}
 
 	// Revoked: 401 at once.
-	resp, _ = e.postForm(admin, "/tokens/revoke", url.Values{"name": {"nightly-export"}})
+	// Revoking asks first, naming the token; nothing changes until confirmed.
+	resp, doc = e.postForm(admin, "/tokens/revoke", url.Values{"name": {"nightly-export"}})
+	if resp.StatusCode != 200 || doc.Find("#confirm-dialog h2").Text() != "Revoke the token nightly-export?" ||
+		doc.Find("#confirm-dialog a.cancel[autofocus]").Length() != 1 {
+		t.Fatalf("revoke asks: %d %q", resp.StatusCode, doc.Find("#confirm-dialog").Text())
+	}
+	if code, _, _ := e.apiCall("GET", "/api/v1/users", "Bearer "+secret, ""); code != 200 {
+		t.Fatalf("the token stopped working before the revoke was confirmed: %d", code)
+	}
+	resp, _ = e.postForm(admin, "/tokens/revoke", url.Values{"name": {"nightly-export"}, "confirmed": {"yes"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke: %d", resp.StatusCode)
 	}
@@ -126,6 +135,9 @@ func TestTokensPageCreatesShowsOnceAndRevokes(t *testing.T) {
 	code, out, hdr := e.apiCall("GET", "/api/v1/users", "Bearer "+secret, "")
 	if code != 401 || out["error"] == "" || !strings.Contains(hdr.Get("WWW-Authenticate"), `error="invalid_token"`) {
 		t.Fatalf("revoked token: %d %v %q", code, out, hdr.Get("WWW-Authenticate"))
+	}
+	if resp, _ := e.postForm(admin, "/tokens/revoke", url.Values{"name": {"nightly-export"}, "confirmed": {"yes"}}); resp.StatusCode != 404 {
+		t.Fatalf("revoke twice: %d", resp.StatusCode)
 	}
 	if resp, _ := e.postForm(admin, "/tokens/revoke", url.Values{"name": {"nightly-export"}}); resp.StatusCode != 404 {
 		t.Fatalf("revoke twice: %d", resp.StatusCode)
@@ -216,13 +228,20 @@ func TestAccountsPage(t *testing.T) {
 		t.Fatalf("the new account signs in as %q", role)
 	}
 	// Removing it ends its sessions; removing yourself is refused.
-	if resp, _ := e.postForm(admin, "/accounts/remove", url.Values{"name": {"hd2"}}); resp.StatusCode != http.StatusSeeOther {
+	resp, doc = e.postForm(admin, "/accounts/remove", url.Values{"name": {"hd2"}})
+	if resp.StatusCode != 200 || doc.Find("#confirm-dialog h2").Text() != "Remove the account hd2?" || doc.Find("#confirm-dialog a.cancel[autofocus]").Length() != 1 {
+		t.Fatalf("remove asks: %d %q", resp.StatusCode, doc.Find("#confirm-dialog").Text())
+	}
+	if name, _ := e.header(hd2); name == "" {
+		t.Fatal("the account was removed before the removal was confirmed")
+	}
+	if resp, _ := e.postForm(admin, "/accounts/remove", url.Values{"name": {"hd2"}, "confirmed": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("remove: %d", resp.StatusCode)
 	}
 	if name, _ := e.header(hd2); name != "" {
 		t.Fatal("a removed account's session still works")
 	}
-	resp, doc = e.postForm(admin, "/accounts/remove", url.Values{"name": {"Global-Admin"}})
+	resp, doc = e.postForm(admin, "/accounts/remove", url.Values{"name": {"Global-Admin"}, "confirmed": {"yes"}})
 	if resp.StatusCode != 409 || !strings.Contains(doc.Find("#account-error").Text(), "signed in with") {
 		t.Fatalf("remove yourself: %d %q", resp.StatusCode, doc.Find("main").Text())
 	}

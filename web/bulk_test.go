@@ -98,7 +98,7 @@ func TestBulkWizard(t *testing.T) {
 	if resp.StatusCode != 200 || doc.Find("[data-count=enforce]").Text() != "1" || doc.Find("[data-count=errors]").Text() != "1" {
 		t.Fatalf("verify: %d %q", resp.StatusCode, doc.Find("[data-testid=counts]").Text())
 	}
-	if !strings.Contains(doc.Find("[data-testid=apply-summary]").Text(), "applies 2 valid rows; 1 row will be skipped") {
+	if !strings.Contains(doc.Find("[data-testid=apply-summary]").Text(), "update 2 users applies the 2 valid rows; 1 row is skipped (0 already in that state, 1 with errors).") {
 		t.Fatalf("summary %q", doc.Find("[data-testid=apply-summary]").Text())
 	}
 	rows := doc.Find("[data-testid=preview] tbody tr")
