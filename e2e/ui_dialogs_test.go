@@ -107,6 +107,10 @@ func TestDialogsInBrowser(t *testing.T) {
 		if more[0] != "/users?methods=none&status=enabled&view=all" || more[1] != "_blank" {
 			t.Errorf("the link to the others: %q", more)
 		}
+		open(t, ctx, s.base+more[0], "#summary")
+		if n := summaryCount(t, ctx); n != want {
+			t.Errorf("the link to the others lists %d users, the warning counts %d", n, want)
+		}
 	})
 
 	t.Run("enable dialog links", func(t *testing.T) {

@@ -4,7 +4,7 @@
 // - server-rendered dialogs open as modals; closing one keeps the page and returns the focus;
 // - the select-all checkbox selects the rows of the page, and offers every matching user;
 // - the quick steps pane follows the selection: a step shows when it applies to a selected user;
-// - the users table is two tab stops, its rows walked with the arrow keys.
+// - the users table's rows are one tab stop, walked with the arrow keys.
 (function () {
   "use strict";
 
@@ -222,26 +222,29 @@
   document.addEventListener("mfaportal:dialog-closed", update);
   update();
 
-  // The table is two tab stops (the current row's checkbox and name), not two a row: ↑ ↓ Home End
-  // move between the rows, so the quick steps before the table are two Shift+Tabs from any row.
-  var stops = rows.map(function (c) { return [c, c.closest("tr").querySelector("a")]; });
-  var rove = function (i, col) {
-    stops.forEach(function (pair, k) {
-      pair.forEach(function (el) { if (el) { el.tabIndex = k === i ? 0 : -1; } });
+  // The table's rows are one tab stop, walked with the arrow keys (↑ ↓ Home End between rows,
+  // ← → between a row's checkbox and name), so that the next Tab after a row is the link to the
+  // quick steps, which follows the table.
+  var cells = rows.map(function (c) { return [c, c.closest("tr").querySelector("a")]; });
+  var rove = function (i, col, focus) {
+    cells.forEach(function (pair, k) {
+      pair.forEach(function (el, n) { if (el) { el.tabIndex = k === i && n === col ? 0 : -1; } });
     });
-    if (col !== undefined && stops[i][col]) { stops[i][col].focus(); }
+    if (focus && cells[i][col]) { cells[i][col].focus(); }
   };
-  stops.forEach(function (pair, i) {
+  cells.forEach(function (pair, i) {
     pair.forEach(function (el, col) {
       if (!el) { return; }
-      el.addEventListener("focus", function () { rove(i); });
+      el.addEventListener("focus", function () { rove(i, col); });
       el.addEventListener("keydown", function (ev) {
-        var to = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: stops.length - 1 }[ev.key];
-        if (to === undefined || ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) { return; }
+        if (ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) { return; }
+        var row = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: cells.length - 1 }[ev.key];
+        var to = { ArrowLeft: 0, ArrowRight: 1 }[ev.key];
+        if (row === undefined && to === undefined) { return; }
         ev.preventDefault();
-        rove(Math.max(0, Math.min(stops.length - 1, to)), col);
+        rove(row === undefined ? i : Math.max(0, Math.min(cells.length - 1, row)), to === undefined ? col : to, true);
       });
     });
   });
-  rove(Math.max(0, rows.findIndex(function (c) { return c.checked; })));
+  rove(Math.max(0, rows.findIndex(function (c) { return c.checked; })), 0);
 })();
