@@ -165,7 +165,7 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 	if n := h.takeNotice(w, r); n != "" && dialog == nil {
 		v.Notice = n
 	}
-	Render(r.Context(), w, status, templates.UserPage(PageFor(r, u.DisplayName, "users"), v), h.Log)
+	Render(r.Context(), w, status, templates.UserPage(PageFor(r, mfa.CleanText(u.DisplayName), "users"), v), h.Log)
 }
 
 // ExportUsers streams the current filtered view as CSV (GET /users/export).

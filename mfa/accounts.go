@@ -47,7 +47,8 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, name string, r
 	if err := ValidateAccountName(name); err != nil {
 		return err
 	}
-	if _, err := ParseRole(string(role)); err != nil {
+	role, err := ParseRole(string(role)) // " Global-Admin" is stored as global-admin
+	if err != nil {
 		return err
 	}
 	if err := ValidatePassword(password); err != nil {

@@ -287,7 +287,7 @@ func (s *Service) ExportAudit(ctx context.Context, actor Actor, f AuditFilter, w
 			row := []string{strconv.FormatInt(r.Seq, 10), r.Time.UTC().Format(time.RFC3339Nano), r.ActorName, string(r.ActorRole),
 				r.ActorMethod, r.Action, r.Target, r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome, r.Hash}
 			for i := range row {
-				row[i] = SafeCSVField(row[i])
+				row[i] = SafeCSVField(CleanText(row[i]))
 			}
 			cw.Write(row)
 		}

@@ -94,7 +94,7 @@ type ResetRequest struct {
 const MaxReasonLen = 500
 
 func (s *Service) checkReason(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
+	reason = strings.TrimSpace(CleanText(reason))
 	if n := len([]rune(reason)); n > MaxReasonLen {
 		return "", FieldErrorf("reason", "the reason is %d characters long: at most %d allowed", n, MaxReasonLen)
 	}

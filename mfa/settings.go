@@ -195,6 +195,9 @@ func ParseRanges(text string, publicOnly bool) ([]string, FieldErrors) {
 	if len(out) > MaxTrustedRanges {
 		errs = append(errs, FieldError{Field: FieldRanges, Message: fmt.Sprintf("%d ranges: at most %d are allowed", len(out), MaxTrustedRanges)})
 	}
+	if coversEveryIPv4(out) {
+		errs = append(errs, FieldError{Field: FieldRanges, Message: "these ranges together cover every IPv4 address: they would skip multi-factor authentication for everyone"})
+	}
 	return out, errs
 }
 

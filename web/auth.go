@@ -31,6 +31,9 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 			method, _ := sess.Values["method"].(string)
 			ctx := mfa.NewContextWithActor(r.Context(), mfa.Actor{Name: account, Role: mfa.Role(role), Method: method, IP: clientIP(r)})
 			r = r.WithContext(ctx)
+			// A signed-in page is never kept by the browser or a proxy (a shared computer's back
+			// button, a cache): every answer to a session is no-store.
+			w.Header().Set("Cache-Control", "no-store")
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -55,6 +58,7 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request, next http.Handle
 		s.h.APIErrorResponse(w, r, err)
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	next.ServeHTTP(w, r.WithContext(mfa.NewContextWithActor(r.Context(), mfa.TokenActor(t, clientIP(r)))))
 }
 

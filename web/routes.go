@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mfaportal/mfaportal/mfa"
@@ -36,6 +37,8 @@ func (s *Server) routes() http.Handler {
 		}
 	}
 	r.Use(csrf.Handler)
+	// HEAD is answered wherever GET is, without the body.
+	r.Use(middleware.GetHead)
 	r.NotFound(s.withSession(s.h.NotFound))
 	r.MethodNotAllowed(s.h.MethodNotAllowed)
 	s.rules = map[string]rule{}
@@ -44,7 +47,7 @@ func (s *Server) routes() http.Handler {
 	// Outside sign-in: probes, metrics, static files.
 	s.public(r, get, "/healthz", s.healthz)
 	s.public(r, get, "/readyz", s.readyz)
-	s.public(r, get, "/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP)
+	s.public(r, get, "/metrics", s.metricsAuth(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP))
 	s.public(r, get, "/static/*", static.Handler().ServeHTTP)
 
 	r.Group(func(r chi.Router) {

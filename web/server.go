@@ -38,6 +38,8 @@ type Config struct {
 	// Self is the users' security info (SPEC §7) on the embedded directory; nil turns the /my
 	// pages off (Microsoft Graph: users register with Microsoft).
 	Self *mfa.SelfService
+	// MetricsToken, when set, is the bearer token /metrics asks for (MFAPORTAL_METRICS_TOKEN).
+	MetricsToken string
 	// BodyReadTimeout bounds reading a request (but a bulk upload's) from its start; 0: 20 s.
 	BodyReadTimeout time.Duration
 }

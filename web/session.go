@@ -91,8 +91,9 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	sess.Values["account"] = row.Account
 	sess.Values["role"] = string(row.Role)
 	sess.Values["method"] = row.Method
-	// Record activity at most once a minute, to keep reads cheap.
-	if now.Sub(row.LastSeenAt) > time.Minute {
+	// Record activity at most once a minute, to keep reads cheap, and well within the idle
+	// timeout, so that a session in use never expires (--session-idle 1m: every 15 s).
+	if now.Sub(row.LastSeenAt) >= min(time.Minute, s.IdleTimeout/4) {
 		s.Store.TouchSession(r.Context(), id, now)
 	}
 	return sess, nil

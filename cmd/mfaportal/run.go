@@ -213,6 +213,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		OIDC:            oidcCfg,
 		NoLocalAccounts: !cfg.OIDC.LocalAccounts,
 		TrustedProxies:  cfg.trustedProxies,
+		MetricsToken:    c.getenv("MFAPORTAL_METRICS_TOKEN"), // a variable only, never a flag (ps)
 		Self:            self,
 	}, svc, db, ready, log)
 	if err != nil {
