@@ -37,4 +37,14 @@ type NoAccessView struct {
 	Name    string // who signed in
 	Claim   string // the claim that was looked at
 	Overage bool   // the provider left the claim out (too many groups)
+	Missing bool   // the ID token has no such claim
+	Hint    string // how to get the claim into the ID token, when it is missing
+	// Values are the claim values that give access, for a claim other than Entra's wids.
+	Values []RoleValue
+}
+
+// RoleValue is a claim value and the role it gives.
+type RoleValue struct {
+	Value string
+	Role  mfa.Role
 }

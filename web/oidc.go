@@ -22,9 +22,7 @@ import (
 	"github.com/gorilla/securecookie"
 	"golang.org/x/oauth2"
 
-	"github.com/mfaportal/mfaportal/handlers"
 	"github.com/mfaportal/mfaportal/mfa"
-	"github.com/mfaportal/mfaportal/templates"
 )
 
 // OIDCConfig is organisation sign-in with OpenID Connect (SPEC §6). It is off when Issuer is "".
@@ -76,6 +74,7 @@ type oidcFlow struct {
 	oauth    *oauth2.Config
 	verifier *oidc.IDTokenVerifier
 	lastTry  time.Time
+	lastErr  error
 	backoff  time.Duration // between discovery attempts while the provider cannot be reached
 }
 
@@ -118,12 +117,19 @@ func (o *oidcFlow) discover(ctx context.Context) (*oauth2.Config, *oidc.IDTokenV
 		return o.oauth, o.verifier, nil
 	}
 	if !o.lastTry.IsZero() && time.Since(o.lastTry) < o.backoff {
-		return nil, nil, errors.New("the identity provider could not be reached a moment ago")
+		return nil, nil, o.lastErr // what the last attempt, a moment ago, found
 	}
 	o.lastTry = time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, o.cfg.HTTPClient), o.cfg.Issuer)
+	o.lastErr = err
+	var mismatch *oidc.IssuerMismatchError
+	if errors.As(err, &mismatch) {
+		o.log.Error("organisation sign-in: the issuer does not match the provider's discovery document; set MFAPORTAL_OIDC_ISSUER to the issuer it names",
+			"issuer", mismatch.Provided, "discovered_issuer", mismatch.Discovered)
+		return nil, nil, err
+	}
 	if err != nil {
 		o.log.Warn("organisation sign-in: the identity provider cannot be reached; retrying at the next sign-in",
 			"issuer", o.cfg.Issuer, "err", err)
@@ -181,7 +187,7 @@ func (s *Server) authLogin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	oauth, _, err := s.oidc.discover(r.Context())
 	if err != nil {
-		s.signInFailed(w, r, http.StatusServiceUnavailable, next, "Organisation sign-in is unavailable: the identity provider cannot be reached. Try again in a minute.")
+		s.signInFailed(w, r, http.StatusServiceUnavailable, next, discoveryMessage(err))
 		return
 	}
 	f := flowState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Next: next}
@@ -249,7 +255,7 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	oauth, verifier, err := s.oidc.discover(r.Context())
 	if err != nil {
-		refuse(http.StatusServiceUnavailable, "provider unreachable", "Organisation sign-in is unavailable: the identity provider cannot be reached. Try again in a minute.")
+		refuse(http.StatusServiceUnavailable, "provider unreachable or misconfigured", discoveryMessage(err))
 		return
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(r.Context(), s.oidc.cfg.HTTPClient), 20*time.Second)
@@ -296,14 +302,10 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
 		s.h.ErrorPage(w, r, err)
 		return
 	}
-	values, overage := claimValues(claims, s.oidc.cfg.RoleClaim)
+	values, found := claimValues(claims, s.oidc.cfg.RoleClaim)
 	role, ok := s.oidc.cfg.RoleMap.Resolve(values)
 	if !ok {
-		s.log.WarnContext(r.Context(), "organisation sign-in refused", "reason", "no role", "account", name,
-			"claim", s.oidc.cfg.RoleClaim, "values", len(values), "remote", clientIP(r))
-		s.sessions.clearCookie(w)
-		handlers.Render(r.Context(), w, http.StatusForbidden, templates.NoAccess(templates.Page{Title: "No access"},
-			templates.NoAccessView{Name: name, Claim: s.oidc.cfg.RoleClaim, Overage: overage}), s.log)
+		s.noAccess(w, r, name, found, len(values))
 		return
 	}
 	if err := s.startSession(w, r, name, role, "oidc"); err != nil {
@@ -354,10 +356,18 @@ func actorName(claims map[string]any) string {
 	return "(unnamed)"
 }
 
+// claimFound says how the role claim was found in the ID token.
+type claimFound int
+
+const (
+	claimPresent claimFound = iota
+	claimMissing            // not in the token: the provider was not asked for it (a scope, a mapper)
+	claimOverage            // Entra's "groups overage": too many groups, a claim source instead
+)
+
 // claimValues reads a role claim: a string, or an array of strings (numbers are written out), at
-// the top level or at a dotted path such as realm_access.roles. overage reports Entra's "groups
-// overage": too many groups for the token, which then names a claim source instead.
-func claimValues(claims map[string]any, claim string) (values []string, overage bool) {
+// the top level or at a dotted path such as realm_access.roles.
+func claimValues(claims map[string]any, claim string) (values []string, found claimFound) {
 	v, ok := claims[claim]
 	if !ok && strings.Contains(claim, ".") {
 		var cur any = claims
@@ -373,9 +383,11 @@ func claimValues(claims map[string]any, claim string) (values []string, overage 
 	}
 	if !ok {
 		if names, isMap := claims["_claim_names"].(map[string]any); isMap {
-			_, overage = names[claim]
+			if _, over := names[claim]; over {
+				return nil, claimOverage
+			}
 		}
-		return nil, overage
+		return nil, claimMissing
 	}
 	add := func(x any) {
 		switch x := x.(type) {
@@ -392,5 +404,5 @@ func claimValues(claims map[string]any, claim string) (values []string, overage 
 	} else {
 		add(v)
 	}
-	return values, false
+	return values, claimPresent
 }
