@@ -366,12 +366,6 @@ func TestUsersPageInBrowser(t *testing.T) {
 	if got := text(t, ctx, "aside.quick .many .count"); got != "100" {
 		t.Fatalf("quick steps count %q", got)
 	}
-	if path := os.Getenv("MFAPORTAL_SCREENSHOT"); path != "" {
-		var png []byte
-		run(t, ctx, "screenshot", chromedp.Navigate(base+"/users"), chromedp.WaitVisible("table.users", chromedp.ByQuery),
-			chromedp.Click("table.users tbody tr:nth-child(3) input", chromedp.ByQuery), chromedp.CaptureScreenshot(&png))
-		os.WriteFile(path, png, 0o644)
-	}
 
 	// Sign out: back to sign-in, and the pages are closed again.
 	run(t, ctx, "sign out",

@@ -1,8 +1,14 @@
 package e2e
 
 import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/mfaportal/mfaportal/templates"
 )
@@ -41,6 +47,32 @@ func TestAdminPagesLayoutInBrowser(t *testing.T) {
 			}
 			if got := texts(t, ctx, `nav.tabs a[aria-current="page"]`); len(got) != 1 || got[0] != p.tab {
 				t.Errorf("%s: current tab %q, want %q", p.name, got, p.tab)
+			}
+		}
+	})
+
+	// The README's screenshot: the users page as an admin sees it, one user selected. Made on every
+	// run; written to docs/users-page.png with MFAPORTAL_SCREENSHOT=1 (or to the path it names).
+	t.Run("README screenshot", func(t *testing.T) {
+		ctx := s.tab(t)
+		run(t, ctx, "emulate", emulate(viewport{"screenshot", 1280, 760, 1, false}, false))
+		open(t, ctx, s.base+"/users", "#selection")
+		var shot []byte
+		run(t, ctx, "screenshot", chromedp.Click("#selection tbody tr:nth-child(3) input", chromedp.ByQuery),
+			chromedp.WaitVisible("aside.quick .one", chromedp.ByQuery), chromedp.Evaluate(`document.activeElement.blur()`, nil),
+			chromedp.CaptureScreenshot(&shot))
+		cfg, err := png.DecodeConfig(bytes.NewReader(shot))
+		if err != nil || cfg.Width != 1280 || cfg.Height != 760 {
+			t.Fatalf("screenshot: %v, %dx%d", err, cfg.Width, cfg.Height)
+		}
+		switch path := os.Getenv("MFAPORTAL_SCREENSHOT"); path {
+		case "":
+		case "1":
+			path = filepath.Join("..", "docs", "users-page.png")
+			fallthrough
+		default:
+			if err := os.WriteFile(path, shot, 0o644); err != nil {
+				t.Fatal(err)
 			}
 		}
 	})
