@@ -469,7 +469,9 @@ func planRow(actor Actor, row *BulkRow, u *PlanUser) {
 		row.Action = RowUnchanged
 		return
 	}
-	if !actor.Role.CanOn(PermBulkUpdate, u.Privileged) || !actor.Role.CanOn(PermChangeState, u.Privileged) {
+	// SPEC §3's bulk rule: rows on privileged users are refused (applying a row checks the state
+	// change rule on the user again).
+	if !actor.Role.CanOn(PermBulkUpdate, u.Privileged) {
 		row.Action, row.Error = RowError, fmt.Sprintf("your role (%s) may not change %s, who holds an admin role", actor.Role, row.Username)
 		return
 	}
