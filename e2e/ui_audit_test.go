@@ -34,7 +34,7 @@ func timesAreLocal(t *testing.T, ctx context.Context, what string) int {
 	}
 	type shown struct{ Datetime, Text, Title string }
 	var times []shown
-	run(t, ctx, "times", chromedp.Evaluate(`Array.from(document.querySelectorAll("time")).map(e => ({Datetime: e.getAttribute("datetime"), Text: e.textContent, Title: e.title}))`, &times))
+	run(t, ctx, "times", chromedp.Evaluate(`Array.from(document.querySelectorAll("time[data-local]")).map(e => ({Datetime: e.getAttribute("datetime"), Text: e.textContent, Title: e.title}))`, &times))
 	for _, tm := range times {
 		at, err := time.Parse(time.RFC3339, tm.Datetime)
 		if err != nil || !strings.HasSuffix(tm.Datetime, "Z") {
@@ -153,7 +153,7 @@ func TestAuditLogAndTimesInBrowser(t *testing.T) {
 		// The server's HTML says UTC: that is what shows where no script runs.
 		var html string
 		run(t, ctx, "raw", evalAsync(`fetch("/audit", {credentials: "same-origin"}).then(r => r.text())`, &html))
-		if !regexp.MustCompile(`<time datetime="[0-9T:-]+Z">[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC</time>`).MatchString(html) {
+		if !regexp.MustCompile(`<time datetime="[0-9T:-]+Z" data-local>[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC</time>`).MatchString(html) {
 			t.Error("the audit log's HTML has no <time> with UTC text")
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -26,6 +27,18 @@ var adminPages = []adminPage{
 	{"bulk update", "/bulk", "#file", "users"},
 	{"local accounts", "/accounts", "#name", "local accounts"},
 	{"API tokens", "/tokens", "#name", "API tokens"},
+	{"registration", "/registration", "main h1", "registration"},
+	{"notification email", "/registration/template", "main h1", "registration"},
+	{"overview", "/overview", "main h1", "overview"},
+	{"exemptions", "/exemptions", "main h1", ""},
+	{"account security", "/account/security", "main h1", ""},
+	{"not found", "/no-such-page", "main h1", ""},
+}
+
+// publicPages are pages for people not signed in to the admin pages.
+var publicPages = []adminPage{
+	{"sign-in", "/signin", "#username", ""},
+	{"users' sign-in", "/my/signin", "main h1", ""},
 }
 
 // TestAdminPagesLayoutInBrowser: one navigation on every admin page, and every page usable at
@@ -45,7 +58,7 @@ func TestAdminPagesLayoutInBrowser(t *testing.T) {
 			if got := strings.Join(texts(t, ctx, "nav.tabs a"), ","); got != want {
 				t.Errorf("%s: navigation %q, want %q", p.name, got, want)
 			}
-			if got := texts(t, ctx, `nav.tabs a[aria-current="page"]`); len(got) != 1 || got[0] != p.tab {
+			if got := texts(t, ctx, `nav.tabs a[aria-current="page"]`); p.tab != "" && (len(got) != 1 || got[0] != p.tab) {
 				t.Errorf("%s: current tab %q, want %q", p.name, got, p.tab)
 			}
 		}
@@ -77,6 +90,7 @@ func TestAdminPagesLayoutInBrowser(t *testing.T) {
 		}
 	})
 
+	signedOut := newBrowserFor(t, 5*time.Minute) // a second browser, with no session, for the public pages
 	for _, vp := range []viewport{phone, zoom200} {
 		t.Run(vp.name, func(t *testing.T) {
 			ctx := s.tab(t)
@@ -85,8 +99,7 @@ func TestAdminPagesLayoutInBrowser(t *testing.T) {
 				for _, p := range adminPages {
 					open(t, ctx, s.base+p.path, p.ready)
 					noSidewaysScroll(t, ctx, p.name)
-					// The header fits: sign out is inside the window, readable (its text is not the
-					// header's background).
+					// The header fits: sign out is inside the window, in white on the dark header.
 					box := eval[[]float64](t, ctx, `(() => { const b = document.querySelector("header.top button"); const r = b.getBoundingClientRect();
 						return [r.left, r.right, window.innerWidth] })()`)
 					if box[0] < 0 || box[1] > box[2] {
@@ -98,6 +111,20 @@ func TestAdminPagesLayoutInBrowser(t *testing.T) {
 					if !dark {
 						shot(t, ctx, vp.name+"-"+p.name)
 					}
+				}
+				// Every dialog of the users page, and the pages for people not signed in.
+				for _, st := range []string{"enable", "enforce", "manage"} {
+					open(t, ctx, s.base+"/users?view=all&q=fixture", "#selection")
+					openStep(t, ctx, st, "fix.a@contoso.com", "fix.b@contoso.com", "fix.d@contoso.com")
+					noSidewaysScroll(t, ctx, st+" dialog")
+					if w := eval[[]float64](t, ctx, `(() => { const r = document.getElementById("step-dialog").getBoundingClientRect(); return [r.left, r.right, innerWidth] })()`); w[0] < 0 || w[1] > w[2] {
+						t.Errorf("%s dialog: at %v–%v px in a %v px window", st, w[0], w[1], w[2])
+					}
+				}
+				run(t, signedOut, "emulate", emulate(vp, dark))
+				for _, p := range publicPages {
+					open(t, signedOut, s.base+p.path, p.ready)
+					noSidewaysScroll(t, signedOut, p.name)
 				}
 			}
 		})

@@ -8,7 +8,7 @@
 (function () {
   "use strict";
 
-  // Times: the server writes each instant in UTC ("2026-12-01 14:05 UTC") inside <time datetime>;
+  // Times: the server writes each instant in UTC ("2026-12-01 14:05 UTC") in <time datetime data-local>;
   // show it in the reader's own time zone, keeping the UTC text as the element's title.
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
   var zone = function (d) {
@@ -18,7 +18,7 @@
       return part ? " " + part.value : "";
     } catch (e) { return ""; }
   };
-  document.querySelectorAll("time[datetime]").forEach(function (el) {
+  document.querySelectorAll("time[data-local]").forEach(function (el) {
     var d = new Date(el.getAttribute("datetime"));
     if (isNaN(d.getTime())) { return; }
     el.title = el.textContent;
