@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -21,8 +20,11 @@ import (
 //   - an address that has not failed is never slowed down by the account's failures, so the right
 //     password from it always works;
 //   - a failure is counted before the password is checked (and taken back when it was right), so
-//     parallel attempts cannot all get through before the first failure is known;
-//   - the counters are written to the store as they change, so a restart does not reset them.
+//     parallel attempts cannot all get through before the first failure is known.
+//
+// The counters live in the store only, read and changed there atomically at every attempt, so
+// that a restart does not reset them and replicas sharing the store share them: a stranger gets
+// Policy.AddressFailures tries in all, not as many on each replica. Nothing is kept in memory.
 //
 // Use Guard around the check. A Throttle is safe for concurrent use.
 type Throttle struct {
@@ -30,10 +32,6 @@ type Throttle struct {
 	policy    ThrottlePolicy
 	store     ThrottleStore
 	now       func() time.Time
-
-	mu       sync.Mutex
-	counters map[string]ThrottleCounter
-	saveMu   sync.Mutex // saves one at a time, each with the counters' latest values
 }
 
 // ThrottlePolicy sets a Throttle's limits; zero fields take DefaultThrottlePolicy's.
@@ -43,12 +41,11 @@ type ThrottlePolicy struct {
 	AccountFree     int           // failures of an account before it slows down
 	AccountDelay    time.Duration // the first slow-down, doubled with each further failure
 	AccountMaxDelay time.Duration // the longest slow-down
-	MaxCounters     int           // bound of the counters kept in memory (and in the store)
 }
 
 // DefaultThrottlePolicy is the policy of the portal's sign-ins.
 var DefaultThrottlePolicy = ThrottlePolicy{AddressFailures: 10, Window: 15 * time.Minute, AccountFree: 5,
-	AccountDelay: time.Second, AccountMaxDelay: 5 * time.Minute, MaxCounters: 100_000}
+	AccountDelay: time.Second, AccountMaxDelay: 5 * time.Minute}
 
 // ThrottleCounter is one account's or address's recent failures. Key is "a:" and the lower-cased
 // account name, or "ip:" and the address (an IPv6 address's /64).
@@ -58,39 +55,33 @@ type ThrottleCounter struct {
 	Last     time.Time // the last failure
 }
 
-// ThrottleStore keeps throttle counters across restarts.
+// ThrottleStore keeps throttle counters, shared by every replica that uses the store.
 type ThrottleStore interface {
-	// LoadThrottle returns a namespace's counters whose last failure is at or after since.
-	LoadThrottle(ctx context.Context, namespace string, since time.Time) ([]ThrottleCounter, error)
-	// SaveThrottle writes counters of a namespace; one with no failures is deleted. Counters whose
-	// last failure is before forgetBefore are deleted too, in any namespace.
-	SaveThrottle(ctx context.Context, namespace string, cs []ThrottleCounter, forgetBefore time.Time) error
+	// LoadThrottle returns the namespace's stored counters of keys (a key without one is absent).
+	LoadThrottle(ctx context.Context, namespace string, keys []string) ([]ThrottleCounter, error)
+	// UpdateThrottle changes the namespace's counters of keys atomically: update gets them as
+	// stored, in the order of keys (a key without one as a zero counter with its Key), and returns
+	// them as they must be written (one with no failures is deleted); no other update of these
+	// keys, by this process or another sharing the store, comes in between. When update returns an
+	// error nothing is written and UpdateThrottle returns that error as it is. Counters whose last
+	// failure is before forgetBefore are deleted too, in any namespace, so that the store keeps
+	// only a window's worth of counters.
+	UpdateThrottle(ctx context.Context, namespace string, keys []string, forgetBefore time.Time,
+		update func(cs []ThrottleCounter) ([]ThrottleCounter, error)) error
 }
 
-// NewThrottle loads the namespace's recent counters from store. now may be nil (time.Now).
-func NewThrottle(ctx context.Context, store ThrottleStore, namespace string, p ThrottlePolicy, now func() time.Time) (*Throttle, error) {
+// NewThrottle makes the throttle of namespace over store. now may be nil (time.Now).
+func NewThrottle(store ThrottleStore, namespace string, p ThrottlePolicy, now func() time.Time) *Throttle {
 	d := DefaultThrottlePolicy
 	p.AddressFailures = cmpOr(p.AddressFailures, d.AddressFailures)
 	p.Window = cmpOr(p.Window, d.Window)
 	p.AccountFree = cmpOr(p.AccountFree, d.AccountFree)
 	p.AccountDelay = cmpOr(p.AccountDelay, d.AccountDelay)
 	p.AccountMaxDelay = cmpOr(p.AccountMaxDelay, d.AccountMaxDelay)
-	p.MaxCounters = cmpOr(p.MaxCounters, d.MaxCounters)
 	if now == nil {
 		now = time.Now
 	}
-	t := &Throttle{namespace: namespace, policy: p, store: store, now: now, counters: map[string]ThrottleCounter{}}
-	cs, err := store.LoadThrottle(ctx, namespace, now().Add(-p.Window))
-	if err != nil {
-		return nil, fmt.Errorf("loading the %s sign-in throttle: %w", namespace, err)
-	}
-	for _, c := range cs {
-		t.counters[c.Key] = c
-	}
-	if len(t.counters) >= p.MaxCounters {
-		t.forgetLocked(now())
-	}
-	return t, nil
+	return &Throttle{namespace: namespace, policy: p, store: store, now: now}
 }
 
 func cmpOr[T comparable](v, def T) T {
@@ -107,35 +98,50 @@ func cmpOr[T comparable](v, def T) T {
 // nil (right) or an error other than EUNAUTHORIZED (not decided: busy, store down) takes it back,
 // EUNAUTHORIZED (wrong) keeps it. Guard returns check's error.
 func (t *Throttle) Guard(ctx context.Context, account, address string, check func() error) error {
+	// The counters are written even when the client goes away meanwhile: a guess is a guess.
+	ctx = context.WithoutCancel(ctx)
 	keys := t.keys(account, address)
-	if err := t.reserve(keys); err != nil {
-		return err
-	}
-	if err := t.save(ctx, keys); err != nil {
-		t.release(keys)
+	if err := t.update(ctx, keys, t.reserve); err != nil {
 		return err
 	}
 	err := check()
 	if ErrorCode(err) == EUNAUTHORIZED {
 		return err
 	}
-	t.release(keys)
-	if serr := t.save(ctx, keys); serr != nil && err == nil {
-		return serr
+	if uerr := t.update(ctx, keys, t.release); uerr != nil && err == nil {
+		return uerr
 	}
 	return err
 }
 
 // Wait returns how long address must wait before it may try account again; 0 when it may now.
-func (t *Throttle) Wait(account, address string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.waitLocked(t.keys(account, address), t.now())
+func (t *Throttle) Wait(ctx context.Context, account, address string) (time.Duration, error) {
+	keys := t.keys(account, address)
+	stored, err := t.store.LoadThrottle(ctx, t.namespace, keys)
+	if err != nil {
+		return 0, err
+	}
+	return t.wait(ThrottleCountersOf(keys, stored), t.now()), nil
+}
+
+// ThrottleCountersOf is the counters of keys, in their order, from those stored: a zero counter
+// with its key for a key that has none (for stores' UpdateThrottle).
+func ThrottleCountersOf(keys []string, stored []ThrottleCounter) []ThrottleCounter {
+	cs := make([]ThrottleCounter, len(keys))
+	for i, k := range keys {
+		cs[i].Key = k
+		for _, c := range stored {
+			if c.Key == k {
+				cs[i] = c
+			}
+		}
+	}
+	return cs
 }
 
 // keys are the counter keys of an attempt: the account's, then the address's.
-func (t *Throttle) keys(account, address string) [2]string {
-	return [2]string{"a:" + strings.ToLower(strings.TrimSpace(account)), "ip:" + throttleAddress(address)}
+func (t *Throttle) keys(account, address string) []string {
+	return []string{"a:" + strings.ToLower(strings.TrimSpace(account)), "ip:" + throttleAddress(address)}
 }
 
 // throttleAddress is the address counted: an IPv6 address's /64 (one subscriber's usual share).
@@ -152,18 +158,51 @@ func throttleAddress(address string) string {
 	return a.String()
 }
 
-// counter returns a key's counter, zero once its window has passed; callers hold mu.
-func (t *Throttle) counter(key string, now time.Time) ThrottleCounter {
-	c, ok := t.counters[key]
-	if !ok || now.Sub(c.Last) >= t.policy.Window {
-		return ThrottleCounter{Key: key}
-	}
-	return c
+// update changes the counters of keys in the store with fn, at the throttle's now.
+func (t *Throttle) update(ctx context.Context, keys []string, fn func(cs []ThrottleCounter, now time.Time) error) error {
+	now := t.now()
+	return t.store.UpdateThrottle(ctx, t.namespace, keys, now.Add(-t.policy.Window), func(cs []ThrottleCounter) ([]ThrottleCounter, error) {
+		for i := range cs {
+			if now.Sub(cs[i].Last) >= t.policy.Window { // its window has passed: forgotten
+				cs[i] = ThrottleCounter{Key: cs[i].Key}
+			}
+		}
+		return cs, fn(cs, now)
+	})
 }
 
-// waitLocked is the wait for keys; callers hold mu.
-func (t *Throttle) waitLocked(keys [2]string, now time.Time) time.Duration {
-	account, addr := t.counter(keys[0], now), t.counter(keys[1], now)
+// reserve counts a failure in cs (the account's, then the address's counter), or answers ETOOMANY
+// when they must wait.
+func (t *Throttle) reserve(cs []ThrottleCounter, now time.Time) error {
+	if wait := t.wait(cs, now); wait > 0 {
+		return &Error{Code: ETOOMANY, RetryAfter: wait,
+			Message: "Too many failed sign-ins. Try again in " + roundUpWait(wait) + "."}
+	}
+	for i := range cs {
+		cs[i].Failures++
+		cs[i].Last = now
+	}
+	return nil
+}
+
+// release takes a reserved failure back.
+func (t *Throttle) release(cs []ThrottleCounter, _ time.Time) error {
+	for i := range cs {
+		cs[i].Failures = max(cs[i].Failures-1, 0)
+	}
+	return nil
+}
+
+// wait is how long the attempt whose counters are cs (the account's, then the address's) must
+// wait.
+func (t *Throttle) wait(cs []ThrottleCounter, now time.Time) time.Duration {
+	account, addr := cs[0], cs[1]
+	if now.Sub(account.Last) >= t.policy.Window {
+		account = ThrottleCounter{}
+	}
+	if now.Sub(addr.Last) >= t.policy.Window {
+		addr = ThrottleCounter{}
+	}
 	var wait time.Duration
 	if addr.Failures >= t.policy.AddressFailures {
 		wait = addr.Last.Add(t.policy.Window).Sub(now)
@@ -176,82 +215,6 @@ func (t *Throttle) waitLocked(keys [2]string, now time.Time) time.Duration {
 		wait = max(wait, addr.Last.Add(delay).Sub(now))
 	}
 	return max(wait, 0)
-}
-
-// reserve counts a failure for keys, or answers ETOOMANY when they must wait.
-func (t *Throttle) reserve(keys [2]string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	if wait := t.waitLocked(keys, now); wait > 0 {
-		return &Error{Code: ETOOMANY, RetryAfter: wait,
-			Message: "Too many failed sign-ins. Try again in " + roundUpWait(wait) + "."}
-	}
-	if len(t.counters) >= t.policy.MaxCounters {
-		t.forgetLocked(now)
-	}
-	for _, k := range keys {
-		c := t.counter(k, now)
-		c.Failures++
-		c.Last = now
-		t.counters[k] = c
-	}
-	return nil
-}
-
-// release takes a reserved failure back.
-func (t *Throttle) release(keys [2]string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range keys {
-		if c, ok := t.counters[k]; ok {
-			if c.Failures--; c.Failures <= 0 {
-				delete(t.counters, k)
-			} else {
-				t.counters[k] = c
-			}
-		}
-	}
-}
-
-// forgetLocked makes room: counters whose window has passed go, and if that is not enough, the
-// tenth with the oldest last failure. Callers hold mu.
-func (t *Throttle) forgetLocked(now time.Time) {
-	var oldest time.Time
-	for k, c := range t.counters {
-		if now.Sub(c.Last) >= t.policy.Window {
-			delete(t.counters, k)
-		} else if oldest.IsZero() || c.Last.Before(oldest) {
-			oldest = c.Last
-		}
-	}
-	if len(t.counters) < t.policy.MaxCounters*9/10 {
-		return
-	}
-	// Forget by age: the cut-off moves forward until a tenth is gone.
-	cut := oldest.Add(t.policy.Window / 10)
-	for len(t.counters) >= t.policy.MaxCounters*9/10 {
-		for k, c := range t.counters {
-			if c.Last.Before(cut) {
-				delete(t.counters, k)
-			}
-		}
-		cut = cut.Add(t.policy.Window / 10)
-	}
-}
-
-// save writes the keys' current counters (zero ones are deleted).
-func (t *Throttle) save(ctx context.Context, keys [2]string) error {
-	t.saveMu.Lock()
-	defer t.saveMu.Unlock()
-	t.mu.Lock()
-	now := t.now()
-	cs := make([]ThrottleCounter, 0, len(keys))
-	for _, k := range keys {
-		cs = append(cs, t.counter(k, now))
-	}
-	t.mu.Unlock()
-	return t.store.SaveThrottle(context.WithoutCancel(ctx), t.namespace, cs, now.Add(-t.policy.Window))
 }
 
 // roundUpWait says a wait in words: "a few seconds", "a minute", "3 minutes".

@@ -9,30 +9,39 @@ import (
 	"time"
 )
 
-// memThrottleStore is a ThrottleStore in memory, for the throttle's own tests (mfa/sqlite tests
-// the real one, across a reopen).
+// memThrottleStore is a ThrottleStore in memory, for the throttle's own tests (the stores' own
+// are tested by the conformance suite, mfa/storetest).
 type memThrottleStore struct {
 	mu   sync.Mutex
 	rows map[string]ThrottleCounter
 }
 
-func (m *memThrottleStore) LoadThrottle(_ context.Context, ns string, since time.Time) ([]ThrottleCounter, error) {
+func (m *memThrottleStore) LoadThrottle(_ context.Context, ns string, keys []string) ([]ThrottleCounter, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []ThrottleCounter
-	for k, c := range m.rows {
-		if k[:len(ns)+1] == ns+"/" && !c.Last.Before(since) {
+	for _, k := range keys {
+		if c, ok := m.rows[ns+"/"+k]; ok {
 			out = append(out, c)
 		}
 	}
 	return out, nil
 }
 
-func (m *memThrottleStore) SaveThrottle(_ context.Context, ns string, cs []ThrottleCounter, forget time.Time) error {
+func (m *memThrottleStore) UpdateThrottle(_ context.Context, ns string, keys []string, forget time.Time, update func([]ThrottleCounter) ([]ThrottleCounter, error)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.rows == nil {
 		m.rows = map[string]ThrottleCounter{}
+	}
+	cs := make([]ThrottleCounter, len(keys))
+	for i, k := range keys {
+		cs[i] = m.rows[ns+"/"+k]
+		cs[i].Key = k
+	}
+	cs, err := update(cs)
+	if err != nil {
+		return err
 	}
 	for _, c := range cs {
 		if c.Failures <= 0 {
@@ -64,11 +73,7 @@ func newThrottleTest(t *testing.T) *throttleTest {
 
 // restart builds a new throttle over the same store, as a restarted process would.
 func (tt *throttleTest) restart() {
-	th, err := NewThrottle(context.Background(), tt.store, "admin", ThrottlePolicy{}, func() time.Time { return tt.now })
-	if err != nil {
-		tt.t.Fatal(err)
-	}
-	tt.th = th
+	tt.th = NewThrottle(tt.store, "admin", ThrottlePolicy{}, func() time.Time { return tt.now })
 }
 
 // try is one sign-in: right says whether the password is right. It answers the error Guard gave.
@@ -186,7 +191,7 @@ func TestThrottleTakesBackWhatWasNotAFailure(t *testing.T) {
 			t.Fatalf("busy: %v", err)
 		}
 	}
-	if w := tt.th.Wait("admin", "192.0.2.1"); w != 0 {
+	if w, _ := tt.th.Wait(context.Background(), "admin", "192.0.2.1"); w != 0 {
 		t.Fatalf("successes and busy answers counted as failures: wait %v", w)
 	}
 	if len(tt.store.rows) != 0 {
@@ -204,27 +209,45 @@ func TestThrottleSurvivesARestart(t *testing.T) {
 		t.Fatalf("after a restart: %v", err)
 	}
 	// Other namespaces are separate.
-	other, err := NewThrottle(context.Background(), tt.store, "user", ThrottlePolicy{}, func() time.Time { return tt.now })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := other.Wait("reader", "203.0.113.9"); w != 0 {
+	other := NewThrottle(tt.store, "user", ThrottlePolicy{}, func() time.Time { return tt.now })
+	if w, _ := other.Wait(context.Background(), "reader", "203.0.113.9"); w != 0 {
 		t.Fatalf("the user namespace inherited the admin one's failures: %v", w)
 	}
 }
 
-func TestThrottleMemoryIsBounded(t *testing.T) {
-	store := &memThrottleStore{}
-	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	th, err := NewThrottle(context.Background(), store, "admin", ThrottlePolicy{MaxCounters: 1000}, func() time.Time { return now })
-	if err != nil {
-		t.Fatal(err)
+// Two replicas sharing a store share the counters: an address gets its tries in all, not on each.
+func TestThrottleIsSharedByReplicas(t *testing.T) {
+	tt := newThrottleTest(t)
+	other := NewThrottle(tt.store, "admin", ThrottlePolicy{}, func() time.Time { return tt.now })
+	for i := range 10 {
+		th := tt.th
+		if i%2 == 1 {
+			th = other
+		}
+		err := th.Guard(context.Background(), "guess"+strconv.Itoa(i), "203.0.113.9", func() error { return ErrBadCredentials })
+		if ErrorCode(err) != EUNAUTHORIZED {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
 	}
-	for i := range 5000 {
-		now = now.Add(time.Millisecond)
-		th.Guard(context.Background(), "user"+strconv.Itoa(i), "10.0."+strconv.Itoa(i/250)+"."+strconv.Itoa(i%250), func() error { return ErrBadCredentials })
+	for _, th := range []*Throttle{tt.th, other} {
+		if err := th.Guard(context.Background(), "reader", "203.0.113.9", func() error { return nil }); ErrorCode(err) != ETOOMANY {
+			t.Fatalf("the 11th try, on either replica: %v", err)
+		}
 	}
-	if n := len(th.counters); n > 1000 {
-		t.Fatalf("%d counters in memory, bound 1000", n)
+}
+
+// The store keeps a window's worth of counters: older ones go at the next attempt.
+func TestThrottleForgetsOldCounters(t *testing.T) {
+	tt := newThrottleTest(t)
+	for i := range 500 {
+		tt.try("user"+strconv.Itoa(i), "10.0."+strconv.Itoa(i/250)+"."+strconv.Itoa(i%250), false)
+	}
+	if n := len(tt.store.rows); n != 1000 {
+		t.Fatalf("%d counters stored, want 1000", n)
+	}
+	tt.now = tt.now.Add(DefaultThrottlePolicy.Window + time.Second)
+	tt.try("late", "192.0.2.1", false)
+	if n := len(tt.store.rows); n != 2 {
+		t.Fatalf("%d counters stored after the window, want the last attempt's 2", n)
 	}
 }

@@ -110,15 +110,9 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 	s.enrolling = newSealedCookie("mfaportal_enrol", "/account", enrollingMaxAge, cfg.SessionKey, https)
 	s.notice = noticeCookie{newSealedCookie("mfaportal_notice", "/", time.Minute, cfg.SessionKey, https)}
 	s.h.Notices = s.notice
-	var err error
-	s.throttle, err = mfa.NewThrottle(context.Background(), stores, "admin", mfa.DefaultThrottlePolicy, func() time.Time { return s.now() })
-	if err != nil {
-		return nil, err
-	}
+	s.throttle = mfa.NewThrottle(stores, "admin", mfa.DefaultThrottlePolicy, func() time.Time { return s.now() })
 	s.h.Self = cfg.Self
-	if s.my, err = newMy(cfg.Self, stores, https, s); err != nil {
-		return nil, err
-	}
+	s.my = newMy(cfg.Self, stores, https, s)
 	if cfg.OIDC.Issuer != "" {
 		s.oidc = newOIDCFlow(cfg.OIDC, cfg.PublicURL, cfg.SessionKey, https, log)
 		s.oidc.discover(context.Background()) // logged if it fails; retried at the next sign-in

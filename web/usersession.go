@@ -22,20 +22,15 @@ var (
 // newMy builds the users' pages with their throttles, namespaces "user" (passwords) and
 // "user-code" (codes). Without self-service (Microsoft Graph) the pages answer that they are
 // not offered.
-func newMy(self *mfa.SelfService, stores Stores, secure bool, s *Server) (*handlers.My, error) {
+func newMy(self *mfa.SelfService, stores Stores, secure bool, s *Server) *handlers.My {
 	m := &handlers.My{Self: self, Secure: secure, Log: s.log}
 	if self == nil {
-		return m, nil
+		return m
 	}
 	now := func() time.Time { return s.now() }
-	var err error
-	if m.Passwords, err = mfa.NewThrottle(context.Background(), stores, "user", mfa.DefaultThrottlePolicy, now); err != nil {
-		return nil, err
-	}
-	if m.Codes, err = mfa.NewThrottle(context.Background(), stores, "user-code", mfa.DefaultThrottlePolicy, now); err != nil {
-		return nil, err
-	}
-	return m, nil
+	m.Passwords = mfa.NewThrottle(stores, "user", mfa.DefaultThrottlePolicy, now)
+	m.Codes = mfa.NewThrottle(stores, "user-code", mfa.DefaultThrottlePolicy, now)
+	return m
 }
 
 // myPublic registers a users' page open to anyone (sign-in, a setup link).

@@ -24,3 +24,19 @@ func openTest(t testing.TB) *DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return openTest(t) })
 }
+
+// Two pools on one database are two replicas.
+func TestReplicasConformance(t *testing.T) {
+	storetest.RunReplicas(t, func(t *testing.T) (storetest.Store, storetest.Store) {
+		url := pgtest.URL(t)
+		open := func() *DB {
+			db, err := Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		return open(), open()
+	})
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
@@ -10,32 +11,43 @@ import (
 
 var _ mfa.ThrottleStore = (*DB)(nil)
 
-// LoadThrottle returns a namespace's counters whose last failure is at or after since.
-func (d *DB) LoadThrottle(ctx context.Context, namespace string, since time.Time) ([]mfa.ThrottleCounter, error) {
-	rows, err := d.db.QueryContext(ctx, "SELECT key, failures, last FROM signin_throttle WHERE namespace = ? AND last >= ?",
-		namespace, toMillis(since))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+// LoadThrottle returns the namespace's stored counters of keys.
+func (d *DB) LoadThrottle(ctx context.Context, namespace string, keys []string) ([]mfa.ThrottleCounter, error) {
+	return loadThrottle(ctx, d.db, namespace, keys)
+}
+
+func loadThrottle(ctx context.Context, q querier, namespace string, keys []string) ([]mfa.ThrottleCounter, error) {
 	var out []mfa.ThrottleCounter
-	for rows.Next() {
-		var c mfa.ThrottleCounter
+	for _, k := range keys {
+		c := mfa.ThrottleCounter{Key: k}
 		var last int64
-		if err := rows.Scan(&c.Key, &c.Failures, &last); err != nil {
+		err := q.QueryRowContext(ctx, "SELECT failures, last FROM signin_throttle WHERE namespace = ? AND key = ?", namespace, k).Scan(&c.Failures, &last)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
 		c.Last = fromMillis(last)
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// SaveThrottle writes counters (deleting those with no failures) and forgets old ones.
-func (d *DB) SaveThrottle(ctx context.Context, namespace string, cs []mfa.ThrottleCounter, forgetBefore time.Time) error {
+// UpdateThrottle changes counters in one immediate transaction: writers are serialized, so no
+// other update comes between the read and the write.
+func (d *DB) UpdateThrottle(ctx context.Context, namespace string, keys []string, forgetBefore time.Time,
+	update func([]mfa.ThrottleCounter) ([]mfa.ThrottleCounter, error)) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
+		stored, err := loadThrottle(ctx, tx, namespace, keys)
+		if err != nil {
+			return err
+		}
+		cs, err := update(mfa.ThrottleCountersOf(keys, stored))
+		if err != nil {
+			return err
+		}
 		for _, c := range cs {
-			var err error
 			if c.Failures <= 0 {
 				_, err = tx.ExecContext(ctx, "DELETE FROM signin_throttle WHERE namespace = ? AND key = ?", namespace, c.Key)
 			} else {
@@ -47,7 +59,7 @@ func (d *DB) SaveThrottle(ctx context.Context, namespace string, cs []mfa.Thrott
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM signin_throttle WHERE last < ?", toMillis(forgetBefore))
+		_, err = tx.ExecContext(ctx, "DELETE FROM signin_throttle WHERE last < ?", toMillis(forgetBefore))
 		return err
 	})
 }

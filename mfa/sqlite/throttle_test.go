@@ -21,11 +21,7 @@ func TestThrottleCountersSurviveARestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		th, err := mfa.NewThrottle(ctx, db, "admin", mfa.ThrottlePolicy{}, clock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, th
+		return db, mfa.NewThrottle(db, "admin", mfa.ThrottlePolicy{}, clock)
 	}
 	db, th := open()
 	wrong := func() error { return mfa.ErrBadCredentials }
@@ -44,7 +40,7 @@ func TestThrottleCountersSurviveARestart(t *testing.T) {
 	if rows != 2 {
 		t.Fatalf("%d counters stored, want the account's and the address's", rows)
 	}
-	// Past the window, the next save forgets them.
+	// Past the window, the next update forgets them.
 	now = now.Add(20 * time.Minute)
 	if err := th.Guard(ctx, "reader", "192.0.2.7", wrong); mfa.ErrorCode(err) != mfa.EUNAUTHORIZED {
 		t.Fatal(err)

@@ -83,6 +83,24 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
+// TwinOpener opens two handles on one empty store, as two replicas sharing it have; both are
+// closed when the test ends.
+type TwinOpener func(t *testing.T) (Store, Store)
+
+// RunReplicas runs the tests of what replicas sharing a store must agree on, each on a store of
+// its own opened twice.
+func RunReplicas(t *testing.T, open TwinOpener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, TwinOpener)
+	}{
+		{"ThrottleUpdatesAreAtomic", testThrottleUpdatesAreAtomic},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+	}
+}
+
 // T0 is the time of the tests' clock.
 var T0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
