@@ -58,7 +58,7 @@ func (c *cli) verifyAudit(ctx context.Context, data, against string) error {
 	var db store
 	var err error
 	if c.databaseURL() != "" {
-		db, err = c.openStore(ctx, data) // PostgreSQL's chain has no audit key yet
+		db, err = c.openStore(ctx, data) // with the key: PostgreSQL's log is keyed from its first record
 	} else {
 		db, err = openPlainStore(ctx, data)
 	}

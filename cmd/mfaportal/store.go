@@ -49,9 +49,31 @@ func (c *cli) databaseURL() string { return c.getenv("MFAPORTAL_DATABASE_URL") }
 // MFAPORTAL_AUDIT_KEY, or the data folder's own.
 func (c *cli) openStore(ctx context.Context, data string) (store, error) {
 	if url := c.databaseURL(); url != "" {
-		return postgres.Open(ctx, url)
+		return openDatabase(ctx, url, c.getenv("MFAPORTAL_AUDIT_KEY"))
 	}
 	return openKeyedStore(ctx, data, c.getenv("MFAPORTAL_AUDIT_KEY"))
+}
+
+// openDatabase opens the PostgreSQL database with the audit key, which must be given: it is kept
+// outside the database (whoever holds it can recompute the chain), and every replica seals with
+// it, so each must be given the same.
+func openDatabase(ctx context.Context, url, envKey string) (*postgres.DB, error) {
+	if envKey == "" {
+		return nil, mfa.Errorf(mfa.EINVALID, "MFAPORTAL_DATABASE_URL needs MFAPORTAL_AUDIT_KEY, the key of the audit log's chain (at least %d bytes in hex or base64, e.g. `openssl rand -hex 32`), the same on every replica: it is kept outside the database", mfa.MinAuditKeyLen)
+	}
+	key, err := decodeAuditKey(envKey)
+	if err != nil {
+		return nil, fmt.Errorf("MFAPORTAL_AUDIT_KEY: %v", err)
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.UseAuditKey(ctx, key); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // storeDeps are the service's dependencies, all served by the store.

@@ -172,3 +172,6 @@ func (d *DB) UseAuditKey(ctx context.Context, key []byte) error {
 	d.auditKey = key
 	return nil
 }
+
+// AuditKey is the key UseAuditKey set, nil before.
+func (d *DB) AuditKey() []byte { return d.auditKey }
