@@ -85,6 +85,10 @@ type user struct {
 	// systemPreferred is the user's own isSystemPreferredAuthenticationMethodEnabled, once PATCHed
 	// (nil: the tenant's systemCredentialPreferences decide).
 	systemPreferred *bool
+	// guest is userType Guest (else Member); methodsAt is when the methods last changed (the
+	// registration report's lastUpdatedDateTime).
+	guest     bool
+	methodsAt time.Time
 }
 
 type method struct {
@@ -104,6 +108,7 @@ type directory struct {
 	policy    policy
 	createdAt time.Time
 	roles     []*dirRole // activated directory roles, in activation order
+	ca        caTenant   // Conditional Access: groups, policies, security defaults (conditional.go)
 }
 
 func (d *directory) init(systemPreferred bool) {
@@ -233,6 +238,10 @@ func (u *user) setMethods(ms []mfa.Method) error {
 		def = firstCapable
 	}
 	u.methods, u.defaultID = out, def
+	u.methodsAt = u.created
+	if len(out) > 0 {
+		u.methodsAt = out[len(out)-1].created
+	}
 	return nil
 }
 
@@ -460,6 +469,7 @@ func (s *Server) SetUserMethods(idOrUPN string, ms []mfa.Method) error {
 	if err := u.setMethods(ms); err != nil {
 		return err
 	}
+	u.methodsAt = s.now()
 	if u.hasMFAMethods() {
 		u.state = mfa.StateAfterRegistration(u.state)
 	}

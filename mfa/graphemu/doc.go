@@ -35,6 +35,17 @@
 //	                                                           authenticationmethodspolicy-get/update
 //	GET  /{v}/directoryRoles, /{v}/directoryRoles/{id | roleTemplateId=…}[/members]
 //	                                                           v1.0/api/directoryrole-list(-members).md
+//	GET  /{v}/identity/conditionalAccess/policies              conditionalaccessroot-list-policies.md,
+//	                                                           conditionalaccesspolicy.md (one page)
+//	GET  /{v}/policies/identitySecurityDefaultsEnforcementPolicy
+//	                                                           identitysecuritydefaultsenforcementpolicy-get.md
+//	GET  /{v}/groups/{id}[/transitiveMembers]                  group-get.md, group-list-transitivemembers.md:
+//	                                                           users and nested groups with @odata.type,
+//	                                                           $select, $top 1..999 (default 100), nextLink
+//	GET  /{v}/reports/authenticationMethods/userRegistrationDetails
+//	                                                           authenticationmethodsroot-list-
+//	                                                           userregistrationdetails.md: pages of 1,000
+//	                                                           (undocumented size) with nextLink
 //	POST /{v}/$batch                                           concepts/json-batching.md
 //
 // # Rules
@@ -92,7 +103,26 @@
 //	Permissions per endpoint (403 Authorization_RequestDenied): the permissions pages of each API:
 //	  users User.Read.All; requirements Policy.Read.All to read, Policy.ReadWrite.AuthenticationMethod
 //	  to change; methods and signInPreferences UserAuthenticationMethod.Read(Write).All; policy
-//	  Policy.Read.All / Policy.ReadWrite.AuthenticationMethod; roles RoleManagement.Read.Directory
+//	  Policy.Read.All / Policy.ReadWrite.AuthenticationMethod; roles RoleManagement.Read.Directory;
+//	  Conditional Access policies and security defaults Policy.Read.All; groups and transitive
+//	  members GroupMember.ReadBasic.All (least privileged), GroupMember.Read.All, Group.Read.All,
+//	  Directory.Read.All; the registration report AuditLog.Read.All or
+//	  UserAuthenticationMethod.Read.All (includes/permissions/*-permissions.md)
+//	The registration report needs Microsoft Entra ID P1 or P2: 403     authenticationmethods-usage-insights-
+//	  Authentication_RequestFromNonPremiumTenantOrB2CTenant "Neither  overview.md ("Licenses");
+//	  tenant is B2C or tenant doesn't have premium license"            microsoft-graph-docs-contrib #8777
+//	  (Options.NoPremiumLicense, SetPremiumLicense)                    (this endpoint's answer, quoted)
+//	A tenant without P1/P2 has no Conditional Access and security   seeds/003 ("For Azure AD free tenants
+//	  defaults on (NoPremiumLicense)                                  without Conditional Access, you can
+//	                                                                  use security defaults")
+//	transitiveMembers lists nested groups as members too, each      group-list-transitivemembers.md
+//	  member once; casts and $filter/$count need ConsistencyLevel     ("returns a flat list of all nested
+//	  (advanced queries): not emulated, refused                       members"; "advanced query parameters")
+//	Seeded Conditional Access (caseed.go): a baseline for all users  Entra "Manage emergency access
+//	  minus two break-glass admins and an exclusion group, admins by  accounts", "Conditional Access
+//	  role with the built-in MFA authentication strength, a pilot     templates"; authenticationstrength
+//	  group (nested two deep), service accounts in report-only, a     policy.md (built-in strengths)
+//	  disabled guest policy, one limited to untrusted locations
 //
 // # Pointing the real clients at it
 //
@@ -106,6 +136,9 @@
 //
 // # Deviations worth knowing
 //
+// The registration report is always current (Graph's may lag: lastUpdatedDateTime says when a record
+// was updated; the emulator gives the time the user's methods last changed). Query options the
+// Conditional Access endpoints document ($filter, $top, $select...) are not emulated and refused.
 // Step URLs must be relative to the batch's version ("/users/…" or "users?…"); absolute URLs are
 // refused with 400. The email method does not count as an MFA method for the enabled→enforced rule.
 // Time-scaled quotas (Quotas.TimeScale) shrink the windows but Retry-After stays in whole seconds.

@@ -449,6 +449,12 @@ func (s *Server) route(c *call) (route, result, bool) {
 		return false
 	}
 	write := func(r route) route { r.write, r.cost = true, 1; return r }
+	if rt, ok := s.routeConditional(c, seg); ok { // conditional.go
+		if !is(http.MethodGet) {
+			return notAllowed()
+		}
+		return rt, result{}, true
+	}
 	switch seg(0) {
 	case "me":
 		return route{}, s.badRequest(c, "/me request is only valid with delegated authentication flow."), false

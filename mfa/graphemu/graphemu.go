@@ -71,6 +71,7 @@ func New(opts Options) *Server {
 	s.order = mrand.New(mrand.NewPCG(uint64(opts.Faults.Seed), 0x62617463))
 	s.dir.init(!opts.SystemPreferredMFAOff)
 	s.dir.seed(opts.Users)
+	s.dir.seedConditionalAccess(opts.NoPremiumLicense)
 	return s
 }
 

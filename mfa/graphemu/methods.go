@@ -334,6 +334,7 @@ func (s *Server) deleteMethod(c *call) result {
 		u.defaultID = ""
 	}
 	u.methods = slices.Delete(u.methods, i, i+1)
+	u.methodsAt = c.now
 	s.stats.methodsDeleted.Add(1)
 	return noContent()
 }

@@ -29,6 +29,10 @@ type Options struct {
 	// Microsoft turned it on for the tenants that had not chosen (systemCredentialPreferences state
 	// "default" is Microsoft-managed).
 	SystemPreferredMFAOff bool
+	// NoPremiumLicense makes a tenant without Microsoft Entra ID P1 or P2: no Conditional Access
+	// policies (a seeded tenant otherwise gets the realistic set of seedConditionalAccess), security
+	// defaults on, and the registration report (userRegistrationDetails) refused with 403.
+	NoPremiumLicense bool
 	// TokenLifetime is how long issued tokens live; zero means 3599 s as Entra issues them.
 	TokenLifetime time.Duration
 	// BaseURL, when set, is used for @odata.nextLink, @odata.context and discovery documents instead of

@@ -93,6 +93,9 @@ func (s *Server) userJSON(u *user, sel map[string]bool) obj {
 			v = u.created.UTC().Format("2006-01-02T15:04:05Z")
 		case "userType":
 			v = "Member"
+			if u.guest {
+				v = "Guest"
+			}
 		}
 		o = append(o, kv{p, v})
 	}
