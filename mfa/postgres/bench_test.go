@@ -6,8 +6,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/mfa/postgres/pgtest"
@@ -62,6 +69,78 @@ func benchDB(b *testing.B, n int) *DB {
 		b.Fatal(err)
 	}
 	return db
+}
+
+// benchSearches are no search, every one-character prefix of a term in the directory, the most
+// common two-character ones, and storetest.BenchSearches (as mfa/sqlite's).
+func benchSearches(b *testing.B, db *DB) []string {
+	rows, err := db.pool.Query(context.Background(), `SELECT prefix FROM (SELECT prefix, sum(n) AS n FROM prefix_counts
+		WHERE length(prefix) <= 2 GROUP BY prefix) x WHERE length(prefix) = 1 OR n >= 10000 ORDER BY length(prefix), n DESC, prefix`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return append(append([]string{""}, found...), storetest.BenchSearches...)
+}
+
+// benchLimit is MFAPORTAL_BENCH_LIMIT, the page size (default 100, the page's).
+func benchLimit(b *testing.B) int {
+	if s := os.Getenv("MFAPORTAL_BENCH_LIMIT"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > mfa.MaxLimit {
+			b.Fatalf("MFAPORTAL_BENCH_LIMIT=%q: expected 1 to %d", s, mfa.MaxLimit)
+		}
+		return n
+	}
+	return mfa.DefaultLimit
+}
+
+// oneConn is db on a pool of one connection, and the CPU time of this process and of that
+// connection's server process (read from /proc: the server runs on this machine), for the
+// combination benchmarks: the requests run one at a time, so the two are nearly all theirs.
+func oneConn(b *testing.B, db *DB) (*DB, func() time.Duration) {
+	ctx := context.Background()
+	cfg := db.pool.Config().Copy()
+	cfg.MaxConns, cfg.MinConns = 1, 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	var pid int
+	if err := pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		b.Fatal(err)
+	}
+	// schedstat's first field is the time the process has run on a CPU, in nanoseconds.
+	schedstat := fmt.Sprintf("/proc/%d/schedstat", pid)
+	return &DB{pool: pool}, func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		own := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		body, err := os.ReadFile(schedstat)
+		if err != nil {
+			b.Fatalf("the server's CPU time: %v", err)
+		}
+		ns, _ := strconv.ParseInt(strings.Fields(string(body))[0], 10, 64)
+		return own + time.Duration(ns)
+	}
+}
+
+// BenchmarkFindUsersCombinations runs, per op, the first page of every view × status × admins ×
+// methods × sort × order for every search of benchSearches (docs/PERFORMANCE.md).
+func BenchmarkFindUsersCombinations(b *testing.B) {
+	db, cpu := oneConn(b, benchDB(b, storetest.BenchUsers(b)))
+	storetest.BenchCombinations(b, db, storetest.Combinations(benchSearches(b, db), benchLimit(b)), cpu)
+}
+
+// BenchmarkFindUsersDeepCombinations is BenchmarkFindUsersCombinations for the page 90 % of the
+// way into each combination without a search or with a one-letter one, forwards and backwards.
+func BenchmarkFindUsersDeepCombinations(b *testing.B) {
+	db, cpu := oneConn(b, benchDB(b, storetest.BenchUsers(b)))
+	storetest.BenchCombinations(b, db, storetest.DeepCombinations(b, db, []string{"", "s", "el"}, benchLimit(b)), cpu)
 }
 
 func BenchmarkFindUsers(b *testing.B) {

@@ -7,85 +7,155 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-// FindUsers returns a page of users in display-name order by keyset, and the total count.
+// FindUsers returns a page of users by keyset in the filter's sort, and the total count.
 //
-// As in mfa/sqlite: without a search the total is read from user_counts and the page walks the
-// users index that matches the filters; a search of one or two characters walks the partial index
-// user_terms_by_prefix1 (2), which holds each matching user once in display-name order; a longer
-// search takes the range of its terms in user_terms and keeps the first page of them in order.
-// Totals of searches of up to four characters are read from prefix_counts. A status filter on a
-// search looks each candidate's state up by id. The page's users are then read by id.
+// As in mfa/sqlite: the total of a view or of a search of up to four characters is read from
+// user_counts or prefix_counts by every filter column, which also say which classes (combinations
+// of filter values, listDims) have users at all. The page is the merge of one keyset range per
+// non-empty class, each a bounded walk of an index that starts with the filter columns and goes on
+// in the sort's order (findpage.go): users_by_filters_name or _upn without a search,
+// user_terms_by_prefixN (and _upn) for a search of one to three (two) characters, the state of
+// each candidate looked up when the filter needs it and its class has users in other states. A
+// longer search takes its range of terms, counts it and keeps the page after the cursor. Sorted by
+// status, the states are walked one after the other, as far as the page needs. The page's users
+// are then read by id. So no request scans or sorts the directory (docs/PERFORMANCE.md).
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
-	if err := notYetOnPostgres(f); err != nil {
-		return nil, err
-	}
-	fq, err := findUsersQuery(f)
+	lq, err := newListQuery(f)
 	if err != nil {
 		return nil, err
 	}
 	page := &mfa.UserPage{}
-	if err := d.pool.QueryRow(ctx, fq.count, fq.countArgs...).Scan(&page.Total); err != nil {
-		return nil, err
-	}
-	if page.Total == 0 {
-		return page, nil
-	}
-	rows, err := d.pool.Query(ctx, fq.page, fq.pageArgs...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var got []row
-	for rows.Next() {
-		r, err := scanUser(rows)
+	var keys []pageKey
+	if lq.source() == fromRange {
+		if page.Total, keys, err = d.rangePage(ctx, lq); err != nil {
+			return nil, err
+		}
+	} else {
+		classes, err := d.readClasses(ctx, lq)
 		if err != nil {
 			return nil, err
 		}
-		got = append(got, r)
+		if page.Total = lq.total(classes); page.Total == 0 {
+			return page, nil
+		}
+		if keys, err = d.walkPage(ctx, lq, classes); err != nil {
+			return nil, err
+		}
 	}
-	if err := rows.Err(); err != nil {
+	got, err := d.usersByID(ctx, keys)
+	if err != nil {
 		return nil, err
 	}
 	more := len(got) > f.Limit
 	if more {
 		got = got[:f.Limit]
 	}
-	if fq.backwards {
+	if lq.backwards {
 		slices.Reverse(got)
 	}
 	for _, r := range got {
 		page.Users = append(page.Users, r.user)
 	}
 	if len(got) > 0 {
-		first, last := got[0], got[len(got)-1]
-		if fq.backwards {
-			page.NextCursor = encodeCursor(last)
+		first, last := lq.cursorOf(got[0]), lq.cursorOf(got[len(got)-1])
+		if lq.backwards {
+			page.NextCursor = last
 			if more {
-				page.PrevCursor = encodeCursor(first)
+				page.PrevCursor = first
 			}
 		} else {
 			if more {
-				page.NextCursor = encodeCursor(last)
+				page.NextCursor = last
 			}
 			if f.After != "" {
-				page.PrevCursor = encodeCursor(first)
+				page.PrevCursor = first
 			}
 		}
 	}
 	return page, nil
 }
 
-// findQuery is the SQL of a FindUsers call.
-type findQuery struct {
-	count     string
-	countArgs []any
-	page      string
-	pageArgs  []any
-	backwards bool
+// pageKey is a row of a page as its keys are read: its state (sorted by status), key and id.
+type pageKey struct {
+	state string
+	key   string
+	id    int64
 }
+
+// usersByID reads the users of keys by id (the primary key), in the keys' order; users deleted
+// meanwhile are left out.
+func (d *DB) usersByID(ctx context.Context, keys []pageKey) ([]row, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
+	rows, err := d.pool.Query(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ANY($1::bigint[])", ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := make(map[int64]row, len(ids))
+	for rows.Next() {
+		r, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		byID[r.id] = r
+	}
+	return orderRows(byID, ids), rows.Err()
+}
+
+// orderRows lists the rows of byID in the order of ids.
+func orderRows(byID map[int64]row, ids []int64) []row {
+	out := make([]row, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// readClasses reads the non-empty classes that the filter allows but for the state, in every
+// state, with their counts (of matches of the search).
+func (d *DB) readClasses(ctx context.Context, q *listQuery) ([]classCount, error) {
+	a := &args{}
+	from, where := "user_counts t", []string{"t.n > 0"}
+	if q.term != "" {
+		from, where = "prefix_counts t", append(where, "t.prefix = "+a.add(q.term))
+	}
+	where = append(where, allowedWhere(&q.f, "t.", a)...)
+	rows, err := d.pool.Query(ctx, "SELECT "+dimCols("t.")+", t.n FROM "+from+" WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY "+dimCols("t."), a.vals...)
+	if err != nil {
+		return nil, err
+	}
+	var enabled, privileged bool
+	var methods int16
+	var state string
+	var n int64
+	var out []classCount
+	_, err = pgx.ForEachRow(rows, []any{&enabled, &privileged, &methods, &state, &n}, func() error {
+		out = append(out, classCount{class{enabled, privileged, methods, state}, int(n)})
+		return nil
+	})
+	return out, err
+}
+
+// Searches of up to this many characters page along a prefix index of user_terms, in display-name
+// order (also for the sort by status) or in user-name order.
+const (
+	namePrefixIndexes = 3
+	upnPrefixIndexes  = 2
+)
 
 // countedPrefix is the longest search whose total is read from prefix_counts.
 const countedPrefix = 4
@@ -100,133 +170,102 @@ func (a *args) add(v any) string {
 	return fmt.Sprintf("$%d", len(a.vals))
 }
 
-// findUsersQuery builds the queries of FindUsers (on its own, so that a test can check their plans).
-func findUsersQuery(f mfa.UserFilter) (findQuery, error) {
+// listQuery is one FindUsers call, planned: where its keys come from and in which order.
+type listQuery struct {
+	f         mfa.UserFilter
+	term      string // the folded search
+	n         int    // its characters
+	valid     bool   // term is valid UTF-8: left() counts characters only then
+	cur       *cursor
+	backwards bool // paging before the cursor: the walk goes against the sort
+	stateDesc bool // the walk's direction on the state (sort by status)
+	keyDesc   bool // the walk's direction on the key
+}
+
+func newListQuery(f mfa.UserFilter) (*listQuery, error) {
 	term := mfa.Fold(f.Query)
-	n := utf8.RuneCountInString(term)
-	valid := utf8.ValidString(term)
-	var fq findQuery
-	if term == "" || n <= countedPrefix && valid {
-		fq.count, fq.countArgs = readCount(f, term)
+	q := &listQuery{f: f, term: term, n: utf8.RuneCountInString(term), valid: utf8.ValidString(term), backwards: f.Before != ""}
+	if f.After != "" || f.Before != "" {
+		c, err := decodeCursor(f.After+f.Before, &q.f)
+		if err != nil {
+			return nil, err
+		}
+		q.cur = &c
 	}
-	build := func(a *args, enabled string) (string, error) {
-		src, keyID := "users t", "t.id"
-		var where []string
-		switch {
-		case term == "":
-		case n <= 2 && valid:
-			src, keyID = "user_terms t", "t.user_id"
-			where = append(where, fmt.Sprintf("left(t.term, %d) = %s AND t.lcp < %d", n, a.add(term), n))
-		default:
-			src, keyID = "user_terms t", "t.user_id"
-			where = append(where, fmt.Sprintf("t.term >= %s AND t.term < %s AND t.lcp < %d", a.add(term), a.add(term+maxPrefixRune), n))
-		}
-		if enabled != "" {
-			where = append(where, "t.account_enabled = "+enabled)
-		} else if f.View == mfa.ViewAllowed || f.View == mfa.ViewBlocked {
-			where = append(where, "t.account_enabled = "+a.add(f.View == mfa.ViewAllowed))
-		}
-		if f.Status != mfa.StatusAny {
-			if term == "" {
-				where = append(where, "t.state = "+a.add(string(f.Status)))
-			} else {
-				// The terms do not hold the state (a state change would rewrite them).
-				// Each match is looked up in users_by_enabled_state_name by its whole key (the
-				// term row holds the account state, sort key and id): index-only. A lateral
-				// look-up, not a join: the planner cannot tell how often a match has the state
-				// and, joining, would read every match to sort them; looked up one by one, the
-				// matches are walked in display-name order and the walk stops with the page.
-				src += " CROSS JOIN LATERAL (SELECT 1 FROM users s WHERE s.account_enabled = t.account_enabled" +
-					" AND s.sort_key = t.sort_key AND s.id = t.user_id AND s.state = " + a.add(string(f.Status)) + " LIMIT 1) s"
-			}
-		}
-		if fq.count == "" {
-			// A longer search is counted over its range (once: both arms of a merge count alike).
-			fq.count = "SELECT count(*) FROM " + src + " WHERE " + strings.Join(where, " AND ")
-			fq.countArgs = slices.Clone(a.vals)
-		}
-		desc, cmp := "", ">"
-		if fq.backwards {
-			desc, cmp = " DESC", "<"
-		}
-		if f.After != "" || f.Before != "" {
-			key, err := decodeCursor(f.After + f.Before)
-			if err != nil {
-				return "", err
-			}
-			where = append(where, fmt.Sprintf("(t.sort_key, %s) %s (%s, %s)", keyID, cmp, a.add(key.SortKey), a.add(key.ID)))
-		}
-		keys := "SELECT t.sort_key AS k, " + keyID + " AS i FROM " + src
-		if len(where) > 0 {
-			keys += " WHERE " + strings.Join(where, " AND ")
-		}
-		return keys + " ORDER BY t.sort_key" + desc + ", " + keyID + desc + " LIMIT " + a.add(f.Limit+1), nil
+	desc := f.Order == mfa.OrderDesc
+	if f.Sort == mfa.SortStatus {
+		// By status, ascending or descending, and then by display name ascending.
+		q.stateDesc, q.keyDesc = desc != q.backwards, q.backwards
+	} else {
+		q.keyDesc = desc != q.backwards
 	}
-	fq.backwards = f.Before != ""
-	desc := ""
-	if fq.backwards {
-		desc = " DESC"
-	}
-	a := &args{}
-	var keys string
-	var err error
-	if term == "" && f.View == mfa.ViewAll && f.Status != mfa.StatusAny {
-		// users has one index by state, which starts with the account state: the page of all
-		// users in one state merges the pages of its two halves.
-		var arms [2]string
-		for i, enabled := range []string{"false", "true"} {
-			if arms[i], err = build(a, enabled); err != nil {
-				return findQuery{}, err
-			}
-		}
-		keys = "(" + arms[0] + ") UNION ALL (" + arms[1] + ") ORDER BY k" + desc + ", i" + desc + " LIMIT " + a.add(f.Limit+1)
-	} else if keys, err = build(a, ""); err != nil {
-		return findQuery{}, err
-	}
-	fq.pageArgs = a.vals
-	// The page's users by their ids (looked up in the primary key, whatever the planner makes of
-	// joining a thousand rows), in the keys' order.
-	fq.page = "SELECT " + userColumns + " FROM users u WHERE u.id = ANY(ARRAY(SELECT i FROM (" + keys + ") m))" +
-		" ORDER BY u.sort_key" + desc + ", u.id" + desc
-	return fq, nil
+	return q, nil
 }
 
-// readCount is the query that reads the total of a view, or of a search of up to four characters,
-// from the kept counts.
-func readCount(f mfa.UserFilter, term string) (string, []any) {
-	a := &args{}
-	table := "user_counts t"
-	var where []string
-	if term != "" {
-		table = "prefix_counts t"
-		where = append(where, "t.prefix = "+a.add(term))
-	}
-	if f.View == mfa.ViewAllowed || f.View == mfa.ViewBlocked {
-		where = append(where, "t.account_enabled = "+a.add(f.View == mfa.ViewAllowed))
-	}
-	if f.Status != mfa.StatusAny {
-		where = append(where, "t.state = "+a.add(string(f.Status)))
-	}
-	q := "SELECT COALESCE(sum(n), 0)::bigint FROM " + table
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	return q, a.vals
+// allowsState says whether the filter allows state s.
+func (q *listQuery) allowsState(s any) bool {
+	return q.f.Status == mfa.StatusAny || s == string(q.f.Status)
 }
 
-// notYetOnPostgres refuses, rather than ignores, what this store does not list by yet: the filters
-// on admins and methods and the sorts other than by display name (mfa/sqlite's migration 040).
-func notYetOnPostgres(f mfa.UserFilter) error {
-	const why = " is not available on the PostgreSQL store yet"
+// total adds up the classes whose state the filter allows.
+func (q *listQuery) total(classes []classCount) int {
+	n := 0
+	for _, c := range classes {
+		if q.allowsState(c.class[stateDim]) {
+			n += c.n
+		}
+	}
+	return n
+}
+
+// The sources of a page's keys.
+const (
+	fromUsers  = iota // no search: users_by_filters_name or _upn
+	fromPrefix        // a short search: user_terms_by_prefixN or _upn
+	fromRange         // a longer search: its range of user_terms, sorted
+)
+
+func (q *listQuery) source() int {
+	byUPN := q.f.Sort == mfa.SortUPN
 	switch {
-	case f.Privileged != mfa.PrivilegedAny:
-		return mfa.FieldErrorf("privileged", "the admins filter"+why)
-	case f.Methods != mfa.MethodsAny:
-		return mfa.FieldErrorf("methods", "the registered methods filter"+why)
-	case f.Sort != "" && f.Sort != mfa.SortName:
-		return mfa.FieldErrorf("sort", "sorting by %s"+why, f.Sort)
-	case f.Order == mfa.OrderDesc:
-		return mfa.FieldErrorf("order", "the descending order"+why)
+	case q.term == "":
+		return fromUsers
+	case q.valid && byUPN && q.n <= upnPrefixIndexes, q.valid && !byUPN && q.n <= namePrefixIndexes:
+		return fromPrefix
 	}
-	return nil
+	return fromRange
+}
+
+// keyCol is the sort's key column (without its table's alias).
+func (q *listQuery) keyCol() string {
+	if q.f.Sort == mfa.SortUPN {
+		return "upn_key"
+	}
+	return "sort_key"
+}
+
+// cursorOf is the cursor that continues after (or before) r.
+func (q *listQuery) cursorOf(r row) string {
+	c := cursor{Sort: q.f.Sort, Order: q.f.Order, Key: r.sortKey, ID: r.id}
+	switch q.f.Sort {
+	case mfa.SortUPN:
+		c.Key = r.upnKey
+	case mfa.SortStatus:
+		c.State = string(r.user.State)
+	}
+	return encodeCursor(c)
+}
+
+func dir(desc bool) string {
+	if desc {
+		return " DESC"
+	}
+	return ""
+}
+
+func cmpOp(desc bool) string {
+	if desc {
+		return "<"
+	}
+	return ">"
 }

@@ -176,6 +176,7 @@ func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int,
 				continue
 			}
 			if rec != nil {
+				stampEnabled(&before, r.user)
 				writes = append(writes, userWrite{id: r.id, before: &before, after: r.user})
 				records = append(records, rec)
 				after := *r.user

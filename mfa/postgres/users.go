@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strconv"
 
@@ -14,12 +12,14 @@ import (
 )
 
 const userColumns = `u.id, u.upn, u.display_name, u.account_enabled, u.privileged, u.state, u.methods,
-	u.app_passwords, u.remembered_not_before, u.reenabled_with_methods, u.state_read_at, u.version, u.sort_key`
+	u.app_passwords, u.remembered_not_before, u.reenabled_with_methods, u.state_read_at, u.version, u.sort_key,
+	u.upn_key, u.enabled_at`
 
-// row is a scanned user with its sort key and id, for cursors and writes.
+// row is a scanned user with its sort keys and id, for cursors and writes.
 type row struct {
 	user    *mfa.User
 	sortKey string
+	upnKey  string
 	id      int64
 }
 
@@ -29,10 +29,11 @@ func scanUser(sc pgx.Row) (row, error) {
 		id                int64
 		state, methods    string
 		notBefore, readAt int64
-		sk                string
+		enabledAt         int64
+		sk, k             string
 	)
 	if err := sc.Scan(&id, &u.UPN, &u.DisplayName, &u.AccountEnabled, &u.Privileged, &state, &methods,
-		&u.AppPasswords, &notBefore, &u.HadMethodsWhenReenabled, &readAt, &u.Version, &sk); err != nil {
+		&u.AppPasswords, &notBefore, &u.HadMethodsWhenReenabled, &readAt, &u.Version, &sk, &k, &enabledAt); err != nil {
 		return row{}, err
 	}
 	u.ID = strconv.FormatInt(id, 10)
@@ -40,7 +41,8 @@ func scanUser(sc pgx.Row) (row, error) {
 	u.Methods, _ = mfa.ParseMethodList(methods) // written by this package from valid types
 	u.RememberedDevicesNotBefore = fromMillis(notBefore)
 	u.StateReadAt = fromMillis(readAt)
-	return row{user: &u, sortKey: sk, id: id}, nil
+	u.EnabledAt = fromMillis(enabledAt)
+	return row{user: &u, sortKey: sk, upnKey: k, id: id}, nil
 }
 
 // querier is what the pool and a transaction share.
@@ -69,31 +71,6 @@ func (d *DB) FindUser(ctx context.Context, upn string) (*mfa.User, error) {
 		return nil, mfa.Errorf(mfa.ENOTFOUND, "no user %q in the directory", upn)
 	}
 	return r.user, err
-}
-
-// cursor is the keyset position of a row: its sort key and id.
-type cursor struct {
-	SortKey string `json:"k"`
-	ID      int64  `json:"i"`
-}
-
-func encodeCursor(r row) string {
-	b, _ := json.Marshal(cursor{r.sortKey, r.id})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil && len(b) < 2048 {
-		err = json.Unmarshal(b, &c)
-	} else if err == nil {
-		err = errors.New("too long")
-	}
-	if err != nil || c.ID <= 0 {
-		return cursor{}, mfa.FieldErrorf("cursor", "the page cursor is not valid: start again from the first page")
-	}
-	return c, nil
 }
 
 // UpdateUser runs fn on the user's current record, locked for the transaction, and stores the

@@ -26,6 +26,16 @@ func (w userWrite) full() bool {
 	return b.UPN != a.UPN || b.DisplayName != a.DisplayName || b.AccountEnabled != a.AccountEnabled || b.Privileged != a.Privileged
 }
 
+// stampEnabled sets when the changed user became Enabled (mfa.EnabledSince): the time of a change
+// of state is the time its state was set (or read, from Graph).
+func stampEnabled(before, after *mfa.User) {
+	at := after.StateReadAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	after.EnabledAt = mfa.EnabledSince(before, after, at)
+}
+
 // writeUsers stores changed users, each with version before.Version+1: the narrow changes of all
 // of them in one statement (their counts move once), the full ones with their terms. A user
 // written twice (a batch naming it twice) is stored once, as last changed, with the version of
@@ -34,6 +44,7 @@ func writeUsers(ctx context.Context, tx pgx.Tx, writes []userWrite) error {
 	last := map[int64]int{}
 	fullIDs := map[int64]bool{}
 	for i, w := range writes {
+		stampEnabled(w.before, w.after)
 		last[w.id] = i
 		if w.full() {
 			fullIDs[w.id] = true
@@ -54,11 +65,12 @@ func writeUsers(ctx context.Context, tx pgx.Tx, writes []userWrite) error {
 	if len(narrow.ids) > 0 {
 		if _, err := tx.Exec(ctx, `UPDATE users u SET state = v.state, methods = v.methods, app_passwords = v.app_passwords,
 			remembered_not_before = v.remembered_not_before, reenabled_with_methods = v.reenabled, state_read_at = v.state_read_at,
-			version = v.version
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::boolean[], $7::bigint[], $8::bigint[])
-				AS v (id, state, methods, app_passwords, remembered_not_before, reenabled, state_read_at, version)
+			enabled_at = v.enabled_at, version = v.version
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::boolean[], $7::bigint[], $8::bigint[],
+				$9::bigint[]) AS v (id, state, methods, app_passwords, remembered_not_before, reenabled, state_read_at, version, enabled_at)
 			WHERE u.id = v.id`,
-			narrow.ids, narrow.states, narrow.methods, narrow.appPasswords, narrow.notBefore, narrow.reenabled, narrow.readAt, narrow.versions); err != nil {
+			narrow.ids, narrow.states, narrow.methods, narrow.appPasswords, narrow.notBefore, narrow.reenabled, narrow.readAt, narrow.versions,
+			narrow.enabledAt); err != nil {
 			return err
 		}
 	}
@@ -72,7 +84,7 @@ func writeUsers(ctx context.Context, tx pgx.Tx, writes []userWrite) error {
 
 // narrowWrites are the columns of narrow writes, as arrays for unnest.
 type narrowWrites struct {
-	ids, notBefore, readAt, versions []int64
+	ids, notBefore, readAt, versions, enabledAt []int64
 	states, methods                  []string
 	appPasswords                     []int32
 	reenabled                        []bool
@@ -88,6 +100,7 @@ func (n *narrowWrites) add(w userWrite) {
 	n.reenabled = append(n.reenabled, a.HadMethodsWhenReenabled)
 	n.readAt = append(n.readAt, toMillis(a.StateReadAt))
 	n.versions = append(n.versions, w.before.Version+1)
+	n.enabledAt = append(n.enabledAt, toMillis(a.EnabledAt))
 }
 
 // rewriteUser rewrites a user's row and search terms: the old terms go first (their counts are
@@ -99,10 +112,10 @@ func rewriteUser(ctx context.Context, tx pgx.Tx, id int64, u *mfa.User, version 
 	sortKey, terms := mfa.UserTerms(u.DisplayName, u.UPN)
 	_, err := tx.Exec(ctx, `UPDATE users SET upn = $1, upn_key = $2, display_name = $3, sort_key = $4,
 		account_enabled = $5, privileged = $6, state = $7, methods = $8, app_passwords = $9, remembered_not_before = $10,
-		reenabled_with_methods = $11, state_read_at = $12, version = $13 WHERE id = $14`,
+		reenabled_with_methods = $11, state_read_at = $12, enabled_at = $13, version = $14 WHERE id = $15`,
 		u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey, u.AccountEnabled, u.Privileged, string(u.State),
 		mfa.FormatMethodList(u.Methods), u.AppPasswords, toMillis(u.RememberedDevicesNotBefore), u.HadMethodsWhenReenabled,
-		toMillis(u.StateReadAt), version, id)
+		toMillis(u.StateReadAt), toMillis(u.EnabledAt), version, id)
 	if isUniqueViolation(err) {
 		return mfa.Errorf(mfa.ECONFLICT, "user %s already exists", u.UPN)
 	}
@@ -110,25 +123,31 @@ func rewriteUser(ctx context.Context, tx pgx.Tx, id int64, u *mfa.User, version 
 		return err
 	}
 	var t termColumns
-	t.add(id, sortKey, u.AccountEnabled, terms)
+	t.add(id, sortKey, u, terms)
 	return t.insert(ctx, tx)
 }
 
-// termColumns are user_terms rows as arrays for unnest.
+// termColumns are user_terms rows as arrays for unnest: each term with its user's sort keys and
+// filter columns but the state (methods_class as users computes it: TestMethodsClassMatchesSQL).
 type termColumns struct {
-	terms, sortKeys []string
-	userIDs         []int64
-	lcps            []int32
-	enabled         []bool
+	terms, sortKeys, upnKeys []string
+	userIDs                  []int64
+	lcps                     []int32
+	enabled, privileged      []bool
+	classes                  []int16
 }
 
-func (t *termColumns) add(id int64, sortKey string, enabled bool, terms []mfa.Term) {
+func (t *termColumns) add(id int64, sortKey string, u *mfa.User, terms []mfa.Term) {
+	key, class := mfa.NormalizeUPN(u.UPN), int16(mfa.ClassifyMethods(u.Methods))
 	for _, term := range terms {
 		t.terms = append(t.terms, term.Text)
 		t.userIDs = append(t.userIDs, id)
 		t.lcps = append(t.lcps, int32(term.LCP))
 		t.sortKeys = append(t.sortKeys, sortKey)
-		t.enabled = append(t.enabled, enabled)
+		t.upnKeys = append(t.upnKeys, key)
+		t.enabled = append(t.enabled, u.AccountEnabled)
+		t.privileged = append(t.privileged, u.Privileged)
+		t.classes = append(t.classes, class)
 	}
 }
 
@@ -136,9 +155,9 @@ func (t *termColumns) insert(ctx context.Context, tx pgx.Tx) error {
 	if len(t.terms) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO user_terms (term, user_id, lcp, sort_key, account_enabled)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::text[], $5::boolean[])`,
-		t.terms, t.userIDs, t.lcps, t.sortKeys, t.enabled)
+	_, err := tx.Exec(ctx, `INSERT INTO user_terms (term, user_id, lcp, sort_key, upn_key, account_enabled, privileged, methods_class)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::boolean[], $7::boolean[], $8::smallint[])`,
+		t.terms, t.userIDs, t.lcps, t.sortKeys, t.upnKeys, t.enabled, t.privileged, t.classes)
 	return err
 }
 
@@ -161,7 +180,7 @@ func insertUsers(ctx context.Context, tx pgx.Tx, users []*mfa.User, now time.Tim
 		upns, keys, names, sortKeys, states, methods []string
 		enabled, privileged, reenabled               []bool
 		appPasswords                                 []int32
-		notBefore, readAt                            []int64
+		notBefore, readAt, enabledAt                 []int64
 	}
 	var terms termColumns
 	for i, u := range users {
@@ -176,18 +195,31 @@ func insertUsers(ctx context.Context, tx pgx.Tx, users []*mfa.User, now time.Tim
 		c.reenabled = append(c.reenabled, u.HadMethodsWhenReenabled)
 		c.appPasswords = append(c.appPasswords, int32(u.AppPasswords))
 		c.notBefore, c.readAt = append(c.notBefore, toMillis(u.RememberedDevicesNotBefore)), append(c.readAt, toMillis(now))
-		terms.add(ids[i], sortKey, u.AccountEnabled, ts)
+		c.enabledAt = append(c.enabledAt, toMillis(enabledOnInsert(u, now)))
+		terms.add(ids[i], sortKey, u, ts)
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO users (id, upn, upn_key, display_name, sort_key, account_enabled, privileged, state,
-		methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at)
+		methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at, enabled_at)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[],
-			$8::text[], $9::text[], $10::integer[], $11::bigint[], $12::boolean[], $13::bigint[])`,
+			$8::text[], $9::text[], $10::integer[], $11::bigint[], $12::boolean[], $13::bigint[], $14::bigint[])`,
 		ids, c.upns, c.keys, c.names, c.sortKeys, c.enabled, c.privileged, c.states, c.methods, c.appPasswords,
-		c.notBefore, c.reenabled, c.readAt)
+		c.notBefore, c.reenabled, c.readAt, c.enabledAt)
 	if err != nil {
 		return nil, conflict(err)
 	}
 	return ids, terms.insert(ctx, tx)
+}
+
+// enabledOnInsert is when a new user became Enabled: now, unless it says since when (the demo
+// tenant does); zero when it is not Enabled.
+func enabledOnInsert(u *mfa.User, now time.Time) time.Time {
+	switch {
+	case u.State != mfa.StateEnabled:
+		return time.Time{}
+	case u.EnabledAt.IsZero():
+		return now
+	}
+	return u.EnabledAt
 }
 
 // conflict turns a unique violation on a user name into ECONFLICT naming the user.

@@ -65,7 +65,7 @@ var benchStatuses = []mfa.StatusFilter{mfa.StatusAny, "enabled", "enforced", "di
 
 // pageCursor is the cursor after the match at fraction frac of f, found by paging with the
 // largest page.
-func pageCursor(b *testing.B, db Store, f mfa.UserFilter, frac float64) string {
+func pageCursor(b *testing.B, db mfa.Directory, f mfa.UserFilter, frac float64) string {
 	b.Helper()
 	if err := f.Validate(); err != nil {
 		b.Fatal(err)

@@ -56,6 +56,8 @@ func Run(t *testing.T, open Opener) {
 		{"FindUsersShortPrefixes", testFindUsersShortPrefixes},
 		{"FindUsersBadCursor", testFindUsersBadCursor},
 		{"FindUsersAfterChanges", testFindUsersAfterChanges},
+		{"FindUsersEveryCombination", testFindUsersEveryCombination},
+		{"FindUsersCursorOfAnotherSort", testFindUsersCursorOfAnotherSort},
 		{"ImportUsersAllOrNothingAndUpdate", testImportUsers},
 		{"SeedUsers", testSeedUsers},
 		{"LookUps", testLookUps},

@@ -16,58 +16,97 @@ CREATE TABLE users (
 	privileged             boolean NOT NULL,
 	state                  text    NOT NULL CHECK (state IN ('disabled', 'enabled', 'enforced')),
 	methods                text    NOT NULL DEFAULT '',
+	-- The class of the registered methods the list filters on (mfa.ClassifyMethods; a test checks
+	-- they agree): 0 none, 1 only phones that get SMS or voice calls, 2 anything else.
+	methods_class          smallint NOT NULL GENERATED ALWAYS AS (CASE WHEN methods = '' THEN 0
+		WHEN string_to_array(methods, ' ') <@ ARRAY['mobilePhone', 'alternateMobilePhone', 'officePhone'] THEN 1
+		ELSE 2 END) STORED,
 	app_passwords          integer NOT NULL DEFAULT 0,
 	remembered_not_before  bigint  NOT NULL DEFAULT 0,
 	reenabled_with_methods boolean NOT NULL DEFAULT false,
 	state_read_at          bigint  NOT NULL,
+	-- When the user was last moved to Enabled (0 when not Enabled), set by every writer
+	-- (mfa.EnabledSince): the registration tab's order. (SQLite's migration 051.)
+	enabled_at             bigint  NOT NULL DEFAULT 0,
 	version                bigint  NOT NULL DEFAULT 1
 );
 
--- Every view of the page pages by keyset along one of these, in display-name order.
-CREATE INDEX users_by_name               ON users (sort_key, id);
-CREATE INDEX users_by_enabled_name       ON users (account_enabled, sort_key, id);
-CREATE INDEX users_by_enabled_state_name ON users (account_enabled, state, sort_key, id);
+-- The users list filters on four enumerated columns (listdims.go): a page is the merge of one
+-- keyset range per combination of their allowed values, each a range of one of these indexes, in
+-- display-name or user-name order. (In PostgreSQL a change of any indexed column writes an entry in
+-- every index of the row, so, unlike SQLite's, both indexes hold the state.)
+CREATE INDEX users_by_filters_name ON users (account_enabled, privileged, methods_class, state, sort_key, id);
+CREATE INDEX users_by_filters_upn  ON users (account_enabled, privileged, methods_class, state, upn_key, id);
 
--- Search terms (mfa.SearchTerms), one row per user and distinct term, with the user's sort key and
--- account state copied so that a search pages from this table's indexes alone; lcp is how many
--- characters the term shares with the user's previous term in sorted order: of a user's terms that
--- start with a prefix of n characters exactly one has lcp < n, so a user matches once.
+-- Enabled users who have not completed registration, those enabled longest ago first (the
+-- registration tab pages and counts it); only they are in it. (SQLite's migrations 051 and 056:
+-- PostgreSQL seeks the row value (enabled_at, id) directly.)
+CREATE INDEX users_awaiting_registration ON users (enabled_at, id)
+	WHERE state = 'enabled' AND (methods = '' OR reenabled_with_methods);
+-- Users holding methods who were re-enabled with them: the overview counts registered users as
+-- those with methods (user_counts) less these.
+CREATE INDEX users_reenabled_with_methods ON users (id) WHERE reenabled_with_methods AND methods <> '';
+
+-- Search terms (mfa.UserTerms), one row per user and distinct term, with the user's sort keys and
+-- filter columns but the state copied (a bulk update changes a million states: it must not rewrite
+-- their terms), so that a search pages from this table's indexes alone; lcp is how many characters
+-- the term shares with the user's previous term in sorted order: of a user's terms that start with
+-- a prefix of n characters exactly one has lcp < n, so a user matches once.
 CREATE TABLE user_terms (
-	term            text    COLLATE "C" NOT NULL,
-	user_id         bigint  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-	lcp             integer NOT NULL,
-	sort_key        text    COLLATE "C" NOT NULL,
-	account_enabled boolean NOT NULL,
-	-- The columns a search reads ride along in the key's index: a longer search's range is read
-	-- from the index alone (index-only), not from rows scattered over the table.
-	PRIMARY KEY (term, user_id) INCLUDE (lcp, sort_key, account_enabled)
+	term            text     COLLATE "C" NOT NULL,
+	user_id         bigint   NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	lcp             integer  NOT NULL,
+	sort_key        text     COLLATE "C" NOT NULL,
+	upn_key         text     COLLATE "C" NOT NULL,
+	account_enabled boolean  NOT NULL,
+	privileged      boolean  NOT NULL,
+	methods_class   smallint NOT NULL,
+	-- The columns a longer search reads ride along in the key's index: its range is read from the
+	-- index alone (index-only), not from rows scattered over the table.
+	PRIMARY KEY (term, user_id) INCLUDE (lcp, sort_key, upn_key, account_enabled, privileged, methods_class)
 );
-CREATE INDEX user_terms_by_user ON user_terms (user_id, lcp);
--- Searches of one or two characters page along these in display-name order, each user once,
--- index-only (term and lcp ride along: PostgreSQL reads an expression's column from the index).
-CREATE INDEX user_terms_by_prefix1 ON user_terms (left(term, 1), sort_key, user_id) INCLUDE (account_enabled, term, lcp) WHERE lcp < 1;
-CREATE INDEX user_terms_by_prefix2 ON user_terms (left(term, 2), sort_key, user_id) INCLUDE (account_enabled, term, lcp) WHERE lcp < 2;
--- How many terms start with each one or two characters, and how lcp falls with them: without these
--- the planner guesses a short search matches a few rows, and sorts them instead of walking the
--- index above in order.
+CREATE INDEX user_terms_by_user ON user_terms (user_id, term) INCLUDE (lcp);
+-- Searches of one to three characters (one or two sorted by user name) page along these like a
+-- view: each holds a user once per distinct first n characters of its terms, by filter columns, in
+-- display-name (user-name) order, index-only (term and lcp ride along: PostgreSQL reads an
+-- expression's column from the index only when the column is there too).
+CREATE INDEX user_terms_by_prefix1 ON user_terms (left(term, 1), account_enabled, privileged, methods_class, sort_key, user_id)
+	INCLUDE (term, lcp) WHERE lcp < 1;
+CREATE INDEX user_terms_by_prefix2 ON user_terms (left(term, 2), account_enabled, privileged, methods_class, sort_key, user_id)
+	INCLUDE (term, lcp) WHERE lcp < 2;
+CREATE INDEX user_terms_by_prefix3 ON user_terms (left(term, 3), account_enabled, privileged, methods_class, sort_key, user_id)
+	INCLUDE (term, lcp) WHERE lcp < 3;
+CREATE INDEX user_terms_by_prefix1_upn ON user_terms (left(term, 1), account_enabled, privileged, methods_class, upn_key, user_id)
+	INCLUDE (term, lcp, sort_key) WHERE lcp < 1;
+CREATE INDEX user_terms_by_prefix2_upn ON user_terms (left(term, 2), account_enabled, privileged, methods_class, upn_key, user_id)
+	INCLUDE (term, lcp, sort_key) WHERE lcp < 2;
+-- How many terms start with each one to three characters, and how lcp falls with them: without
+-- these the planner guesses a short search matches a few rows, and sorts them instead of walking
+-- the indexes above in order.
 CREATE STATISTICS user_terms_prefix1 ON left(term, 1), lcp FROM user_terms;
 CREATE STATISTICS user_terms_prefix2 ON left(term, 2), lcp FROM user_terms;
+CREATE STATISTICS user_terms_prefix3 ON left(term, 3), lcp FROM user_terms;
 
--- Counts per filter combination and per search prefix of one to four characters, so that the total
--- of a view or of a short search is read, not counted. Kept by the triggers below, one statement
--- at a time (a bulk batch is one UPDATE: its counts move once).
+-- Counts per combination of the filter columns, and per search prefix of one to four characters,
+-- so that the total of a view or of a short search is read, not counted, and a page merges only the
+-- combinations that have users. Kept by the triggers below, one statement at a time (a bulk batch
+-- is one UPDATE: its counts move once).
 CREATE TABLE user_counts (
-	account_enabled boolean NOT NULL,
-	state           text    NOT NULL,
-	n               bigint  NOT NULL,
-	PRIMARY KEY (account_enabled, state)
+	account_enabled boolean  NOT NULL,
+	privileged      boolean  NOT NULL,
+	methods_class   smallint NOT NULL,
+	state           text     NOT NULL,
+	n               bigint   NOT NULL,
+	PRIMARY KEY (account_enabled, privileged, methods_class, state)
 );
 CREATE TABLE prefix_counts (
-	prefix          text    COLLATE "C" NOT NULL,
-	account_enabled boolean NOT NULL,
-	state           text    NOT NULL,
-	n               bigint  NOT NULL,
-	PRIMARY KEY (prefix, account_enabled, state)
+	prefix          text     COLLATE "C" NOT NULL,
+	account_enabled boolean  NOT NULL,
+	privileged      boolean  NOT NULL,
+	methods_class   smallint NOT NULL,
+	state           text     NOT NULL,
+	n               bigint   NOT NULL,
+	PRIMARY KEY (prefix, account_enabled, privileged, methods_class, state)
 );
 
 -- The prefixes (1..4 characters) under which a term counts its user.
@@ -75,21 +114,22 @@ CREATE FUNCTION term_prefixes(term text, lcp integer) RETURNS SETOF text LANGUAG
 	SELECT left(term, k) FROM generate_series(lcp + 1, 4) k WHERE length(term) >= k
 $$;
 
--- A term counts for the state of its user: terms are written after their user and deleted before it.
+-- A term counts for the class of its user: terms are written after their user and deleted before it.
 CREATE FUNCTION user_terms_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO prefix_counts AS c (prefix, account_enabled, state, n)
-		SELECT p, u.account_enabled, u.state, count(*)
+		INSERT INTO prefix_counts AS c (prefix, account_enabled, privileged, methods_class, state, n)
+		SELECT p, u.account_enabled, u.privileged, u.methods_class, u.state, count(*)
 		FROM new_terms t JOIN users u ON u.id = t.user_id, term_prefixes(t.term, t.lcp) p
-		WHERE t.lcp < 4 GROUP BY 1, 2, 3
-		ON CONFLICT (prefix, account_enabled, state) DO UPDATE SET n = c.n + excluded.n;
+		WHERE t.lcp < 4 GROUP BY 1, 2, 3, 4, 5
+		ON CONFLICT (prefix, account_enabled, privileged, methods_class, state) DO UPDATE SET n = c.n + excluded.n;
 	ELSE
 		UPDATE prefix_counts c SET n = c.n - d.n
-		FROM (SELECT p AS prefix, u.account_enabled, u.state, count(*) AS n
+		FROM (SELECT p AS prefix, u.account_enabled, u.privileged, u.methods_class, u.state, count(*) AS n
 			FROM old_terms t JOIN users u ON u.id = t.user_id, term_prefixes(t.term, t.lcp) p
-			WHERE t.lcp < 4 GROUP BY 1, 2, 3) d
-		WHERE c.prefix = d.prefix AND c.account_enabled = d.account_enabled AND c.state = d.state;
+			WHERE t.lcp < 4 GROUP BY 1, 2, 3, 4, 5) d
+		WHERE c.prefix = d.prefix AND c.account_enabled = d.account_enabled AND c.privileged = d.privileged
+			AND c.methods_class = d.methods_class AND c.state = d.state;
 	END IF;
 	RETURN NULL;
 END $$;
@@ -98,38 +138,43 @@ CREATE TRIGGER user_terms_count_insert AFTER INSERT ON user_terms
 CREATE TRIGGER user_terms_count_delete AFTER DELETE ON user_terms
 	REFERENCING OLD TABLE AS old_terms FOR EACH STATEMENT EXECUTE FUNCTION user_terms_counts();
 
--- Users count once a statement; a change of account state or MFA state moves the user's prefixes.
+-- Users count once a statement; a change of class moves the user's prefixes.
 CREATE FUNCTION users_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO user_counts AS c (account_enabled, state, n)
-		SELECT account_enabled, state, count(*) FROM new_users GROUP BY 1, 2
-		ON CONFLICT (account_enabled, state) DO UPDATE SET n = c.n + excluded.n;
+		INSERT INTO user_counts AS c (account_enabled, privileged, methods_class, state, n)
+		SELECT account_enabled, privileged, methods_class, state, count(*) FROM new_users GROUP BY 1, 2, 3, 4
+		ON CONFLICT (account_enabled, privileged, methods_class, state) DO UPDATE SET n = c.n + excluded.n;
 	ELSIF TG_OP = 'DELETE' THEN
 		UPDATE user_counts c SET n = c.n - d.n
-		FROM (SELECT account_enabled, state, count(*) AS n FROM old_users GROUP BY 1, 2) d
-		WHERE c.account_enabled = d.account_enabled AND c.state = d.state;
+		FROM (SELECT account_enabled, privileged, methods_class, state, count(*) AS n FROM old_users GROUP BY 1, 2, 3, 4) d
+		WHERE c.account_enabled = d.account_enabled AND c.privileged = d.privileged AND c.methods_class = d.methods_class
+			AND c.state = d.state;
 	ELSE
 		WITH moved AS MATERIALIZED (
-			SELECT o.id, o.account_enabled AS from_enabled, o.state AS from_state, n.account_enabled AS to_enabled, n.state AS to_state
+			SELECT o.id, o.account_enabled AS e0, o.privileged AS p0, o.methods_class AS m0, o.state AS s0,
+				n.account_enabled AS e1, n.privileged AS p1, n.methods_class AS m1, n.state AS s1
 			FROM old_users o JOIN new_users n ON n.id = o.id
-			WHERE o.account_enabled <> n.account_enabled OR o.state <> n.state
+			WHERE (o.account_enabled, o.privileged, o.methods_class, o.state) IS DISTINCT FROM
+				(n.account_enabled, n.privileged, n.methods_class, n.state)
 		), users_moved AS (
-			INSERT INTO user_counts AS c (account_enabled, state, n)
-			SELECT e, s, sum(d) FROM (
-				SELECT from_enabled, from_state, -1 FROM moved
-				UNION ALL SELECT to_enabled, to_state, 1 FROM moved) x (e, s, d)
-			GROUP BY 1, 2 HAVING sum(d) <> 0
-			ON CONFLICT (account_enabled, state) DO UPDATE SET n = c.n + excluded.n
+			INSERT INTO user_counts AS c (account_enabled, privileged, methods_class, state, n)
+			SELECT e, p, m, s, sum(d) FROM (
+				SELECT e0, p0, m0, s0, -1 FROM moved
+				UNION ALL SELECT e1, p1, m1, s1, 1 FROM moved) x (e, p, m, s, d)
+			GROUP BY 1, 2, 3, 4 HAVING sum(d) <> 0
+			ON CONFLICT (account_enabled, privileged, methods_class, state) DO UPDATE SET n = c.n + excluded.n
 		)
-		INSERT INTO prefix_counts AS c (prefix, account_enabled, state, n)
-		SELECT p, e, s, sum(d) FROM (
-			SELECT p, m.from_enabled, m.from_state, -1 FROM moved m JOIN user_terms t ON t.user_id = m.id AND t.lcp < 4, term_prefixes(t.term, t.lcp) p
+		INSERT INTO prefix_counts AS c (prefix, account_enabled, privileged, methods_class, state, n)
+		SELECT pr, e, p, m, s, sum(d) FROM (
+			SELECT pr, mv.e0, mv.p0, mv.m0, mv.s0, -1
+			FROM moved mv JOIN user_terms t ON t.user_id = mv.id AND t.lcp < 4, term_prefixes(t.term, t.lcp) pr
 			UNION ALL
-			SELECT p, m.to_enabled, m.to_state, 1 FROM moved m JOIN user_terms t ON t.user_id = m.id AND t.lcp < 4, term_prefixes(t.term, t.lcp) p
-		) x (p, e, s, d)
-		GROUP BY 1, 2, 3 HAVING sum(d) <> 0
-		ON CONFLICT (prefix, account_enabled, state) DO UPDATE SET n = c.n + excluded.n;
+			SELECT pr, mv.e1, mv.p1, mv.m1, mv.s1, 1
+			FROM moved mv JOIN user_terms t ON t.user_id = mv.id AND t.lcp < 4, term_prefixes(t.term, t.lcp) pr
+		) x (pr, e, p, m, s, d)
+		GROUP BY 1, 2, 3, 4, 5 HAVING sum(d) <> 0
+		ON CONFLICT (prefix, account_enabled, privileged, methods_class, state) DO UPDATE SET n = c.n + excluded.n;
 	END IF;
 	RETURN NULL;
 END $$;
@@ -140,8 +185,9 @@ CREATE TRIGGER users_count_update AFTER UPDATE ON users
 CREATE TRIGGER users_count_delete AFTER DELETE ON users
 	REFERENCING OLD TABLE AS old_users FOR EACH STATEMENT EXECUTE FUNCTION users_counts();
 
--- A user's terms go before the user (their counts need its state), and follow its sort key and
--- account state when those are changed without rewriting the terms.
+-- A user's terms go before the user (their counts need its class), and follow its sort keys and
+-- filter columns when those are changed without rewriting the terms (methods_class, when a writer
+-- changes the methods alone).
 CREATE FUNCTION users_delete_terms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	DELETE FROM user_terms WHERE user_id = OLD.id;
@@ -151,11 +197,15 @@ CREATE TRIGGER users_delete_terms BEFORE DELETE ON users FOR EACH ROW EXECUTE FU
 
 CREATE FUNCTION users_filters_to_terms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	UPDATE user_terms SET account_enabled = NEW.account_enabled, sort_key = NEW.sort_key WHERE user_id = NEW.id;
+	UPDATE user_terms SET sort_key = NEW.sort_key, upn_key = NEW.upn_key, account_enabled = NEW.account_enabled,
+		privileged = NEW.privileged, methods_class = NEW.methods_class
+	WHERE user_id = NEW.id;
 	RETURN NULL;
 END $$;
-CREATE TRIGGER users_filters_to_terms AFTER UPDATE OF account_enabled, sort_key ON users FOR EACH ROW
-	WHEN (OLD.account_enabled IS DISTINCT FROM NEW.account_enabled OR OLD.sort_key IS DISTINCT FROM NEW.sort_key)
+-- Not UPDATE OF: a generated column (methods_class) is never in an UPDATE's list of columns.
+CREATE TRIGGER users_filters_to_terms AFTER UPDATE ON users FOR EACH ROW
+	WHEN ((OLD.sort_key, OLD.upn_key, OLD.account_enabled, OLD.privileged, OLD.methods_class) IS DISTINCT FROM
+		(NEW.sort_key, NEW.upn_key, NEW.account_enabled, NEW.privileged, NEW.methods_class))
 	EXECUTE FUNCTION users_filters_to_terms();
 
 -- Local sign-in accounts of the portal; names are unique case-insensitively.

@@ -1,0 +1,243 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// walkPage reads the keys of the page (limit + 1 of them, in the walk's order) by merging one
+// keyset walk per class. Sorted by status, the states are walked one after the other from the
+// cursor's, each as far as the page still needs.
+func (d *DB) walkPage(ctx context.Context, q *listQuery, classes []classCount) ([]pageKey, error) {
+	need := q.f.Limit + 1
+	if q.f.Sort != mfa.SortStatus {
+		var states []any
+		for _, s := range listDims[stateDim].values {
+			if q.allowsState(s) {
+				states = append(states, s)
+			}
+		}
+		return d.walkStates(ctx, q, classes, states, q.cur, need)
+	}
+	order := slices.Clone(listDims[stateDim].values)
+	if q.stateDesc {
+		slices.Reverse(order)
+	}
+	var out []pageKey
+	started := q.cur == nil
+	for _, st := range order {
+		cur := (*cursor)(nil)
+		if !started {
+			if st != q.cur.State {
+				continue // a state the walk has passed
+			}
+			started, cur = true, q.cur
+		}
+		if !q.allowsState(st) {
+			continue
+		}
+		keys, err := d.walkStates(ctx, q, classes, []any{st}, cur, need-len(out))
+		if err != nil {
+			return nil, err
+		}
+		for i := range keys {
+			keys[i].state = st.(string)
+		}
+		if out = append(out, keys...); len(out) >= need {
+			break
+		}
+	}
+	return out, nil
+}
+
+// walkStates reads up to limit keys of the users in states (the classes' counts say which classes
+// have any) after cur, merging the walks of the classes in the sort's order.
+func (d *DB) walkStates(ctx context.Context, q *listQuery, classes []classCount, states []any, cur *cursor, limit int) ([]pageKey, error) {
+	a := &args{}
+	lim := a.add(limit)
+	arms := q.arms(classes, states, cur, lim, a)
+	if len(arms) == 0 {
+		return nil, nil
+	}
+	sql := arms[0]
+	if len(arms) > 1 {
+		// Each arm walks an index in the sort's order: PostgreSQL merges them (Merge Append),
+		// reading each only as far as the page needs.
+		sql = "SELECT k, i FROM ((" + strings.Join(arms, ") UNION ALL (") + ")) m ORDER BY k" + dir(q.keyDesc) +
+			", i" + dir(q.keyDesc) + " LIMIT " + lim
+	}
+	rows, err := d.pool.Query(ctx, sql, a.vals...)
+	if err != nil {
+		return nil, err
+	}
+	var k pageKey
+	var out []pageKey
+	_, err = pgx.ForEachRow(rows, []any{&k.key, &k.id}, func() error {
+		out = append(out, k)
+		return nil
+	})
+	return out, err
+}
+
+// arms are the keyset walks of the page, one per class that has users in states (one per class
+// and state without a search), in the classes' order, each limited to lim rows.
+func (q *listQuery) arms(classes []classCount, states []any, cur *cursor, lim string, a *args) []string {
+	key, kdir := q.keyCol(), dir(q.keyDesc)
+	in := func(s any) bool { return slices.Contains(states, s) }
+	var out []string
+	if q.source() == fromUsers {
+		for _, cc := range classes {
+			if cc.n == 0 || !in(cc.class[stateDim]) {
+				continue
+			}
+			where := q.classWhere(cc.class, len(listDims), a)
+			where = append(where, q.cursorWhere("t."+key, "t.id", cur, a)...)
+			out = append(out, "SELECT t."+key+" AS k, t.id AS i FROM users t WHERE "+strings.Join(where, " AND ")+
+				" ORDER BY t."+key+kdir+", t.id"+kdir+" LIMIT "+lim)
+		}
+		return out
+	}
+	match := fmt.Sprintf("left(t.term, %d) = %s AND t.lcp < %d", q.n, a.add(q.term), q.n)
+	index := ""
+	for i := 0; i < len(classes); {
+		// The classes are in key order: those of one class in every state are next to each other.
+		j := i
+		has, other := false, false
+		for ; j < len(classes) && slices.Equal(classes[j].class[:stateDim], classes[i].class[:stateDim]); j++ {
+			if classes[j].n > 0 {
+				has, other = has || in(classes[j].class[stateDim]), other || !in(classes[j].class[stateDim])
+			}
+		}
+		c := classes[i].class
+		i = j
+		if !has {
+			continue
+		}
+		from := "user_terms t" + index
+		if other {
+			// Some of the class's matches are in a state the walk does not want (there is then
+			// one state it wants): each candidate's is looked up by its whole key in the index of
+			// users that holds it, index-only. A lateral look-up, not a join: the planner cannot
+			// tell how often a match has the state and, joining, would read every match to sort
+			// them; looked up one by one, the walk stops with the page.
+			from += " CROSS JOIN LATERAL (SELECT 1 FROM users s WHERE " + q.probeWhere(states[0], a) + " LIMIT 1) s"
+		}
+		where := append([]string{match}, q.classWhere(c, stateDim, a)...)
+		where = append(where, q.cursorWhere("t."+key, "t.user_id", cur, a)...)
+		out = append(out, "SELECT t."+key+" AS k, t.user_id AS i FROM "+from+" WHERE "+strings.Join(where, " AND ")+
+			" ORDER BY t."+key+kdir+", t.user_id"+kdir+" LIMIT "+lim)
+	}
+	return out
+}
+
+// classWhere fixes the first dims columns of t to the class's values.
+func (q *listQuery) classWhere(c class, dims int, a *args) []string {
+	where := make([]string, dims)
+	for i, d := range listDims[:dims] {
+		where[i] = "t." + d.col + " = " + a.add(c[i])
+	}
+	return where
+}
+
+// probeWhere finds the user of term row t in state, by the whole key of the users index of the
+// sort's key.
+func (q *listQuery) probeWhere(state any, a *args) string {
+	var on []string
+	for _, d := range listDims[:stateDim] {
+		on = append(on, "s."+d.col+" = t."+d.col)
+	}
+	key := q.keyCol()
+	on = append(on, "s.state = "+a.add(state), "s."+key+" = t."+key, "s.id = t.user_id")
+	return strings.Join(on, " AND ")
+}
+
+// cursorWhere is the keyset condition after (before) cur, if any.
+func (q *listQuery) cursorWhere(key, id string, cur *cursor, a *args) []string {
+	if cur == nil {
+		return nil
+	}
+	return []string{"(" + key + ", " + id + ") " + cmpOp(q.keyDesc) + " (" + a.add(cur.Key) + ", " + a.add(cur.ID) + ")"}
+}
+
+// rangePage reads the total and the page's keys of a search too long for a prefix index: its range
+// of terms (one row per matching user: lcp < its length), the filters checked on each match, the
+// state looked up where the filter or the sort needs it, counted and the page after the cursor
+// kept by a top-N sort, in one statement (the matches are read once).
+func (d *DB) rangePage(ctx context.Context, q *listQuery) (int, []pageKey, error) {
+	a := &args{}
+	key := "t." + q.keyCol()
+	where := []string{"t.term >= " + a.add(q.term), "t.term < " + a.add(q.term+maxPrefixRune), fmt.Sprintf("t.lcp < %d", q.n)}
+	where = append(where, allowedWhere(&q.f, "t.", a)...)
+	from, st := "user_terms t", "NULL::text"
+	switch {
+	case q.f.Status != mfa.StatusAny:
+		from += " CROSS JOIN LATERAL (SELECT 1 FROM users s WHERE " + q.probeWhere(string(q.f.Status), a) + " LIMIT 1) s"
+		st = a.add(string(q.f.Status)) + "::text"
+	case q.f.Sort == mfa.SortStatus:
+		from += " CROSS JOIN LATERAL (SELECT s.state FROM users s WHERE s.id = t.user_id) s"
+		st = "s.state"
+	}
+	byStatus := q.f.Sort == mfa.SortStatus
+	order := "k" + dir(q.keyDesc) + ", i" + dir(q.keyDesc)
+	var after string
+	if q.cur != nil {
+		after = "(k, i) " + cmpOp(q.keyDesc) + " (" + a.add(q.cur.Key) + ", " + a.add(q.cur.ID) + ")"
+		if byStatus {
+			s := a.add(q.cur.State)
+			after = "(st " + cmpOp(q.stateDesc) + " " + s + " OR st = " + s + " AND " + after + ")"
+		}
+		after = " WHERE " + after
+	}
+	if byStatus {
+		order = "st" + dir(q.stateDesc) + ", " + order
+	}
+	sql := "WITH m AS MATERIALIZED (SELECT " + st + " AS st, " + key + " AS k, t.user_id AS i FROM " + from +
+		" WHERE " + strings.Join(where, " AND ") + ")" +
+		" SELECT (SELECT count(*) FROM m), NULL::text, NULL::text, NULL::bigint" +
+		" UNION ALL (SELECT NULL, st, k, i FROM m" + after + " ORDER BY " + order + " LIMIT " + a.add(q.f.Limit+1) + ")"
+	rows, err := d.pool.Query(ctx, sql, a.vals...)
+	if err != nil {
+		return 0, nil, err
+	}
+	var total *int64
+	var state, k *string
+	var id *int64
+	var out []pageKey
+	n := 0
+	_, err = pgx.ForEachRow(rows, []any{&total, &state, &k, &id}, func() error {
+		if total != nil {
+			n = int(*total)
+		} else {
+			out = append(out, pageKey{state: deref(state), key: *k, id: *id})
+		}
+		return nil
+	})
+	// The rows of a UNION ALL come in no promised order: the page is put in the walk's order
+	// here (byte order, as COLLATE "C" compares).
+	slices.SortFunc(out, func(x, y pageKey) int {
+		c := cmp.Compare(x.state, y.state)
+		if q.stateDesc {
+			c = -c
+		}
+		kc := cmp.Or(strings.Compare(x.key, y.key), cmp.Compare(x.id, y.id))
+		if q.keyDesc {
+			kc = -kc
+		}
+		return cmp.Or(c, kc)
+	})
+	return n, out, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
