@@ -85,9 +85,9 @@ func writeUsers(ctx context.Context, tx pgx.Tx, writes []userWrite) error {
 // narrowWrites are the columns of narrow writes, as arrays for unnest.
 type narrowWrites struct {
 	ids, notBefore, readAt, versions, enabledAt []int64
-	states, methods                  []string
-	appPasswords                     []int32
-	reenabled                        []bool
+	states, methods                             []string
+	appPasswords                                []int32
+	reenabled                                   []bool
 }
 
 func (n *narrowWrites) add(w userWrite) {
