@@ -54,13 +54,13 @@ func (g *graphSettings) validate() error {
 }
 
 // useGraph makes deps work on Microsoft Graph, with its local index in the portal's store, and
-// returns the directory (Run it to keep the index fresh; Close it at the end). The store must keep
-// an index of users read from another directory (mfa.ExternalIndex, part of graph.Store): SQLite
-// does; a store that does not yet is refused with the reason.
+// returns the directory (Run it to keep the index fresh; Close it at the end). The store keeps the
+// index of users read from Graph (mfa.ExternalIndex, part of graph.Store): SQLite in the data
+// folder, or PostgreSQL.
 func useGraph(g graphSettings, st store, deps *mfa.Deps, log *slog.Logger) (*graph.Directory, error) {
 	gs, ok := st.(graph.Store)
 	if !ok {
-		return nil, usageError{"MFAPORTAL_DIRECTORY=graph keeps its local index in the data folder: it cannot be used with MFAPORTAL_DATABASE_URL yet"}
+		return nil, usageError{"MFAPORTAL_DIRECTORY=graph: this store cannot keep Graph's local index"}
 	}
 	d, err := graph.New(graph.Config{
 		TenantID: g.TenantID, ClientID: g.ClientID, ClientSecret: g.ClientSecret, CertificateFile: g.Certificate,

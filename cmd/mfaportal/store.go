@@ -91,7 +91,7 @@ func newService(db store) *mfa.Service { return newServiceWith(db, storeDeps(db)
 // audit chain verified with the store's key.
 func newServiceWith(db store, deps mfa.Deps) *mfa.Service {
 	svc := mfa.MustNewService(deps)
-	// What only some stores keep (the data folder's, for now): local accounts' MFA, exemptions,
+	// What both stores keep beside the required dependencies: local accounts' MFA, exemptions,
 	// the overview's snapshots.
 	svc.AccountMFA, _ = db.(mfa.AccountMFAStore)
 	svc.Exemptions, _ = db.(mfa.ExemptionStore)

@@ -23,11 +23,20 @@ const (
 // The SQLite store is a Store (cmd/mfaportal wires it; mfa/sqlite asserts mfa.ExternalIndex).
 var _ Store = (*sqlite.DB)(nil)
 
-// env is an emulator over TLS, a store in a temp folder, and a Graph directory between them.
+// testStore is the portal's store as the tests use it: the Graph directory's, and the service's.
+type testStore interface {
+	Store
+	mfa.AccountStore
+	mfa.AuditLog
+	mfa.JobStore
+}
+
+// env is an emulator over TLS, a store (SQLite in a temp folder unless said), and a Graph
+// directory between them.
 type env struct {
 	t   testing.TB
 	emu *graphemu.Server
-	db  *sqlite.DB
+	db  testStore
 	dir *Directory
 	svc *mfa.Service
 	cfg Config
@@ -48,6 +57,23 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 // configured by tweak.
 func newEnv(t testing.TB, opts graphemu.Options, tweak func(*Config)) *env {
 	t.Helper()
+	return newEnvOn(t, openSQLite(t), opts, tweak)
+}
+
+// openSQLite opens a store in a temp folder, closed when t ends.
+func openSQLite(t testing.TB) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "mfaportal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// newEnvOn is newEnv over the store db.
+func newEnvOn(t testing.TB, db testStore, opts graphemu.Options, tweak func(*Config)) *env {
+	t.Helper()
 	if opts.Credentials == (graphemu.Credentials{}) {
 		opts.Credentials = graphemu.Credentials{TenantID: testTenant, ClientID: testClient, ClientSecret: testSecret}
 	}
@@ -58,11 +84,6 @@ func newEnv(t testing.TB, opts graphemu.Options, tweak func(*Config)) *env {
 	}
 	t.Cleanup(stop)
 	t.Cleanup(emu.Client().CloseIdleConnections) // before stop: it waits for open connections
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "mfaportal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	cfg := Config{
 		TenantID: testTenant, ClientID: testClient, ClientSecret: testSecret,
 		BaseURL: base, AuthorityURL: base, HTTPClient: emu.Client(),

@@ -14,7 +14,7 @@ import (
 
 const jobColumns = `id, status, file_name, actor, actor_role, actor_method, client_ip, reason, n_enable, n_enforce, n_disable,
 	n_unchanged, n_errors, total, done, changed, unchanged, failed, cancel_requested, created_at, started_at, finished_at, updated_at,
-	paused_reason, notice`
+	paused_reason, notice, undo_of`
 
 func scanJob(sc pgx.Row) (*mfa.Job, error) {
 	var j mfa.Job
@@ -22,7 +22,7 @@ func scanJob(sc pgx.Row) (*mfa.Job, error) {
 	var created, started, finished, updated int64
 	if err := sc.Scan(&j.ID, &status, &j.FileName, &j.Actor.Name, &role, &j.Actor.Method, &j.Actor.IP, &j.Reason,
 		&j.Counts.Enable, &j.Counts.Enforce, &j.Counts.Disable, &j.Counts.Unchanged, &j.Counts.Errors, &j.Total, &j.Done,
-		&j.Changed, &j.Unchanged, &j.Failed, &j.CancelRequested, &created, &started, &finished, &updated, &j.PausedReason, &j.Notice); err != nil {
+		&j.Changed, &j.Unchanged, &j.Failed, &j.CancelRequested, &created, &started, &finished, &updated, &j.PausedReason, &j.Notice, &j.UndoOf); err != nil {
 		return nil, err
 	}
 	j.Status, j.Actor.Role = mfa.JobStatus(status), mfa.Role(role)
@@ -61,7 +61,8 @@ func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mf
 		}
 		c := j.Counts
 		_, err = tx.Exec(ctx, `UPDATE bulk_jobs SET n_enable = $1, n_enforce = $2, n_disable = $3, n_unchanged = $4, n_errors = $5,
-			total = $6, notice = $7 WHERE id = $8`, c.Enable, c.Enforce, c.Disable, c.Unchanged, c.Errors, j.Total, j.Notice, j.ID)
+			total = $6, notice = $7, undo_of = $8 WHERE id = $9`, c.Enable, c.Enforce, c.Disable, c.Unchanged, c.Errors, j.Total, j.Notice,
+			j.UndoOf, j.ID)
 		return err
 	})
 }

@@ -161,8 +161,8 @@ func (t *termColumns) insert(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-// insertUsers adds new users (State "" is Disabled) with their terms, read at now, in one
-// statement each; it returns their ids in order. A user name taken is ECONFLICT naming it.
+// insertUsers adds new users (State "" is Disabled) with their terms, read at their StateReadAt
+// or else now, in one statement each; it returns their ids in order. A user name taken is ECONFLICT naming it.
 func insertUsers(ctx context.Context, tx pgx.Tx, users []*mfa.User, now time.Time) ([]int64, error) {
 	if len(users) == 0 {
 		return nil, nil
@@ -194,8 +194,12 @@ func insertUsers(ctx context.Context, tx pgx.Tx, users []*mfa.User, now time.Tim
 		c.enabled, c.privileged = append(c.enabled, u.AccountEnabled), append(c.privileged, u.Privileged)
 		c.reenabled = append(c.reenabled, u.HadMethodsWhenReenabled)
 		c.appPasswords = append(c.appPasswords, int32(u.AppPasswords))
-		c.notBefore, c.readAt = append(c.notBefore, toMillis(u.RememberedDevicesNotBefore)), append(c.readAt, toMillis(now))
-		c.enabledAt = append(c.enabledAt, toMillis(enabledOnInsert(u, now)))
+		at := now
+		if !u.StateReadAt.IsZero() {
+			at = u.StateReadAt
+		}
+		c.notBefore, c.readAt = append(c.notBefore, toMillis(u.RememberedDevicesNotBefore)), append(c.readAt, toMillis(at))
+		c.enabledAt = append(c.enabledAt, toMillis(enabledOnInsert(u, at)))
 		terms.add(ids[i], sortKey, u, ts)
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO users (id, upn, upn_key, display_name, sort_key, account_enabled, privileged, state,

@@ -34,6 +34,11 @@ type Store interface {
 	mfa.JobStore
 	mfa.LeaseStore
 	mfa.ThrottleStore
+	mfa.RegistrationStore
+	mfa.NotifyStore
+	mfa.ExemptionStore
+	mfa.OverviewStore
+	mfa.ExternalIndex
 	// SeedUsers inserts users (the demo tenant); all or nothing into an empty directory.
 	SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.Time, progress func(done int)) (int, error)
 	// CountUsers is the number of users.
@@ -79,6 +84,15 @@ func Run(t *testing.T, open Opener) {
 		{"Leases", testLeases},
 		{"LeaseFencesWrites", testLeaseFences},
 		{"LeaseHolder", testLeaseHolder},
+		{"EnabledAtOnEveryWriter", testEnabledAtOnEveryWriter},
+		{"AwaitingRegistrationBadCursor", testAwaitingRegistrationBadCursor},
+		{"Exemptions", testExemptions},
+		{"UndoBulkUpdate", testUndoBulkUpdate},
+		{"NotifyTemplate", testNotifyTemplate},
+		{"Overview", testOverview},
+		{"ExternalIndex", testExternalIndex},
+		{"ExternalIndexNamesChangeHands", testExternalIndexNames},
+		{"SyncState", testSyncState},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

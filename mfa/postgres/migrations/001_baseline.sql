@@ -319,7 +319,8 @@ CREATE TABLE bulk_jobs (
 	finished_at      bigint  NOT NULL DEFAULT 0,
 	updated_at       bigint  NOT NULL,
 	paused_reason    text    NOT NULL DEFAULT '',
-	notice           text    NOT NULL DEFAULT '' -- how the file was read (e.g. as Windows-1252), shown on the verify page
+	notice           text    NOT NULL DEFAULT '', -- how the file was read (e.g. as Windows-1252), shown on the verify page
+	undo_of          text    NOT NULL DEFAULT ''  -- the job this one undoes ("undo this update"; SQLite's migration 053)
 );
 CREATE INDEX bulk_jobs_by_created ON bulk_jobs (created_at);
 CREATE INDEX bulk_jobs_runnable ON bulk_jobs (queued_at) WHERE status IN ('queued', 'running');
@@ -341,6 +342,44 @@ CREATE TABLE bulk_rows (
 );
 CREATE INDEX bulk_rows_problems ON bulk_rows (job_id, seq) WHERE error <> '' OR warnings <> '';
 CREATE INDEX bulk_rows_errors   ON bulk_rows (job_id, seq) WHERE action = 'error';
+
+-- The email sent to users awaiting registration (mfa.NotifyTemplate), once an admin saved one: one
+-- row, changed only together with its audit record. (SQLite's migration 052.)
+CREATE TABLE notify_template (
+	id      integer NOT NULL PRIMARY KEY CHECK (id = 1),
+	subject text    NOT NULL,
+	body    text    NOT NULL,
+	version bigint  NOT NULL
+);
+
+-- Users disabled for a while ("Disable for a while", mfa.Exemption): returned to previous_state when
+-- until has passed, by the replica that holds the chores lease. (SQLite's migration 054.)
+CREATE TABLE exemptions (
+	upn_key            text    COLLATE "C" NOT NULL PRIMARY KEY,
+	upn                text    NOT NULL,
+	previous_state     text    NOT NULL,
+	previous_reenabled boolean NOT NULL,
+	started_at         bigint  NOT NULL,
+	until              bigint  NOT NULL,
+	reason             text    NOT NULL,
+	actor              text    NOT NULL,
+	actor_role         text    NOT NULL,
+	actor_method       text    NOT NULL
+);
+CREATE INDEX exemptions_by_until ON exemptions (until, upn_key);
+
+-- The overview tab's daily snapshots (mfa.OverviewCounts): one row a day (UTC), the last of the day.
+-- (SQLite's migration 055.)
+CREATE TABLE overview_days (
+	day                text   NOT NULL PRIMARY KEY, -- YYYY-MM-DD
+	taken_at           bigint NOT NULL,
+	enabled            bigint NOT NULL,
+	enforced           bigint NOT NULL,
+	disabled           bigint NOT NULL,
+	registered         bigint NOT NULL,
+	not_registered     bigint NOT NULL,
+	admins_without_mfa bigint NOT NULL
+);
 
 -- The local index of a Microsoft Graph directory: each user row's Graph object id and the full sync
 -- that last saw it, and the state of the sync (one row).

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-func stateOfUser(t *testing.T, db *DB, upn string) mfa.State {
+// stateOfUser is the user's state now.
+func stateOfUser(t *testing.T, db Store, upn string) mfa.State {
 	t.Helper()
 	u, err := db.FindUser(context.Background(), upn)
 	if err != nil {
@@ -17,11 +18,12 @@ func stateOfUser(t *testing.T, db *DB, upn string) mfa.State {
 	return u.State
 }
 
-// TestUndoBulkUpdate runs an update, lets someone else change one of its users, and undoes it: the
-// undo is a planned job of its own, the user changed since is flagged and skipped unless included,
+// An update is run, someone else changes one of its users, and it is undone: the undo is a
+// planned job of its own, the user changed since is flagged and skipped unless included,
 // and the others go back to the state before the update.
-func TestUndoBulkUpdate(t *testing.T) {
-	svc, db := bulkService(t)
+func testUndoBulkUpdate(t *testing.T, open Opener) {
+	db := open(t)
+	svc := newService(t, db)
 	ctx := context.Background()
 	// Before: dis Disabled, ena Enabled, enf Enforced, boss Enabled (admin).
 	job, _ := planFile(t, svc, admin, "Username,MFA Status\ndis@contoso.com,Enforced\nena@contoso.com,Disabled\nenf@contoso.com,Enforced\nboss@contoso.com,Disabled\nghost@contoso.com,Enabled\n")

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-// TestExemptionRunsOutAcrossARestart disables users for a while and moves the injected clock: the
-// chores runner of a new process (a restart) returns each to their state when the time is up, an
-// exemption ended early returns at once, and each direction is one audit record.
-func TestExemptionRunsOutAcrossARestart(t *testing.T) {
-	svc, db := newService(t)
+// Users disabled for a while, with the injected clock moved: the chores runner of a new process (a
+// restart) returns each to their state when the time is up, an exemption ended early returns at
+// once, and each direction is one audit record.
+func testExemptions(t *testing.T, open Opener) {
+	db := open(t)
+	svc := newService(t, db)
 	ctx := context.Background()
-	now := t0
+	now := T0
 	svc.Now = func() time.Time { return now }
 	svc.Exemptions = db
 	bad := []struct {
@@ -40,7 +41,7 @@ func TestExemptionRunsOutAcrossARestart(t *testing.T) {
 		t.Errorf("refused exemptions recorded %d records", n-records)
 	}
 	ex, u, err := svc.StartExemption(ctx, admin, mfa.ExemptionRequest{UPN: "ENF@contoso.com", Hours: 48, Reason: "travelling", Source: mfa.SourcePage})
-	if err != nil || u.State != mfa.StateDisabled || ex.Previous != mfa.StateEnforced || !ex.Until.Equal(t0.Add(48*time.Hour)) {
+	if err != nil || u.State != mfa.StateDisabled || ex.Previous != mfa.StateEnforced || !ex.Until.Equal(T0.Add(48*time.Hour)) {
 		t.Fatalf("start: %+v %+v %v", ex, u, err)
 	}
 	if _, _, err := svc.StartExemption(ctx, admin, mfa.ExemptionRequest{UPN: "enf@contoso.com", Hours: 1}); mfa.ErrorCode(err) == "" {
@@ -58,7 +59,7 @@ func TestExemptionRunsOutAcrossARestart(t *testing.T) {
 	}
 
 	// A restart: a new service and runner on the same store, one hour and a minute later.
-	now = t0.Add(61 * time.Minute)
+	now = T0.Add(61 * time.Minute)
 	svc2 := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db, Now: func() time.Time { return now }})
 	svc2.Exemptions = db
 	chores := &mfa.Chores{Service: svc2, OnError: func(msg string, err error) { t.Errorf("%s: %v", msg, err) }}
@@ -79,7 +80,7 @@ func TestExemptionRunsOutAcrossARestart(t *testing.T) {
 	if _, err := svc2.EndExemption(ctx, admin, "ena@contoso.com", mfa.SourcePage); err != nil {
 		t.Fatal(err)
 	}
-	now = t0.Add(48 * time.Hour)
+	now = T0.Add(48 * time.Hour)
 	chores.Round(ctx)
 	if got := stateOfUser(t, db, "enf@contoso.com"); got != mfa.StateEnforced {
 		t.Errorf("enf after 48 hours: %s", got)
