@@ -396,7 +396,7 @@ func (s *Service) SelectAll(ctx context.Context, actor Actor, f UserFilter) ([]*
 	caps := s.Settings.Capabilities()
 	limit := caps.MaxStep()
 	f.Limit, f.After, f.Before = MaxLimit, "", ""
-	if err := f.Validate(); err != nil {
+	if err := s.validateFilter(&f); err != nil {
 		return nil, err
 	}
 	var out []*User

@@ -69,7 +69,13 @@ type Choice struct {
 	Label   string
 	Options []Option
 	field   func(*UserFilter) *string
+	// Only, when set, says which directories offer the filter (by what they can do); the others
+	// refuse it (Service.ListUsers) and the page does not show it.
+	Only func(Capabilities) bool
 }
+
+// Offered reports whether a directory that can do caps offers the filter.
+func (c Choice) Offered(caps Capabilities) bool { return c.Only == nil || c.Only(caps) }
 
 // Choices are the enumerated filters, in the order the page shows them.
 var Choices = []Choice{
@@ -83,7 +89,25 @@ var Choices = []Choice{
 		Options: []Option{{"", "Any"}, {string(MethodsNone), "No registered methods"}, {string(MethodsPhoneOnly), "Phone only"}},
 		field:   func(f *UserFilter) *string { return (*string)(&f.Methods) },
 	},
+	{
+		Param: "coverage", Label: "Conditional Access",
+		Options: []Option{{"", "Any"}, {string(CoverageCA), "MFA required (Conditional Access or security defaults)"}, {string(CoverageNone), "MFA not required by Conditional Access"}},
+		field:   func(f *UserFilter) *string { return (*string)(&f.Coverage) },
+		Only:    func(c Capabilities) bool { return c.ConditionalAccess },
+	},
 }
+
+// CoverageFilter filters users by their Conditional Access coverage (SPEC §11): "" (any), "ca"
+// (Coverage.Covered: an enabled policy or security defaults require their MFA) or "none" (not
+// covered, report-only included).
+type CoverageFilter string
+
+// The values of CoverageFilter, as the URL and the API spell them (coverage=ca|none).
+const (
+	CoverageAny  CoverageFilter = ""
+	CoverageCA   CoverageFilter = "ca"
+	CoverageNone CoverageFilter = "none"
+)
 
 // Parse returns the canonical spelling of s, matched case-insensitively; "" and "any" give "".
 // An unknown value is EINVALID naming the parameter.

@@ -27,6 +27,13 @@ type ExternalUser struct {
 	// kept (a new user is indexed as not privileged).
 	PrivilegedRead bool
 	Privileged     bool
+	// MethodsAt, when not zero, says Methods are as of that time, older than ReadAt (the
+	// registration report): they replace the indexed methods only when those were read no later.
+	MethodsAt time.Time
+	// CoverageRead says Coverage (Conditional Access, security defaults) was evaluated; otherwise
+	// the indexed coverage is kept (a new user is indexed as not known).
+	CoverageRead bool
+	Coverage     Coverage
 }
 
 // ExternalIndex is a store's local index of users whose source is a remote directory: the users
@@ -64,6 +71,12 @@ type ExternalIndex interface {
 	// SetDirectoryError records a failure to reach the remote directory outside a sync ("" clears
 	// it).
 	SetDirectoryError(ctx context.Context, msg string, at time.Time) error
+
+	// SaveConditionalAccess keeps what the last sync learnt of the remote directory's Conditional
+	// Access (the policies, security defaults, where registration was read from), replacing it.
+	SaveConditionalAccess(ctx context.Context, s ConditionalAccessSummary) error
+	// ConditionalAccess returns it (the zero summary before any sync kept one).
+	ConditionalAccess(ctx context.Context) (ConditionalAccessSummary, error)
 }
 
 // NormalizeMethods is methods as a user keeps them: each type once, the default first (the first

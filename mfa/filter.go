@@ -91,6 +91,7 @@ type UserFilter struct {
 	Status     StatusFilter
 	Privileged PrivilegedFilter
 	Methods    MethodsFilter
+	Coverage   CoverageFilter
 	Query      string
 	Sort       SortField
 	Order      SortOrder

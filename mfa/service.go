@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -111,7 +112,7 @@ func (s *Service) ListUsers(ctx context.Context, actor Actor, f UserFilter) (*Us
 	if err := actor.Require(PermView); err != nil {
 		return nil, err
 	}
-	if err := f.Validate(); err != nil {
+	if err := s.validateFilter(&f); err != nil {
 		return nil, err
 	}
 	return s.Directory.FindUsers(ctx, f)
@@ -174,7 +175,7 @@ func (s *Service) ExportUsers(ctx context.Context, actor Actor, f UserFilter, w 
 	}
 	f.Limit = MaxLimit
 	f.After, f.Before = "", ""
-	if err := f.Validate(); err != nil {
+	if err := s.validateFilter(&f); err != nil {
 		return err
 	}
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
@@ -182,7 +183,12 @@ func (s *Service) ExportUsers(ctx context.Context, actor Actor, f UserFilter, w 
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	if err := cw.Write(ExportHeader); err != nil {
+	withCA := s.Capabilities().ConditionalAccess
+	header := ExportHeader
+	if withCA {
+		header = slices.Concat(ExportHeader, ExportCoverageHeader)
+	}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for {
@@ -201,6 +207,9 @@ func (s *Service) ExportUsers(ctx context.Context, actor Actor, f UserFilter, w 
 			}
 			row := []string{u.UPN, u.State.Label(), u.DisplayName, signIn, strconv.FormatBool(u.Privileged),
 				FormatMethodList(u.Methods), strconv.Itoa(u.AppPasswords), notBefore}
+			if withCA {
+				row = append(row, u.Coverage.exportColumns()...)
+			}
 			for i := range row {
 				row[i] = SafeCSVField(row[i])
 			}

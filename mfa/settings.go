@@ -75,6 +75,9 @@ type Capabilities struct {
 	// why, when lower: a quick step runs while the admin waits, a bulk update in the background.
 	StepUsers       int
 	StepUsersReason string
+	// ConditionalAccess: the directory knows each user's Conditional Access coverage (Microsoft
+	// Graph): the coverage filter, column and warnings, and the move to Conditional Access page.
+	ConditionalAccess bool
 }
 
 // MaxStep is the most users one quick step acts on.

@@ -18,6 +18,10 @@ type SyncStatus struct {
 	// success); LastErrorAt is when.
 	LastError   string
 	LastErrorAt time.Time
+	// Notice is something the admin should know about how the last sync read the directory that is
+	// not a failure (e.g. registered methods read one user at a time, without the licence for the
+	// registration report).
+	Notice string
 }
 
 // DirectorySync is implemented by directories that list users from a local index of a remote

@@ -92,7 +92,10 @@ type User struct {
 	// EnabledAt is when the user was last moved to Enabled (zero when not Enabled), kept by the
 	// store on every change (EnabledSince): for the registration tracker.
 	EnabledAt time.Time
-	Version   int64 // increases on every change; used for optimistic concurrency
+	// Coverage is whether Conditional Access or security defaults require the user's MFA (SPEC
+	// §11): the zero value where not known (the embedded directory has no Conditional Access).
+	Coverage Coverage
+	Version  int64 // increases on every change; used for optimistic concurrency
 }
 
 // DefaultMethod returns the user's default method, if any.

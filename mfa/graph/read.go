@@ -33,7 +33,7 @@ func useJSON() {
 }
 
 // userFields are what the portal reads of a user ($select).
-var userFields = []string{"id", "userPrincipalName", "displayName", "accountEnabled"}
+var userFields = []string{"id", "userPrincipalName", "displayName", "accountEnabled", "userType"}
 
 // pageSize is $top for the users list: the most Graph allows.
 const pageSize = 999
@@ -48,6 +48,7 @@ type usersPage struct {
 type graphUser struct {
 	id, upn, displayName string
 	accountEnabled       bool
+	guest                bool // userType Guest (Conditional Access's guests)
 }
 
 // listUsers reads a page of users: the first (next == "") with $select, $top=999 and $count, or
@@ -88,6 +89,7 @@ func (c *client) listUsers(ctx context.Context, next string) (*usersPage, error)
 		if e := u.GetAccountEnabled(); e != nil {
 			g.accountEnabled = *e
 		}
+		g.guest = strings.EqualFold(deref(u.GetUserType()), "Guest")
 		if g.id == "" || g.upn == "" {
 			return nil, &failure{msg: "a malformed answer to GET /users: a user without id or userPrincipalName"}
 		}
@@ -112,7 +114,8 @@ type userState struct {
 	methods     []graphMethod
 	defaultRead bool // signInPreferences was read: IsDefault of methods is known
 	readAt      time.Time
-	fail        *failure // the read failed for good (e.g. 404: deleted in Graph)
+	report      *regRecord // the methods are the registration report's (casync.go)
+	fail        *failure   // the read failed for good (e.g. 404: deleted in Graph)
 }
 
 // graphMethod is a registered authentication method with what it takes to delete it.

@@ -22,8 +22,14 @@ var roleMemberFields = []string{"id", "userPrincipalName"}
 // roleMembersTop is $top for a role's members: the most Graph allows (tests lower it to page).
 var roleMembersTop = int32(pageSize)
 
-// listDirectoryRoles reads the ids of the activated directory roles. One resource unit.
-func (c *client) listDirectoryRoles(ctx context.Context) ([]string, error) {
+// directoryRole is an activated directory role: its object id, its template id (what Conditional
+// Access policies name in includeRoles) and its name.
+type directoryRole struct {
+	id, templateID, name string
+}
+
+// listDirectoryRoles reads the activated directory roles. One resource unit.
+func (c *client) listDirectoryRoles(ctx context.Context) ([]directoryRole, error) {
 	var resp models.DirectoryRoleCollectionResponseable
 	err := c.do(ctx, 1, 0, func(ctx context.Context) error {
 		var err error
@@ -39,13 +45,13 @@ func (c *client) listDirectoryRoles(ctx context.Context) ([]string, error) {
 	if resp == nil {
 		return nil, &failure{msg: "an empty answer to GET /directoryRoles"}
 	}
-	var ids []string
+	var ids []directoryRole
 	for _, r := range resp.GetValue() {
 		id := deref(r.GetId())
 		if id == "" {
 			return nil, &failure{msg: "a malformed answer to GET /directoryRoles: a role without id"}
 		}
-		ids = append(ids, id)
+		ids = append(ids, directoryRole{id: id, templateID: strings.ToLower(deref(r.GetRoleTemplateId())), name: deref(r.GetDisplayName())})
 	}
 	// The roles collection is small; a nextLink would still be followed for completeness.
 	for next := deref(resp.GetOdataNextLink()); next != ""; {
@@ -63,7 +69,7 @@ func (c *client) listDirectoryRoles(ctx context.Context) ([]string, error) {
 		}
 		for _, r := range page.GetValue() {
 			if id := deref(r.GetId()); id != "" {
-				ids = append(ids, id)
+				ids = append(ids, directoryRole{id: id, templateID: strings.ToLower(deref(r.GetRoleTemplateId())), name: deref(r.GetDisplayName())})
 			}
 		}
 		next = deref(page.GetOdataNextLink())
@@ -111,18 +117,38 @@ func (c *client) listRoleMembers(ctx context.Context, roleID, next string) ([]st
 	return ids, deref(resp.GetOdataNextLink()), nil
 }
 
-// privilegedUsers reads the Graph ids (lower case) of the users who are members of any activated
-// directory role. A role gone meanwhile (404) has no members.
-func (c *client) privilegedUsers(ctx context.Context) (map[string]bool, error) {
+// roleMembers are the members of the activated directory roles: the users (Graph ids, lower case)
+// of each role by template id, and the roles' names.
+type roleMembers struct {
+	byTemplate map[string]map[string]bool
+	names      map[string]string
+}
+
+// privileged is the users who are members of any role.
+func (r *roleMembers) privileged() map[string]bool {
+	out := map[string]bool{}
+	for _, members := range r.byTemplate {
+		for id := range members {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// readRoleMembers reads the members of every activated directory role. A role gone meanwhile
+// (404) has no members.
+func (c *client) readRoleMembers(ctx context.Context) (*roleMembers, error) {
 	roles, err := c.listDirectoryRoles(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]bool{}
+	out := &roleMembers{byTemplate: map[string]map[string]bool{}, names: map[string]string{}}
 	for _, role := range roles {
+		members := map[string]bool{}
+		out.byTemplate[role.templateID], out.names[role.templateID] = members, role.name
 		next := ""
 		for {
-			ids, n, err := c.listRoleMembers(ctx, role, next)
+			ids, n, err := c.listRoleMembers(ctx, role.id, next)
 			if isNotFound(failureOrNil(err)) {
 				break
 			}
@@ -130,7 +156,7 @@ func (c *client) privilegedUsers(ctx context.Context) (map[string]bool, error) {
 				return nil, err
 			}
 			for _, id := range ids {
-				out[id] = true
+				members[id] = true
 			}
 			if n == "" {
 				break

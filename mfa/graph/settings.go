@@ -20,6 +20,7 @@ const (
 // can be changed; the tenant is Microsoft's cloud, so trusted ranges must be public.
 func (d *Directory) Capabilities() mfa.Capabilities {
 	return mfa.Capabilities{
+		ConditionalAccess:   true,
 		AppPasswords:        mfa.Capability{Reason: noAppPasswords},
 		TrustedIPs:          mfa.Capability{Reason: noTrustedIPs},
 		VerificationOptions: mfa.Capability{Available: true},

@@ -13,6 +13,11 @@ import (
 // SyncStatus returns the state of the index.
 func (d *Directory) SyncStatus(ctx context.Context) (mfa.SyncStatus, error) {
 	st, _, err := d.db.SyncState(ctx)
+	if err != nil {
+		return st, err
+	}
+	ca, err := d.db.ConditionalAccess(ctx)
+	st.Notice = ca.RegistrationNote
 	return st, err
 }
 
@@ -130,11 +135,11 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 	// Who is an admin, read beside the first pages of users (each page is written with it). Without
 	// the permission to read the roles (403) the sync goes on and the index keeps the flags it had.
 	rolesRead := make(chan struct{})
-	var roles map[string]bool
+	var roles *roleMembers
 	var rolesErr error
 	go func() {
 		defer close(rolesRead)
-		roles, rolesErr = d.c.privilegedUsers(ctx)
+		roles, rolesErr = d.c.readRoleMembers(ctx)
 	}()
 	admins := sync.OnceValues(func() (map[string]bool, error) {
 		<-rolesRead
@@ -148,7 +153,15 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 		case rolesErr != nil:
 			return nil, rolesErr
 		}
-		return roles, nil
+		return roles.privileged(), nil
+	})
+	// Conditional Access and the registration report, read beside the users too (casync.go).
+	x := &syncExtras{reg: d.c.readRegistration(ctx)}
+	x.cov = d.readCoverage(ctx, func() (*roleMembers, error) {
+		if _, err := admins(); err != nil {
+			return nil, err
+		}
+		return roles, nil // nil without the permission
 	})
 
 	pages := make(chan *usersPage, pageWorkers)
@@ -199,7 +212,7 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 					d.learnTenantSize(p.count) // $count on the first page: the tenant's size
 				}
 				mu.Unlock()
-				n, err := d.syncPage(ctx, p, gen, admins)
+				n, err := d.syncPage(ctx, p, gen, admins, x)
 				if err != nil {
 					fail(err)
 					continue
@@ -232,6 +245,11 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if w, err := d.saveCoverage(store, x); err != nil {
+		return err
+	} else if w != "" {
+		warning = strings.TrimSpace(warning + " " + w)
+	}
 	d.learnTenantSize(done)
 	d.log.Info("Microsoft Graph sync done", "users", done, "removed", removed, "admins", len(privileged), "rolesRead", privileged != nil,
 		"seconds", d.cfg.Now().Sub(start).Seconds())
@@ -242,17 +260,16 @@ func (d *Directory) fullSync(ctx context.Context) (err error) {
 // transaction, with each user's admin flag from admins (the Graph ids of the members of a directory
 // role, waited for; nil: not read, the indexed flags are kept). Users deleted meanwhile (404) are
 // left out; it answers how many were written.
-func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64, admins func() (map[string]bool, error)) (int, error) {
+func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64, admins func() (map[string]bool, error), x *syncExtras) (int, error) {
 	states := make([]userState, len(p.users))
-	r := d.c.newRun(ctx)
-	for i, u := range p.users {
-		r.submit(d.c.readOp(u.id, &states[i], false, nil))
-	}
-	if err := r.wait(); err != nil {
+	if err := d.readPage(ctx, p, states, x); err != nil {
 		return 0, err
 	}
 	privileged, err := admins()
 	if err != nil {
+		return 0, err
+	}
+	if _, err := x.cov.wait(ctx); err != nil {
 		return 0, err
 	}
 	rows := make([]mfa.ExternalUser, 0, len(p.users))
@@ -268,6 +285,7 @@ func (d *Directory) syncPage(ctx context.Context, p *usersPage, gen int64, admin
 		} else {
 			d.log.Warn("Microsoft Graph: the state of a user could not be read; the index keeps the last one", "user", u.upn, "err", st.fail.msg)
 		}
+		x.annotate(&iu, u, st)
 		rows = append(rows, iu)
 	}
 	if err := d.db.IndexUsers(context.WithoutCancel(ctx), rows, gen); err != nil {

@@ -25,6 +25,9 @@ import (
 // status, the states are walked one after the other, as far as the page needs. The page's users
 // are then read by id. So no request scans or sorts the directory (docs/PERFORMANCE.md).
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
+	if err := refuseCoverage(f); err != nil {
+		return nil, err
+	}
 	lq, err := newListQuery(f)
 	if err != nil {
 		return nil, err

@@ -329,11 +329,12 @@ type countKey struct {
 	enabled    bool
 	privileged bool
 	methods    mfa.MethodsClass
+	covered    bool
 	state      mfa.State
 }
 
 func countKeyOf(u *mfa.User) countKey {
-	return countKey{u.AccountEnabled, u.Privileged, mfa.ClassifyMethods(u.Methods), u.State}
+	return countKey{u.AccountEnabled, u.Privileged, mfa.ClassifyMethods(u.Methods), u.Coverage.Covered(), u.State}
 }
 
 type prefixKey struct {
@@ -356,7 +357,8 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 		w.deferred, w.users, w.prefixes = true, map[countKey]int{}, map[prefixKey]int{}
 	}
 	from, to := countKeyOf(before), countKeyOf(after)
-	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled || before.Privileged != after.Privileged {
+	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
+		before.Privileged != after.Privileged || !sameCoverage(before.Coverage, after.Coverage) {
 		// The search terms are rewritten, and their triggers count them (never deferred).
 		if w.deferred && from != to {
 			w.users[from]--
@@ -420,15 +422,15 @@ func (w *userWriter) finish(ctx context.Context) error {
 	}
 	for _, k := range sortedKeys(w.users, func(a, b countKey) int { return compareCountKeys(a, b) }) {
 		if d := w.users[k]; d != 0 {
-			if _, err := w.tx.ExecContext(ctx, `INSERT INTO user_counts (account_enabled, privileged, methods_class, state, n) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (account_enabled, privileged, methods_class, state) DO UPDATE SET n = n + excluded.n`,
-				boolInt(k.enabled), boolInt(k.privileged), int(k.methods), string(k.state), d); err != nil {
+			if _, err := w.tx.ExecContext(ctx, `INSERT INTO user_counts (account_enabled, privileged, methods_class, ca_covered, state, n) VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (account_enabled, privileged, methods_class, ca_covered, state) DO UPDATE SET n = n + excluded.n`,
+				boolInt(k.enabled), boolInt(k.privileged), int(k.methods), boolInt(k.covered), string(k.state), d); err != nil {
 				return err
 			}
 		}
 	}
-	up, err := w.tx.PrepareContext(ctx, `INSERT INTO prefix_counts (prefix, account_enabled, privileged, methods_class, state, n) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (prefix, account_enabled, privileged, methods_class, state) DO UPDATE SET n = n + excluded.n`)
+	up, err := w.tx.PrepareContext(ctx, `INSERT INTO prefix_counts (prefix, account_enabled, privileged, methods_class, ca_covered, state, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (prefix, account_enabled, privileged, methods_class, ca_covered, state) DO UPDATE SET n = n + excluded.n`)
 	if err != nil {
 		return err
 	}
@@ -440,7 +442,7 @@ func (w *userWriter) finish(ctx context.Context) error {
 		return compareCountKeys(a.countKey, b.countKey)
 	}) {
 		if d := w.prefixes[k]; d != 0 {
-			if _, err := up.ExecContext(ctx, k.prefix, boolInt(k.enabled), boolInt(k.privileged), int(k.methods), string(k.state), d); err != nil {
+			if _, err := up.ExecContext(ctx, k.prefix, boolInt(k.enabled), boolInt(k.privileged), int(k.methods), boolInt(k.covered), string(k.state), d); err != nil {
 				return err
 			}
 		}
@@ -458,6 +460,8 @@ func compareCountKeys(a, b countKey) int {
 		return boolInt(a.privileged) - boolInt(b.privileged)
 	case a.methods != b.methods:
 		return int(a.methods) - int(b.methods)
+	case a.covered != b.covered:
+		return boolInt(a.covered) - boolInt(b.covered)
 	}
 	return strings.Compare(string(a.state), string(b.state))
 }

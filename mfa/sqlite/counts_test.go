@@ -45,21 +45,21 @@ func checkCounts(t *testing.T, db *DB) {
 			}
 		}
 	}
-	cls := "account_enabled || ' ' || privileged || ' ' || methods_class || ' ' || state"
+	cls := "account_enabled || ' ' || privileged || ' ' || methods_class || ' ' || ca_covered || ' ' || state"
 	same("user_counts",
 		table("SELECT "+cls+", n FROM user_counts"),
 		table("SELECT "+cls+", COUNT(*) FROM users GROUP BY 1"))
 	same("prefix_counts",
 		table("SELECT prefix || ' ' || "+cls+", n FROM prefix_counts"),
-		table(`SELECT substr(t.term, 1, k.k) || ' ' || u.account_enabled || ' ' || u.privileged || ' ' || u.methods_class || ' ' || u.state, COUNT(*)
+		table(`SELECT substr(t.term, 1, k.k) || ' ' || u.account_enabled || ' ' || u.privileged || ' ' || u.methods_class || ' ' || u.ca_covered || ' ' || u.state, COUNT(*)
 			FROM user_terms t JOIN users u ON u.id = t.user_id, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
 			WHERE t.lcp < k.k AND length(t.term) >= k.k GROUP BY 1`))
 	// The terms hold their user's keys and filters (the probes of FindUsers find users by them),
 	// and methods_class is the class of the methods.
 	var stale, badClass int
 	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_terms t JOIN users u ON u.id = t.user_id
-		WHERE (t.sort_key, t.upn_key, t.account_enabled, t.privileged, t.methods_class) IS NOT
-			(u.sort_key, u.upn_key, u.account_enabled, u.privileged, u.methods_class)`).Scan(&stale); err != nil || stale != 0 {
+		WHERE (t.sort_key, t.upn_key, t.account_enabled, t.privileged, t.methods_class, t.ca_covered) IS NOT
+			(u.sort_key, u.upn_key, u.account_enabled, u.privileged, u.methods_class, u.ca_covered)`).Scan(&stale); err != nil || stale != 0 {
 		t.Errorf("%d term rows differ from their user (%v)", stale, err)
 	}
 	rows, err := db.db.QueryContext(ctx, "SELECT methods, methods_class FROM users")

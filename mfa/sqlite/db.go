@@ -137,48 +137,6 @@ func embeddedMigrations() ([]migration, error) {
 	return out, nil
 }
 
-// migrationTimed, when set (by a benchmark), is told how long each migration applied took.
-var migrationTimed func(name string, d time.Duration)
-
-func (d *DB) migrate(ctx context.Context) error {
-	all, err := embeddedMigrations()
-	if err != nil {
-		return err
-	}
-	var current int
-	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
-		return err
-	}
-	if latest := all[len(all)-1].version; current > latest {
-		return fmt.Errorf("the data folder was written by a newer mfaportal (schema %d, this binary knows %d)", current, latest)
-	}
-	for _, m := range all {
-		if m.version <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(m.name)
-		if err != nil {
-			return err
-		}
-		start := time.Now()
-		err = d.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", path.Base(m.name), err)
-			}
-			_, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if migrationTimed != nil {
-			migrationTimed(path.Base(m.name), time.Since(start))
-		}
-		current = m.version
-	}
-	return nil
-}
-
 // inTx runs fn in an immediate transaction, committing if it returns nil.
 func (d *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := d.db.BeginTx(ctx, nil)

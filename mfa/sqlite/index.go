@@ -65,15 +65,23 @@ func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byExternal *sql.S
 	if !found {
 		u := mfa.User{UPN: iu.UPN, DisplayName: iu.DisplayName, AccountEnabled: iu.AccountEnabled, State: mfa.StateDisabled,
 			Privileged: iu.PrivilegedRead && iu.Privileged}
+		if iu.CoverageRead {
+			u.Coverage = iu.Coverage
+		}
 		if iu.StateRead {
 			u.State, u.Methods = iu.State, normalizeMethods(iu.Methods)
 		}
 		if err := ins.insert(ctx, &u, iu.ReadAt); err != nil {
 			return err
 		}
-		if !iu.StateRead {
+		switch {
+		case !iu.StateRead:
 			// Never read: the page shows no read time rather than a wrong one.
-			if _, err := tx.ExecContext(ctx, "UPDATE users SET state_read_at = 0 WHERE upn_key = ?", key); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE users SET state_read_at = 0, methods_read_at = 0 WHERE upn_key = ?", key); err != nil {
+				return err
+			}
+		case !iu.MethodsAt.IsZero():
+			if _, err := tx.ExecContext(ctx, "UPDATE users SET methods_read_at = ? WHERE upn_key = ?", toMillis(iu.MethodsAt), key); err != nil {
 				return err
 			}
 		}
@@ -87,14 +95,33 @@ func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byExternal *sql.S
 	if iu.PrivilegedRead {
 		after.Privileged = iu.Privileged
 	}
+	if iu.CoverageRead {
+		after.Coverage = iu.Coverage
+	}
 	// A state read before the one indexed (a sync's page read while the user was changed through
-	// the portal) is older news: keep the newer.
-	if iu.StateRead && !before.StateReadAt.After(iu.ReadAt) {
+	// the portal) is older news: keep the newer. Methods from the registration report (MethodsAt)
+	// are kept out likewise when the index read the user's methods after the report's record.
+	stateNews := iu.StateRead && !before.StateReadAt.After(iu.ReadAt)
+	methodsAt := iu.ReadAt
+	if !iu.MethodsAt.IsZero() {
+		methodsAt = iu.MethodsAt
+	}
+	methodsNews := stateNews
+	if stateNews && !iu.MethodsAt.IsZero() {
+		var readAt int64
+		if err := tx.QueryRowContext(ctx, "SELECT methods_read_at FROM users WHERE id = ?", r.id).Scan(&readAt); err != nil {
+			return err
+		}
+		methodsNews = !fromMillis(readAt).After(iu.MethodsAt)
+	}
+	if methodsNews {
 		methods := iu.Methods
 		if !iu.DefaultRead {
 			methods = keepDefault(before.Methods, methods)
 		}
 		after.Methods = normalizeMethods(methods)
+	}
+	if stateNews {
 		if after.State != iu.State {
 			after.State = iu.State
 			after.HadMethodsWhenReenabled = false
@@ -104,13 +131,20 @@ func indexUser(ctx context.Context, tx *sql.Tx, ins *inserter, byExternal *sql.S
 	// A change of Privileged goes through writeUser like one of a name or filter (a new version; the
 	// whole row and its search terms rewritten).
 	changed := before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
-		before.Privileged != after.Privileged || before.State != after.State || mfa.FormatMethodList(before.Methods) != mfa.FormatMethodList(after.Methods)
-	switch {
-	case changed:
+		before.Privileged != after.Privileged || before.State != after.State || mfa.FormatMethodList(before.Methods) != mfa.FormatMethodList(after.Methods) ||
+		!sameCoverage(before.Coverage, after.Coverage)
+	if changed {
 		if err := writeUser(ctx, tx, r.id, &before, &after); err != nil {
 			return err
 		}
-	case iu.StateRead && !before.StateReadAt.After(iu.ReadAt):
+	}
+	switch {
+	case methodsNews:
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET state_read_at = ?, methods_read_at = ? WHERE id = ?",
+			toMillis(after.StateReadAt), toMillis(methodsAt), r.id); err != nil {
+			return err
+		}
+	case stateNews && !changed:
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET state_read_at = ? WHERE id = ?", toMillis(iu.ReadAt), r.id); err != nil {
 			return err
 		}

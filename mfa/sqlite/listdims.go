@@ -46,6 +46,15 @@ var listDims = []listDim{
 		}
 		return nil
 	}},
+	{col: "ca_covered", values: []any{0, 1}, pick: func(f *mfa.UserFilter) []any {
+		switch f.Coverage {
+		case mfa.CoverageCA:
+			return []any{1}
+		case mfa.CoverageNone:
+			return []any{0}
+		}
+		return nil
+	}},
 	// The state is last: it alone is not in user_terms (a bulk update changes a million of them).
 	{col: "state", values: []any{string(mfa.StateDisabled), string(mfa.StateEnabled), string(mfa.StateEnforced)},
 		pick: func(f *mfa.UserFilter) []any {

@@ -212,12 +212,20 @@ func planFilters(yield func(mfa.UserFilter) bool) {
 		for _, status := range []mfa.StatusFilter{mfa.StatusAny, "enabled", "enforced", "disabled"} {
 			for _, priv := range []mfa.PrivilegedFilter{mfa.PrivilegedAny, mfa.PrivilegedYes, mfa.PrivilegedNo} {
 				for _, methods := range []mfa.MethodsFilter{mfa.MethodsAny, mfa.MethodsNone, mfa.MethodsPhoneOnly} {
-					for _, sort := range mfa.SortFields {
-						for _, order := range []mfa.SortOrder{mfa.OrderAsc, mfa.OrderDesc} {
-							for _, q := range []string{"", "a", "él", "smi", "mart", "élodie lefèvre"} {
-								f := mfa.UserFilter{View: view, Status: status, Privileged: priv, Methods: methods, Sort: sort, Order: order, Query: q, Limit: 100}
-								if !yield(f) {
-									return
+					// The coverage filter with any methods: the other combinations plan the same.
+					coverages := []mfa.CoverageFilter{mfa.CoverageAny}
+					if methods == mfa.MethodsAny {
+						coverages = append(coverages, mfa.CoverageCA, mfa.CoverageNone)
+					}
+					for _, cov := range coverages {
+						for _, sort := range mfa.SortFields {
+							for _, order := range []mfa.SortOrder{mfa.OrderAsc, mfa.OrderDesc} {
+								for _, q := range []string{"", "a", "él", "smi", "mart", "élodie lefèvre"} {
+									f := mfa.UserFilter{View: view, Status: status, Privileged: priv, Methods: methods, Coverage: cov,
+										Sort: sort, Order: order, Query: q, Limit: 100}
+									if !yield(f) {
+										return
+									}
 								}
 							}
 						}
@@ -262,7 +270,7 @@ func TestFindUsersPlans(t *testing.T) {
 			if lq.source() == fromUsersByUPN && f.Status != mfa.StatusAny {
 				q, args := lq.pageSQL(allClasses(&lq.f, 1))
 				collected := explainPlan(t, db, q, args)
-				if !strings.Contains(collected, "SEARCH t USING COVERING INDEX users_by_filters_name (account_enabled=? AND privileged=? AND methods_class=? AND state=?)") ||
+				if !strings.Contains(collected, "SEARCH t USING COVERING INDEX users_by_filters_name (account_enabled=? AND privileged=? AND methods_class=? AND ca_covered=? AND state=?)") ||
 					strings.Contains(collected, "SCAN") && !strings.Contains(collected, "SCAN m") {
 					t.Errorf("%s: few users in the state are not read from users_by_filters_name:\n%s", name, collected)
 				}
@@ -278,13 +286,13 @@ func TestFindUsersPlans(t *testing.T) {
 			var keys string
 			switch src {
 			case fromUsersByName:
-				keys = "SEARCH t USING COVERING INDEX users_by_filters_name (account_enabled=? AND privileged=? AND methods_class=? AND state=?"
+				keys = "SEARCH t USING COVERING INDEX users_by_filters_name (account_enabled=? AND privileged=? AND methods_class=? AND ca_covered=? AND state=?"
 			case fromUsersByUPN:
-				keys = "SEARCH t USING COVERING INDEX users_by_filters_upn (account_enabled=? AND privileged=? AND methods_class=?"
+				keys = "SEARCH t USING COVERING INDEX users_by_filters_upn (account_enabled=? AND privileged=? AND methods_class=? AND ca_covered=?"
 			case fromPrefixByName:
-				keys = fmt.Sprintf("SEARCH t USING COVERING INDEX user_terms_by_prefix%d (<expr>=? AND account_enabled=? AND privileged=? AND methods_class=?", lq.n)
+				keys = fmt.Sprintf("SEARCH t USING COVERING INDEX user_terms_by_prefix%d (<expr>=? AND account_enabled=? AND privileged=? AND methods_class=? AND ca_covered=?", lq.n)
 			case fromPrefixByUPN:
-				keys = fmt.Sprintf("SEARCH t USING COVERING INDEX user_terms_by_prefix%d_upn (<expr>=? AND account_enabled=? AND privileged=? AND methods_class=?", lq.n)
+				keys = fmt.Sprintf("SEARCH t USING COVERING INDEX user_terms_by_prefix%d_upn (<expr>=? AND account_enabled=? AND privileged=? AND methods_class=? AND ca_covered=?", lq.n)
 			default:
 				keys = "SEARCH t USING PRIMARY KEY (term>? AND term<?)"
 			}
@@ -313,7 +321,7 @@ func TestFindUsersPlans(t *testing.T) {
 			}
 			// A status filter on an index without the state probes the state's index by the whole key.
 			if src != fromUsersByName && src != fromRange && (f.Status != mfa.StatusAny || f.Sort == mfa.SortStatus) && !strings.Contains(page,
-				"SEARCH s USING COVERING INDEX users_by_filters_name (account_enabled=? AND privileged=? AND methods_class=? AND state=? AND sort_key=? AND id=?") {
+				"SEARCH s USING COVERING INDEX users_by_filters_name (account_enabled=? AND privileged=? AND methods_class=? AND ca_covered=? AND state=? AND sort_key=? AND id=?") {
 				t.Errorf("%s: the page does not probe the index by state:\n%s", name, page)
 			}
 		}

@@ -16,7 +16,7 @@ import (
 
 const userColumns = `u.id, u.upn, u.display_name, u.account_enabled, u.privileged, u.state, u.methods,
 	u.app_passwords, u.remembered_not_before, u.reenabled_with_methods, u.state_read_at, u.version, u.sort_key, u.enabled_at,
-	u.upn_key`
+	u.upn_key, u.ca_status, u.ca_policies, u.security_defaults`
 
 // row is a scanned user with its sort keys, for cursors.
 type row struct {
@@ -34,11 +34,15 @@ func scanUser(sc interface{ Scan(...any) error }) (row, error) {
 		state, methods, sk, k string
 		notBefore, readAt     int64
 		enabledAt             int64
+		caStatus, caPolicies  string
+		secDefaults           int
 	)
 	if err := sc.Scan(&id, &u.UPN, &u.DisplayName, &enabled, &priv, &state, &methods,
-		&u.AppPasswords, &notBefore, &reenab, &readAt, &u.Version, &sk, &enabledAt, &k); err != nil {
+		&u.AppPasswords, &notBefore, &reenab, &readAt, &u.Version, &sk, &enabledAt, &k,
+		&caStatus, &caPolicies, &secDefaults); err != nil {
 		return row{}, err
 	}
+	u.Coverage = decodeCoverage(caStatus, caPolicies, secDefaults)
 	u.ID = strconv.FormatInt(id, 10)
 	u.AccountEnabled, u.Privileged, u.HadMethodsWhenReenabled = enabled == 1, priv == 1, reenab == 1
 	u.State = mfa.State(state)
@@ -136,13 +140,16 @@ func updateUser(ctx context.Context, tx *sql.Tx, id int64, u *mfa.User) error {
 		return err
 	}
 	sortKey, terms := termRows(u)
+	caStatus, caPolicies := encodeCoverage(u.Coverage)
 	_, err := tx.ExecContext(ctx, `UPDATE users SET upn = ?, upn_key = ?, display_name = ?, sort_key = ?,
 		account_enabled = ?, privileged = ?, state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
-		reenabled_with_methods = ?, state_read_at = ?, enabled_at = ?, methods_class = ?, version = version + 1 WHERE id = ?`,
+		reenabled_with_methods = ?, state_read_at = ?, enabled_at = ?, methods_class = ?,
+		ca_status = ?, ca_policies = ?, security_defaults = ?, ca_covered = ?, version = version + 1 WHERE id = ?`,
 		u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey,
 		boolInt(u.AccountEnabled), boolInt(u.Privileged), string(u.State), mfa.FormatMethodList(u.Methods),
 		u.AppPasswords, toMillis(u.RememberedDevicesNotBefore), boolInt(u.HadMethodsWhenReenabled), toMillis(u.StateReadAt),
-		toMillis(u.EnabledAt), int(mfa.ClassifyMethods(u.Methods)), id)
+		toMillis(u.EnabledAt), int(mfa.ClassifyMethods(u.Methods)),
+		caStatus, caPolicies, boolInt(u.Coverage.SecurityDefaults), boolInt(u.Coverage.Covered()), id)
 	if err != nil {
 		return err
 	}
@@ -154,14 +161,15 @@ func updateUser(ctx context.Context, tx *sql.Tx, id int64, u *mfa.User) error {
 	return nil
 }
 
-const insertTerm = `INSERT OR IGNORE INTO user_terms (term, user_id, lcp, sort_key, upn_key, account_enabled, privileged, methods_class)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+const insertTerm = `INSERT OR IGNORE INTO user_terms (term, user_id, lcp, sort_key, upn_key, account_enabled, privileged, methods_class, ca_covered)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // termArgs are the values of insertTerm for one of the user's terms: the user's sort keys and
 // filter columns but the state, as users holds them (methods_class is computed there by SQL, the
 // same as mfa.ClassifyMethods: TestMethodsClassMatchesSQL).
 func termArgs(t termRow, id int64, sortKey string, u *mfa.User) []any {
-	return []any{t.term, id, t.lcp, sortKey, mfa.NormalizeUPN(u.UPN), boolInt(u.AccountEnabled), boolInt(u.Privileged), int(mfa.ClassifyMethods(u.Methods))}
+	return []any{t.term, id, t.lcp, sortKey, mfa.NormalizeUPN(u.UPN), boolInt(u.AccountEnabled), boolInt(u.Privileged),
+		int(mfa.ClassifyMethods(u.Methods)), boolInt(u.Coverage.Covered())}
 }
 
 // termRow is a search term of a user with its lcp: the number of characters it shares with the
@@ -208,8 +216,9 @@ type inserter struct {
 
 func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	user, err := tx.PrepareContext(ctx, `INSERT INTO users (upn, upn_key, display_name, sort_key, account_enabled,
-		privileged, state, methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at, enabled_at, methods_class)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		privileged, state, methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at, enabled_at, methods_class,
+		ca_status, ca_policies, security_defaults, ca_covered, methods_read_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -235,10 +244,12 @@ func (in *inserter) insert(ctx context.Context, u *mfa.User, now time.Time) erro
 	} else if enabledAt.IsZero() {
 		enabledAt = now
 	}
+	caStatus, caPolicies := encodeCoverage(u.Coverage)
 	res, err := in.user.ExecContext(ctx, u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey,
 		boolInt(u.AccountEnabled), boolInt(u.Privileged), string(u.State), mfa.FormatMethodList(u.Methods), u.AppPasswords,
 		toMillis(u.RememberedDevicesNotBefore), boolInt(u.HadMethodsWhenReenabled), toMillis(now), toMillis(enabledAt),
-		int(mfa.ClassifyMethods(u.Methods)))
+		int(mfa.ClassifyMethods(u.Methods)), caStatus, caPolicies, boolInt(u.Coverage.SecurityDefaults), boolInt(u.Coverage.Covered()),
+		toMillis(now))
 	if isUniqueViolation(err) {
 		return mfa.Errorf(mfa.ECONFLICT, "user %s already exists", u.UPN)
 	}

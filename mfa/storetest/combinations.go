@@ -48,6 +48,9 @@ func matchesAll(u mfa.User, f mfa.UserFilter) bool {
 	if f.Methods == mfa.MethodsNone && class != mfa.MethodsClassNone || f.Methods == mfa.MethodsPhoneOnly && class != mfa.MethodsClassPhoneOnly {
 		return false
 	}
+	if f.Coverage == mfa.CoverageCA && !u.Coverage.Covered() || f.Coverage == mfa.CoverageNone && u.Coverage.Covered() {
+		return false
+	}
 	return matches(u, f)
 }
 
@@ -87,8 +90,8 @@ func walkPages(t *testing.T, db Store, all []refUser, f mfa.UserFilter) {
 			want = append(want, u.ID)
 		}
 	}
-	name := fmt.Sprintf("view=%s status=%s privileged=%s methods=%s sort=%s order=%s q=%q limit=%d",
-		f.View, f.Status, f.Privileged, f.Methods, f.Sort, f.Order, f.Query, f.Limit)
+	name := fmt.Sprintf("view=%s status=%s privileged=%s methods=%s coverage=%s sort=%s order=%s q=%q limit=%d",
+		f.View, f.Status, f.Privileged, f.Methods, f.Coverage, f.Sort, f.Order, f.Query, f.Limit)
 	var got []string
 	var first string // the previous cursor of the last page
 	for pages := 0; ; pages++ {
