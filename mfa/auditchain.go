@@ -23,6 +23,14 @@ var SystemActor = Actor{Name: "mfaportal", Method: "system"}
 // MinAuditKeyLen is the shortest audit key accepted, in bytes.
 const MinAuditKeyLen = 32
 
+// AuditKeyID identifies an audit key without revealing it (an HMAC of a fixed text under it): a
+// store keeps it beside its log, to refuse a second key even before the log has a record.
+func AuditKeyID(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("mfaportal audit key id"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 // AuditLookupKey is how the store keeps a name for lookups (the actor and target filters, a
 // user's history): lower-cased.
 func AuditLookupKey(s string) string { return strings.ToLower(s) }

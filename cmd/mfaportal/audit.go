@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/mfa/postgres"
 	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
@@ -56,18 +57,31 @@ var errTampered = mfa.Errorf(mfa.EINVALID, "the audit log has been tampered with
 // the store is opened without re-chaining, with the key the log is chained with.
 func (c *cli) verifyAudit(ctx context.Context, data, against string) error {
 	var db store
+	var chain string
 	var err error
-	if c.databaseURL() != "" {
-		db, err = c.openStore(ctx, data) // with the key: PostgreSQL's log is keyed from its first record
+	if url := c.databaseURL(); url != "" {
+		var pdb *postgres.DB
+		if pdb, err = postgres.Open(ctx, url); err == nil {
+			db = pdb
+			chain, err = pdb.AuditChain(ctx)
+		}
 	} else {
-		db, err = openPlainStore(ctx, data)
+		var sdb *sqlite.DB
+		if sdb, err = openPlainStore(ctx, data); err == nil {
+			db, chain = sdb, sdb.AuditChain()
+		}
+	}
+	if db != nil {
+		defer db.Close()
 	}
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	svc := newService(db)
-	if sdb, ok := db.(*sqlite.DB); ok && sdb.AuditChain() == mfa.AuditChainHMAC {
+	if chain == mfa.AuditChainHMAC {
+		if c.databaseURL() != "" && c.getenv("MFAPORTAL_AUDIT_KEY") == "" {
+			return mfa.Errorf(mfa.EINVALID, "the audit log is chained with the audit key: give it in MFAPORTAL_AUDIT_KEY")
+		}
 		if svc.AuditKey, err = auditKey(data, c.getenv("MFAPORTAL_AUDIT_KEY")); err != nil {
 			return err
 		}

@@ -6,14 +6,23 @@ import (
 
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/mfa/auditsink"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
+
+// auditStore is a store whose audit log can be streamed: its records, the sinks' positions, and a
+// wake-up after each commit that appended records.
+type auditStore interface {
+	mfa.AuditLog
+	mfa.AuditPositions
+	OnAudited(fn func())
+}
 
 // startAuditStream copies the audit log to MFAPORTAL_AUDIT_FILE and MFAPORTAL_AUDIT_SYSLOG as
 // records are written (and records written while the portal was stopped, by commands, at start).
-// The returned channel closes once the last records are written after ctx ends; nil when neither
-// is configured.
-func startAuditStream(ctx context.Context, cfg config, db *sqlite.DB, log *slog.Logger) <-chan struct{} {
+// One replica of those sharing a store writes the stream at a time, the holder of its lease; the
+// positions are in the store, so another goes on from there (a sink all replicas reach — syslog,
+// or a file on shared storage — then gets every record). The returned channel closes once the
+// last records are written after ctx ends; nil when neither is configured.
+func startAuditStream(ctx context.Context, cfg config, db auditStore, holder *mfa.LeaseHolder, log *slog.Logger) <-chan struct{} {
 	var sinks []mfa.AuditSink
 	if cfg.AuditFile != "" {
 		sinks = append(sinks, auditsink.File{Path: cfg.AuditFile})
@@ -33,6 +42,6 @@ func startAuditStream(ctx context.Context, cfg config, db *sqlite.DB, log *slog.
 	}}
 	db.OnAudited(s.Wake)
 	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
+	go func() { holder.Hold(ctx, s.Run); close(done) }()
 	return done
 }

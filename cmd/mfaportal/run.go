@@ -256,13 +256,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	go func() { choresHolder.Hold(ctx, chores.Run); close(choresDone) }()
 	// The audit stream stops last, after the records of draining requests and of the runner.
 	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
-	var streamDone <-chan struct{}
-	if sdb, ok := db.(*sqlite.DB); ok {
-		streamDone = startAuditStream(streamCtx, cfg, sdb, log)
-	} else if cfg.AuditFile != "" || cfg.AuditSyslog != "" {
-		stopStream()
-		return usageError{"the audit stream (MFAPORTAL_AUDIT_FILE, syslog) is written from the data folder's store: it cannot be used with MFAPORTAL_DATABASE_URL yet"}
-	}
+	streamHolder := *holder
+	streamHolder.Name = "audit-stream"
+	streamDone := startAuditStream(streamCtx, cfg, db, &streamHolder, log)
 	err = srv.Serve(ctx, l)
 	<-runnerDone
 	<-choresDone

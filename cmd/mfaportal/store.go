@@ -26,6 +26,9 @@ type store interface {
 	mfa.JobStore
 	mfa.ThrottleStore
 	mfa.LeaseStore
+	mfa.AuditPositions
+	// OnAudited sets a function called after each commit that appended audit records.
+	OnAudited(fn func())
 	SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.Time, progress func(done int)) (int, error)
 	CountUsers(ctx context.Context) (int, error)
 	Meta(ctx context.Context, key string) (string, error)
@@ -69,7 +72,7 @@ func openDatabase(ctx context.Context, url, envKey string) (*postgres.DB, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.UseAuditKey(ctx, key); err != nil {
+	if _, err := db.UseAuditKey(ctx, key, time.Now()); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +35,15 @@ func (d *DB) appendAudit(ctx context.Context, tx pgx.Tx, records []*mfa.AuditRec
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", auditLock); err != nil {
 		return err
 	}
+	if d.auditKey == nil {
+		// A process without the key (a test, an older binary) must not chain onto a keyed log.
+		if chain, err := metaIn(ctx, tx, "audit_chain"); err != nil {
+			return err
+		} else if chain == mfa.AuditChainHMAC {
+			return mfa.Errorf(mfa.EUNAVAILABLE, "the audit log is chained with the audit key, which this process has not loaded (MFAPORTAL_AUDIT_KEY)")
+		}
+	}
+	d.audited.Store(true)
 	var seq int64
 	var prev string
 	err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
@@ -153,25 +161,3 @@ func (d *DB) EachAudit(ctx context.Context, after int64, fn func(*mfa.AuditRecor
 		}
 	}
 }
-
-// UseAuditKey makes the store seal audit records with HMAC-SHA256 under key (SPEC §9). The
-// newest record must verify under it: a wrong key is refused before any record is chained onto a
-// head it cannot prove. (A PostgreSQL log is HMAC-chained from its first record: there is no
-// legacy chain to re-chain.)
-func (d *DB) UseAuditKey(ctx context.Context, key []byte) error {
-	if len(key) < mfa.MinAuditKeyLen {
-		return fmt.Errorf("the audit key must be at least %d bytes, found %d", mfa.MinAuditKeyLen, len(key))
-	}
-	r, err := scanAudit(d.pool.QueryRow(ctx, "SELECT "+auditColumns+" FROM audit ORDER BY seq DESC LIMIT 1"))
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return err
-	}
-	if err == nil && r.ComputeHash(key) != r.Hash {
-		return mfa.Errorf(mfa.EINVALID, "the audit key does not match the audit log: the newest record (%d) does not verify under it", r.Seq)
-	}
-	d.auditKey = key
-	return nil
-}
-
-// AuditKey is the key UseAuditKey set, nil before.
-func (d *DB) AuditKey() []byte { return d.auditKey }

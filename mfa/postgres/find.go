@@ -19,9 +19,9 @@ import (
 // of filter values, listDims) have users at all. The page is the merge of one keyset range per
 // non-empty class, each a bounded walk of an index that starts with the filter columns and goes on
 // in the sort's order (findpage.go): users_by_filters_name or _upn without a search,
-// user_terms_by_prefixN (and _upn) for a search of one to three (two) characters, the state of
-// each candidate looked up when the filter needs it and its class has users in other states. A
-// longer search takes its range of terms, counts it and keeps the page after the cursor. Sorted by
+// user_terms_by_prefixN (and _upn) for a search of one to four characters, the state of each
+// candidate looked up when the filter needs it and its class has users in other states. A longer
+// search takes its range of terms, counts it and keeps the page after the cursor. Sorted by
 // status, the states are walked one after the other, as far as the page needs. The page's users
 // are then read by id. So no request scans or sorts the directory (docs/PERFORMANCE.md).
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
@@ -153,15 +153,10 @@ func (d *DB) readClasses(ctx context.Context, q *listQuery) ([]classCount, error
 	return out, err
 }
 
-// Searches of up to this many characters page along a prefix index of user_terms, in display-name
-// order (also for the sort by status) or in user-name order.
-const (
-	namePrefixIndexes = 3
-	upnPrefixIndexes  = 2
-)
-
-// countedPrefix is the longest search whose total is read from prefix_counts.
-const countedPrefix = 4
+// prefixIndexes is how long a search may be to page along a prefix index of user_terms, in
+// display-name order (also for the sort by status) or in user-name order; its total is read from
+// prefix_counts, which counts the prefixes as long.
+const prefixIndexes = 4
 
 const maxPrefixRune = "\U0010FFFF"
 
@@ -229,11 +224,10 @@ const (
 )
 
 func (q *listQuery) source() int {
-	byUPN := q.f.Sort == mfa.SortUPN
 	switch {
 	case q.term == "":
 		return fromUsers
-	case q.valid && byUPN && q.n <= upnPrefixIndexes, q.valid && !byUPN && q.n <= namePrefixIndexes:
+	case q.valid && q.n <= prefixIndexes:
 		return fromPrefix
 	}
 	return fromRange

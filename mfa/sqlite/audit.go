@@ -40,6 +40,12 @@ type auditWriter struct {
 // the chain.
 func (d *DB) newAuditWriter(tx *sql.Tx) (*auditWriter, error) {
 	key, chain := d.auditChain()
+	if key == nil && chain != mfa.AuditChainHMAC {
+		// Another process sharing the file may have keyed the log since this one opened it.
+		if err := tx.QueryRow("SELECT value FROM meta WHERE key = 'audit_chain'").Scan(&chain); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+	}
 	if key == nil && chain == mfa.AuditChainHMAC {
 		return nil, mfa.Errorf(mfa.EUNAVAILABLE, "the audit log is chained with the audit key, which this process has not loaded (MFAPORTAL_AUDIT_KEY or DATA/audit.key)")
 	}

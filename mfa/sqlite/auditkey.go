@@ -68,18 +68,31 @@ func (d *DB) UseAuditKey(ctx context.Context, key []byte, now time.Time) (int64,
 	}
 	var rechained int64
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		var chain string
+		var chain, id string
 		if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'audit_chain'").Scan(&chain); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if chain == mfa.AuditChainHMAC {
-			return checkHead(ctx, tx, key)
-		}
-		var err error
-		if rechained, err = rechain(ctx, tx, key, now); err != nil {
+		// The id of the key the log was first chained with (an HMAC of a fixed text, which does
+		// not reveal it): another key is refused even before the log has a record.
+		if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'audit_key_id'").Scan(&id); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('audit_chain', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", mfa.AuditChainHMAC)
+		if id != "" && id != mfa.AuditKeyID(key) {
+			return mfa.Errorf(mfa.EINVALID, "the audit key does not match the audit log: it is not the key the log was first chained with. "+
+				"Use the key the log was written with (MFAPORTAL_AUDIT_KEY, or DATA/audit.key)")
+		}
+		if chain == mfa.AuditChainHMAC {
+			if err := checkHead(ctx, tx, key); err != nil {
+				return err
+			}
+		} else {
+			var err error
+			if rechained, err = rechain(ctx, tx, key, now); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('audit_chain', ?), ('audit_key_id', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, mfa.AuditChainHMAC, mfa.AuditKeyID(key))
 		return err
 	})
 	if err != nil {

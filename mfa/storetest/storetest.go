@@ -39,6 +39,13 @@ type Store interface {
 	mfa.ExemptionStore
 	mfa.OverviewStore
 	mfa.ExternalIndex
+	mfa.AuditPositions
+	// UseAuditKey makes the store seal audit records under key (re-chaining a legacy log once);
+	// AuditKey is that key.
+	UseAuditKey(ctx context.Context, key []byte, now time.Time) (int64, error)
+	AuditKey() []byte
+	// OnAudited sets a function called after each commit that appended audit records.
+	OnAudited(fn func())
 	// SeedUsers inserts users (the demo tenant); all or nothing into an empty directory.
 	SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.Time, progress func(done int)) (int, error)
 	// CountUsers is the number of users.
@@ -93,6 +100,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExternalIndex", testExternalIndex},
 		{"ExternalIndexNamesChangeHands", testExternalIndexNames},
 		{"SyncState", testSyncState},
+		{"AuditPositions", testAuditPositions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -111,6 +119,10 @@ func RunReplicas(t *testing.T, open TwinOpener) {
 		fn   func(*testing.T, TwinOpener)
 	}{
 		{"ThrottleUpdatesAreAtomic", testThrottleUpdatesAreAtomic},
+		{"AuditKeyRechains", testAuditKeyRechains},
+		{"AuditKeyOfAnEmptyLog", testAuditKeyOfAnEmptyLog},
+		{"AuditOneChain", testAuditOneChain},
+		{"AuditStreamFollowsTheLog", testAuditStreamFollowsTheLog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

@@ -66,26 +66,33 @@ CREATE TABLE user_terms (
 	PRIMARY KEY (term, user_id) INCLUDE (lcp, sort_key, upn_key, account_enabled, privileged, methods_class)
 );
 CREATE INDEX user_terms_by_user ON user_terms (user_id, term) INCLUDE (lcp);
--- Searches of one to three characters (one or two sorted by user name) page along these like a
--- view: each holds a user once per distinct first n characters of its terms, by filter columns, in
--- display-name (user-name) order, index-only (term and lcp ride along: PostgreSQL reads an
--- expression's column from the index only when the column is there too).
+-- Searches of one to four characters page along these like a view: each holds a user once per
+-- distinct first n characters of its terms, by filter columns, in display-name (user-name) order,
+-- index-only (term and lcp ride along: PostgreSQL reads an expression's column from the index only
+-- when the column is there too). A longer search reads its range of the primary key.
 CREATE INDEX user_terms_by_prefix1 ON user_terms (left(term, 1), account_enabled, privileged, methods_class, sort_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 1;
 CREATE INDEX user_terms_by_prefix2 ON user_terms (left(term, 2), account_enabled, privileged, methods_class, sort_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 2;
 CREATE INDEX user_terms_by_prefix3 ON user_terms (left(term, 3), account_enabled, privileged, methods_class, sort_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 3;
+CREATE INDEX user_terms_by_prefix4 ON user_terms (left(term, 4), account_enabled, privileged, methods_class, sort_key, user_id)
+	INCLUDE (term, lcp) WHERE lcp < 4;
 CREATE INDEX user_terms_by_prefix1_upn ON user_terms (left(term, 1), account_enabled, privileged, methods_class, upn_key, user_id)
-	INCLUDE (term, lcp, sort_key) WHERE lcp < 1;
+	INCLUDE (term, lcp) WHERE lcp < 1;
 CREATE INDEX user_terms_by_prefix2_upn ON user_terms (left(term, 2), account_enabled, privileged, methods_class, upn_key, user_id)
-	INCLUDE (term, lcp, sort_key) WHERE lcp < 2;
--- How many terms start with each one to three characters, and how lcp falls with them: without
+	INCLUDE (term, lcp) WHERE lcp < 2;
+CREATE INDEX user_terms_by_prefix3_upn ON user_terms (left(term, 3), account_enabled, privileged, methods_class, upn_key, user_id)
+	INCLUDE (term, lcp) WHERE lcp < 3;
+CREATE INDEX user_terms_by_prefix4_upn ON user_terms (left(term, 4), account_enabled, privileged, methods_class, upn_key, user_id)
+	INCLUDE (term, lcp) WHERE lcp < 4;
+-- How many terms start with each one to four characters, and how lcp falls with them: without
 -- these the planner guesses a short search matches a few rows, and sorts them instead of walking
 -- the indexes above in order.
 CREATE STATISTICS user_terms_prefix1 ON left(term, 1), lcp FROM user_terms;
 CREATE STATISTICS user_terms_prefix2 ON left(term, 2), lcp FROM user_terms;
 CREATE STATISTICS user_terms_prefix3 ON left(term, 3), lcp FROM user_terms;
+CREATE STATISTICS user_terms_prefix4 ON left(term, 4), lcp FROM user_terms;
 
 -- Counts per combination of the filter columns, and per search prefix of one to four characters,
 -- so that the total of a view or of a short search is read, not counted, and a page merges only the
