@@ -3,13 +3,14 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-// Conditional Access (SPEC §11) on PostgreSQL, for now: the tenant's summary is kept (meta); each
-// user's coverage and the coverage filter are not stored yet (SQLite's migration 061 has them), so
-// the filter is refused rather than ignored, and users show no coverage.
+// Conditional Access (SPEC §11) on PostgreSQL: each user's coverage is kept in users (ca_status,
+// ca_policies, security_defaults, and the coverage filter's ca_covered, as SQLite's migration 061
+// has them); the tenant's summary in meta.
 
 const conditionalAccessKey = "conditional_access"
 
@@ -33,10 +34,25 @@ func (d *DB) ConditionalAccess(ctx context.Context) (mfa.ConditionalAccessSummar
 	return s, err
 }
 
-// refuseCoverage refuses the coverage filter, which this store does not keep yet.
-func refuseCoverage(f mfa.UserFilter) error {
-	if f.Coverage != mfa.CoverageAny {
-		return mfa.FieldErrorf("coverage", "the Conditional Access coverage filter is not available with PostgreSQL yet")
+// encodePolicies is the ca_policies column of a coverage's policy names: a JSON array, "" for none.
+func encodePolicies(names []string) string {
+	if len(names) == 0 {
+		return ""
 	}
-	return nil
+	b, _ := json.Marshal(names)
+	return string(b)
+}
+
+func decodePolicies(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var names []string
+	_ = json.Unmarshal([]byte(s), &names) // written by encodePolicies
+	return names
+}
+
+// sameCoverage says whether two coverages are alike.
+func sameCoverage(a, b mfa.Coverage) bool {
+	return a.Status == b.Status && a.SecurityDefaults == b.SecurityDefaults && slices.Equal(a.Policies, b.Policies)
 }

@@ -46,31 +46,35 @@ func checkCounts(t *testing.T, db *DB) {
 			}
 		}
 	}
-	cls := "concat_ws(' ', account_enabled, privileged, methods_class, state)"
+	cls := "concat_ws(' ', account_enabled, privileged, methods_class, ca_covered, state)"
 	same("user_counts", table("SELECT "+cls+", n FROM user_counts"), table("SELECT "+cls+", count(*) FROM users GROUP BY 1"))
 	same("prefix_counts",
 		table("SELECT prefix || ' ' || "+cls+", n FROM prefix_counts"),
-		table(`SELECT p || ' ' || concat_ws(' ', u.account_enabled, u.privileged, u.methods_class, u.state), count(*)
+		table(`SELECT p || ' ' || concat_ws(' ', u.account_enabled, u.privileged, u.methods_class, u.ca_covered, u.state), count(*)
 			FROM user_terms t JOIN users u ON u.id = t.user_id, term_prefixes(t.term, t.lcp) p WHERE t.lcp < 4 GROUP BY 1`))
 	var stale int
 	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM user_terms t JOIN users u ON u.id = t.user_id
-		WHERE (t.sort_key, t.upn_key, t.account_enabled, t.privileged, t.methods_class) IS DISTINCT FROM
-			(u.sort_key, u.upn_key, u.account_enabled, u.privileged, u.methods_class)`).Scan(&stale); err != nil || stale != 0 {
+		WHERE (t.sort_key, t.upn_key, t.account_enabled, t.privileged, t.methods_class, t.ca_covered) IS DISTINCT FROM
+			(u.sort_key, u.upn_key, u.account_enabled, u.privileged, u.methods_class, u.ca_covered)`).Scan(&stale); err != nil || stale != 0 {
 		t.Errorf("%d term rows differ from their user (%v)", stale, err)
 	}
-	rows, err := db.pool.Query(ctx, "SELECT methods, methods_class FROM users")
+	rows, err := db.pool.Query(ctx, "SELECT methods, methods_class, ca_status, security_defaults, ca_covered FROM users")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var methods string
+		var methods, status string
 		var class int16
-		if err := rows.Scan(&methods, &class); err != nil {
+		var defaults, covered bool
+		if err := rows.Scan(&methods, &class, &status, &defaults, &covered); err != nil {
 			t.Fatal(err)
 		}
 		if ms, _ := mfa.ParseMethodList(methods); mfa.MethodsClass(class) != mfa.ClassifyMethods(ms) {
 			t.Errorf("%q: methods_class %d, mfa.ClassifyMethods %d", methods, class, mfa.ClassifyMethods(ms))
+		}
+		if c := (mfa.Coverage{Status: mfa.CAStatus(status), SecurityDefaults: defaults}); covered != c.Covered() {
+			t.Errorf("%+v: ca_covered %v, mfa.Coverage.Covered %v", c, covered, c.Covered())
 		}
 	}
 }
@@ -158,6 +162,12 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 	checkCounts(t, db)
 
 	if _, err := db.pool.Exec(ctx, "UPDATE users SET state = 'enforced', account_enabled = NOT account_enabled, methods = 'fido2' WHERE id % 7 = 0"); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+	storetest.CoverSome(t, db)
+	checkCounts(t, db)
+	if _, err := db.pool.Exec(ctx, "UPDATE users SET security_defaults = NOT security_defaults, ca_status = 'required' WHERE id % 5 = 0"); err != nil {
 		t.Fatal(err)
 	}
 	checkCounts(t, db)

@@ -25,9 +25,6 @@ import (
 // status, the states are walked one after the other, as far as the page needs. The page's users
 // are then read by id. So no request scans or sorts the directory (docs/PERFORMANCE.md).
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
-	if err := refuseCoverage(f); err != nil {
-		return nil, err
-	}
 	lq, err := newListQuery(f)
 	if err != nil {
 		return nil, err
@@ -128,26 +125,27 @@ func orderRows(byID map[int64]row, ids []int64) []row {
 }
 
 // readClasses reads the non-empty classes that the filter allows but for the state, in every
-// state, with their counts (of matches of the search).
+// state, with their counts (of matches of the search, and of users).
 func (d *DB) readClasses(ctx context.Context, q *listQuery) ([]classCount, error) {
 	a := &args{}
-	from, where := "user_counts t", []string{"t.n > 0"}
+	sql := "SELECT " + dimCols("t.") + ", t.n, t.n FROM user_counts t"
+	where := []string{"t.n > 0"}
 	if q.term != "" {
-		from, where = "prefix_counts t", append(where, "t.prefix = "+a.add(q.term))
+		sql = "SELECT " + dimCols("t.") + ", t.n, COALESCE(u.n, 0) FROM prefix_counts t LEFT JOIN user_counts u USING (" + dimCols("") + ")"
+		where = append(where, "t.prefix = "+a.add(q.term))
 	}
 	where = append(where, allowedWhere(&q.f, "t.", a)...)
-	rows, err := d.pool.Query(ctx, "SELECT "+dimCols("t.")+", t.n FROM "+from+" WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY "+dimCols("t."), a.vals...)
+	rows, err := d.pool.Query(ctx, sql+" WHERE "+strings.Join(where, " AND ")+" ORDER BY "+dimCols("t."), a.vals...)
 	if err != nil {
 		return nil, err
 	}
-	var enabled, privileged bool
+	var enabled, privileged, covered bool
 	var methods int16
 	var state string
-	var n int64
+	var n, all int64
 	var out []classCount
-	_, err = pgx.ForEachRow(rows, []any{&enabled, &privileged, &methods, &state, &n}, func() error {
-		out = append(out, classCount{class{enabled, privileged, methods, state}, int(n)})
+	_, err = pgx.ForEachRow(rows, []any{&enabled, &privileged, &methods, &covered, &state, &n, &all}, func() error {
+		out = append(out, classCount{class{enabled, privileged, methods, covered, state}, int(n), int(all)})
 		return nil
 	})
 	return out, err

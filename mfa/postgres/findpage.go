@@ -104,15 +104,20 @@ func (q *listQuery) arms(classes []classCount, states []any, cur *cursor, lim st
 		}
 		return out
 	}
-	match := fmt.Sprintf("left(t.term, %d) = %s AND t.lcp < %d", q.n, a.add(q.term), q.n)
-	index := ""
+	term := a.add(q.term)
+	match := fmt.Sprintf("left(t.term, %d) = %s AND t.lcp < %d", q.n, term, q.n)
 	for i := 0; i < len(classes); {
 		// The classes are in key order: those of one class in every state are next to each other.
 		j := i
 		has, other := false, false
+		matches, users := 0, 0
 		for ; j < len(classes) && slices.Equal(classes[j].class[:stateDim], classes[i].class[:stateDim]); j++ {
-			if classes[j].n > 0 {
-				has, other = has || in(classes[j].class[stateDim]), other || !in(classes[j].class[stateDim])
+			if cc := classes[j]; cc.n > 0 {
+				has, other = has || in(cc.class[stateDim]), other || !in(cc.class[stateDim])
+				matches += cc.n
+				if in(cc.class[stateDim]) {
+					users += cc.all
+				}
 			}
 		}
 		c := classes[i].class
@@ -120,7 +125,18 @@ func (q *listQuery) arms(classes []classCount, states []any, cur *cursor, lim st
 		if !has {
 			continue
 		}
-		from := "user_terms t" + index
+		if other && users < matches {
+			// Fewer users of the class are in the state than match the search: the page is found
+			// sooner walking them (in the sort's order, by the users index that holds the state)
+			// and looking each up in the terms, than walking the matches and looking up states.
+			where := q.classWhere(append(slices.Clone(c[:stateDim]), states[0]), len(listDims), a)
+			where = append(where, q.cursorWhere("t."+key, "t.id", cur, a)...)
+			out = append(out, "SELECT t."+key+" AS k, t.id AS i FROM users t CROSS JOIN LATERAL (SELECT 1 FROM user_terms x"+
+				" WHERE x.user_id = t.id AND x.term >= "+term+" AND x.term < "+a.add(q.term+maxPrefixRune)+" LIMIT 1) x"+
+				" WHERE "+strings.Join(where, " AND ")+" ORDER BY t."+key+kdir+", t.id"+kdir+" LIMIT "+lim)
+			continue
+		}
+		from := "user_terms t"
 		if other {
 			// Some of the class's matches are in a state the walk does not want (there is then
 			// one state it wants): each candidate's is looked up by its whole key in the index of

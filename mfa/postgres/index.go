@@ -41,10 +41,12 @@ func (d *DB) IndexUsers(ctx context.Context, users []mfa.ExternalUser, gen int64
 	})
 }
 
-// indexed are the rows a page of users touches, locked: by external id, and by user-name key.
+// indexed are the rows a page of users touches, locked: by external id (with when their methods
+// were read), and by user-name key.
 type indexed struct {
-	byExternal map[string]row
-	byKey      map[string]row
+	byExternal    map[string]row
+	methodsReadAt map[int64]time.Time
+	byKey         map[string]row
 }
 
 func findIndexed(ctx context.Context, tx pgx.Tx, users []mfa.ExternalUser) (indexed, error) {
@@ -52,8 +54,8 @@ func findIndexed(ctx context.Context, tx pgx.Tx, users []mfa.ExternalUser) (inde
 	for i, u := range users {
 		ext[i], upns[i] = u.ExternalID, u.UPN
 	}
-	ix := indexed{byExternal: map[string]row{}}
-	rows, err := tx.Query(ctx, "SELECT g.graph_id, "+userColumns+` FROM graph_users g JOIN users u ON u.id = g.user_id
+	ix := indexed{byExternal: map[string]row{}, methodsReadAt: map[int64]time.Time{}}
+	rows, err := tx.Query(ctx, "SELECT g.graph_id, u.methods_read_at, "+userColumns+` FROM graph_users g JOIN users u ON u.id = g.user_id
 		WHERE g.graph_id = ANY($1::text[]) ORDER BY u.id FOR UPDATE OF u`, ext)
 	if err != nil {
 		return ix, err
@@ -61,13 +63,12 @@ func findIndexed(ctx context.Context, tx pgx.Tx, users []mfa.ExternalUser) (inde
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var r row
-		var scanErr error
-		r, scanErr = scanUser(prefixed{rows, &id})
-		if scanErr != nil {
-			return ix, scanErr
+		var methodsAt int64
+		r, err := scanUser(prefixed{rows, []any{&id, &methodsAt}})
+		if err != nil {
+			return ix, err
 		}
-		ix.byExternal[id] = r
+		ix.byExternal[id], ix.methodsReadAt[r.id] = r, fromMillis(methodsAt)
 	}
 	if err := rows.Err(); err != nil {
 		return ix, err
@@ -76,13 +77,13 @@ func findIndexed(ctx context.Context, tx pgx.Tx, users []mfa.ExternalUser) (inde
 	return ix, err
 }
 
-// prefixed scans one column into first, then the rest as r would.
+// prefixed scans the first columns into first, then the rest as r would.
 type prefixed struct {
 	r     pgx.Rows
-	first *string
+	first []any
 }
 
-func (p prefixed) Scan(dest ...any) error { return p.r.Scan(append([]any{p.first}, dest...)...) }
+func (p prefixed) Scan(dest ...any) error { return p.r.Scan(append(p.first, dest...)...) }
 
 // inOrder says whether the page can be written at once: no user or name twice, and no user's name
 // held by the row of another user of the page (whom giving way would drop first or last, by order).
@@ -131,40 +132,56 @@ func indexPage(ctx context.Context, tx pgx.Tx, users []mfa.ExternalUser, gen int
 	}
 	var fresh []*mfa.User
 	var freshIDs, unread []string
+	var freshMethodsAt []time.Time
 	var writes []userWrite
-	var readIDs, readAt, seen []int64
+	var read readTimes
+	var seen []int64
 	for i := range users {
 		iu := &users[i]
 		r, found := ix.byExternal[iu.ExternalID]
 		if !found || slices.Contains(gone, r.id) {
-			u := newIndexed(iu)
-			fresh, freshIDs = append(fresh, u), append(freshIDs, iu.ExternalID)
+			fresh, freshIDs = append(fresh, newIndexed(iu)), append(freshIDs, iu.ExternalID)
+			freshMethodsAt = append(freshMethodsAt, iu.MethodsAt)
 			if !iu.StateRead {
 				unread = append(unread, mfa.NormalizeUPN(iu.UPN))
 			}
 			continue
 		}
 		before, after := *r.user, *r.user
-		if indexChange(iu, &before, &after) {
+		ch := indexChange(iu, &before, &after, ix.methodsReadAt[r.id])
+		if ch.changed {
 			writes = append(writes, userWrite{id: r.id, before: &before, after: &after})
-		} else if iu.StateRead && !before.StateReadAt.After(iu.ReadAt) {
-			readIDs, readAt = append(readIDs, r.id), append(readAt, toMillis(iu.ReadAt))
+		}
+		switch {
+		case ch.methodsNews:
+			read.add(r.id, after.StateReadAt, ch.methodsAt)
+		case ch.stateNews && !ch.changed:
+			read.add(r.id, iu.ReadAt, time.Time{})
 		}
 		seen = append(seen, r.id)
 	}
 	if err := writeUsers(ctx, tx, writes); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE users u SET state_read_at = v.at FROM unnest($1::bigint[], $2::bigint[]) AS v (id, at)
-		WHERE u.id = v.id`, readIDs, readAt); err != nil {
+	if err := read.store(ctx, tx); err != nil {
 		return err
 	}
 	ids, err := insertUsers(ctx, tx, fresh, time.Now())
 	if err != nil {
 		return err
 	}
-	// Never read: the page shows no read time rather than a wrong one.
-	if _, err := tx.Exec(ctx, "UPDATE users SET state_read_at = 0 WHERE upn_key = ANY($1::text[])", unread); err != nil {
+	// Never read: the page shows no read time rather than a wrong one. Methods read from the
+	// registration report are as of its record.
+	if _, err := tx.Exec(ctx, "UPDATE users SET state_read_at = 0, methods_read_at = 0 WHERE upn_key = ANY($1::text[])", unread); err != nil {
+		return err
+	}
+	var reported readTimes
+	for i, u := range fresh {
+		if at := freshMethodsAt[i]; !at.IsZero() && !slices.Contains(unread, mfa.NormalizeUPN(u.UPN)) {
+			reported.add(ids[i], u.StateReadAt, at)
+		}
+	}
+	if err := reported.store(ctx, tx); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO graph_users (user_id, graph_id, sync_gen) SELECT id, ext, $3
@@ -177,40 +194,82 @@ func indexPage(ctx context.Context, tx pgx.Tx, users []mfa.ExternalUser, gen int
 	return err
 }
 
-// newIndexed is the user a remote user is indexed as the first time: Disabled and not privileged
-// unless read.
+// readTimes are new read times of users (a zero methods time keeps the indexed one).
+type readTimes struct {
+	ids, state, methods []int64
+}
+
+func (r *readTimes) add(id int64, state, methods time.Time) {
+	r.ids, r.state, r.methods = append(r.ids, id), append(r.state, toMillis(state)), append(r.methods, toMillis(methods))
+}
+
+func (r *readTimes) store(ctx context.Context, tx pgx.Tx) error {
+	if len(r.ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE users u SET state_read_at = v.s, methods_read_at = CASE v.m WHEN 0 THEN u.methods_read_at ELSE v.m END
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v (id, s, m) WHERE u.id = v.id`, r.ids, r.state, r.methods)
+	return err
+}
+
+// newIndexed is the user a remote user is indexed as the first time: Disabled, not privileged and
+// its coverage unknown unless read.
 func newIndexed(iu *mfa.ExternalUser) *mfa.User {
 	u := &mfa.User{UPN: iu.UPN, DisplayName: iu.DisplayName, AccountEnabled: iu.AccountEnabled, State: mfa.StateDisabled,
 		Privileged: iu.PrivilegedRead && iu.Privileged, StateReadAt: iu.ReadAt}
+	if iu.CoverageRead {
+		u.Coverage = iu.Coverage
+	}
 	if iu.StateRead {
 		u.State, u.Methods = iu.State, mfa.NormalizeMethods(iu.Methods)
 	}
 	return u
 }
 
-// indexChange applies what was read of a user to after, and says whether what the portal shows of
-// it changed (a new version). A state read before the one indexed (a sync's page read while the
-// user was changed through the portal) is older news: the newer is kept.
-func indexChange(iu *mfa.ExternalUser, before, after *mfa.User) bool {
+// indexChanges is what reading a user again changed.
+type indexChanges struct {
+	changed     bool // what the portal shows of it: a new version
+	stateNews   bool // the state read is newer than the indexed one
+	methodsNews bool // so are the methods read (as of methodsAt)
+	methodsAt   time.Time
+}
+
+// indexChange applies what was read of a user to after, as mfa/sqlite does. A state read before the
+// one indexed (a sync's page read while the user was changed through the portal) is older news: the
+// newer is kept. Methods from the registration report (MethodsAt) are kept out likewise when the
+// index read the user's methods (at methodsReadAt) after the report's record.
+func indexChange(iu *mfa.ExternalUser, before, after *mfa.User, methodsReadAt time.Time) indexChanges {
 	after.UPN, after.DisplayName, after.AccountEnabled = iu.UPN, iu.DisplayName, iu.AccountEnabled
 	if iu.PrivilegedRead {
 		after.Privileged = iu.Privileged
 	}
-	if iu.StateRead && !before.StateReadAt.After(iu.ReadAt) {
+	if iu.CoverageRead {
+		after.Coverage = iu.Coverage
+	}
+	ch := indexChanges{stateNews: iu.StateRead && !before.StateReadAt.After(iu.ReadAt), methodsAt: iu.ReadAt}
+	ch.methodsNews = ch.stateNews
+	if !iu.MethodsAt.IsZero() {
+		ch.methodsAt = iu.MethodsAt
+		ch.methodsNews = ch.stateNews && !methodsReadAt.After(iu.MethodsAt)
+	}
+	if ch.methodsNews {
 		methods := iu.Methods
 		if !iu.DefaultRead {
 			methods = keepDefault(before.Methods, methods)
 		}
 		after.Methods = mfa.NormalizeMethods(methods)
+	}
+	if ch.stateNews {
 		if after.State != iu.State {
 			after.State = iu.State
 			after.HadMethodsWhenReenabled = false
 		}
 		after.StateReadAt = iu.ReadAt
 	}
-	return before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
+	ch.changed = before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
 		before.Privileged != after.Privileged || before.State != after.State ||
-		mfa.FormatMethodList(before.Methods) != mfa.FormatMethodList(after.Methods)
+		mfa.FormatMethodList(before.Methods) != mfa.FormatMethodList(after.Methods) || !sameCoverage(before.Coverage, after.Coverage)
+	return ch
 }
 
 // keepDefault marks as default the method of next whose type was the default in prev.

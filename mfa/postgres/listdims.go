@@ -47,6 +47,15 @@ var listDims = []listDim{
 		}
 		return nil
 	}},
+	{col: "ca_covered", values: []any{false, true}, pick: func(f *mfa.UserFilter) []any {
+		switch f.Coverage {
+		case mfa.CoverageCA:
+			return []any{true}
+		case mfa.CoverageNone:
+			return []any{false}
+		}
+		return nil
+	}},
 	// The state is last: it alone is not in user_terms (a bulk update changes a million of them).
 	{col: "state", values: []any{string(mfa.StateDisabled), string(mfa.StateEnabled), string(mfa.StateEnforced)},
 		pick: func(f *mfa.UserFilter) []any {
@@ -64,10 +73,11 @@ var stateDim = len(listDims) - 1
 // range of each index that starts with those columns.
 type class []any
 
-// classCount is a class and how many users (matches of the search) it has.
+// classCount is a class, how many users match the search in it (n), and how many users it has.
 type classCount struct {
 	class class
 	n     int
+	all   int
 }
 
 // dimCols are the columns of listDims, with the alias prefix given ("t." say), comma-separated.

@@ -13,7 +13,7 @@ import (
 
 const userColumns = `u.id, u.upn, u.display_name, u.account_enabled, u.privileged, u.state, u.methods,
 	u.app_passwords, u.remembered_not_before, u.reenabled_with_methods, u.state_read_at, u.version, u.sort_key,
-	u.upn_key, u.enabled_at`
+	u.upn_key, u.enabled_at, u.ca_status, u.ca_policies, u.security_defaults`
 
 // row is a scanned user with its sort keys and id, for cursors and writes.
 type row struct {
@@ -31,11 +31,14 @@ func scanUser(sc pgx.Row) (row, error) {
 		notBefore, readAt int64
 		enabledAt         int64
 		sk, k             string
+		caStatus, caNames string
 	)
 	if err := sc.Scan(&id, &u.UPN, &u.DisplayName, &u.AccountEnabled, &u.Privileged, &state, &methods,
-		&u.AppPasswords, &notBefore, &u.HadMethodsWhenReenabled, &readAt, &u.Version, &sk, &k, &enabledAt); err != nil {
+		&u.AppPasswords, &notBefore, &u.HadMethodsWhenReenabled, &readAt, &u.Version, &sk, &k, &enabledAt,
+		&caStatus, &caNames, &u.Coverage.SecurityDefaults); err != nil {
 		return row{}, err
 	}
+	u.Coverage.Status, u.Coverage.Policies = mfa.CAStatus(caStatus), decodePolicies(caNames)
 	u.ID = strconv.FormatInt(id, 10)
 	u.State = mfa.State(state)
 	u.Methods, _ = mfa.ParseMethodList(methods) // written by this package from valid types

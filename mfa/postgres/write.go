@@ -65,12 +65,15 @@ func writeUsers(ctx context.Context, tx pgx.Tx, writes []userWrite) error {
 	if len(narrow.ids) > 0 {
 		if _, err := tx.Exec(ctx, `UPDATE users u SET state = v.state, methods = v.methods, app_passwords = v.app_passwords,
 			remembered_not_before = v.remembered_not_before, reenabled_with_methods = v.reenabled, state_read_at = v.state_read_at,
-			enabled_at = v.enabled_at, version = v.version
+			enabled_at = v.enabled_at, ca_status = v.ca_status, ca_policies = v.ca_policies, security_defaults = v.security_defaults,
+			version = v.version
 			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::boolean[], $7::bigint[], $8::bigint[],
-				$9::bigint[]) AS v (id, state, methods, app_passwords, remembered_not_before, reenabled, state_read_at, version, enabled_at)
+				$9::bigint[], $10::text[], $11::text[], $12::boolean[])
+				AS v (id, state, methods, app_passwords, remembered_not_before, reenabled, state_read_at, version, enabled_at,
+					ca_status, ca_policies, security_defaults)
 			WHERE u.id = v.id`,
 			narrow.ids, narrow.states, narrow.methods, narrow.appPasswords, narrow.notBefore, narrow.reenabled, narrow.readAt, narrow.versions,
-			narrow.enabledAt); err != nil {
+			narrow.enabledAt, narrow.caStatus, narrow.caPolicies, narrow.secDefaults); err != nil {
 			return err
 		}
 	}
@@ -85,9 +88,9 @@ func writeUsers(ctx context.Context, tx pgx.Tx, writes []userWrite) error {
 // narrowWrites are the columns of narrow writes, as arrays for unnest.
 type narrowWrites struct {
 	ids, notBefore, readAt, versions, enabledAt []int64
-	states, methods                             []string
+	states, methods, caStatus, caPolicies       []string
 	appPasswords                                []int32
-	reenabled                                   []bool
+	reenabled, secDefaults                      []bool
 }
 
 func (n *narrowWrites) add(w userWrite) {
@@ -101,6 +104,9 @@ func (n *narrowWrites) add(w userWrite) {
 	n.readAt = append(n.readAt, toMillis(a.StateReadAt))
 	n.versions = append(n.versions, w.before.Version+1)
 	n.enabledAt = append(n.enabledAt, toMillis(a.EnabledAt))
+	n.caStatus = append(n.caStatus, string(a.Coverage.Status))
+	n.caPolicies = append(n.caPolicies, encodePolicies(a.Coverage.Policies))
+	n.secDefaults = append(n.secDefaults, a.Coverage.SecurityDefaults)
 }
 
 // rewriteUser rewrites a user's row and search terms: the old terms go first (their counts are
@@ -112,10 +118,12 @@ func rewriteUser(ctx context.Context, tx pgx.Tx, id int64, u *mfa.User, version 
 	sortKey, terms := mfa.UserTerms(u.DisplayName, u.UPN)
 	_, err := tx.Exec(ctx, `UPDATE users SET upn = $1, upn_key = $2, display_name = $3, sort_key = $4,
 		account_enabled = $5, privileged = $6, state = $7, methods = $8, app_passwords = $9, remembered_not_before = $10,
-		reenabled_with_methods = $11, state_read_at = $12, enabled_at = $13, version = $14 WHERE id = $15`,
+		reenabled_with_methods = $11, state_read_at = $12, enabled_at = $13, version = $14,
+		ca_status = $16, ca_policies = $17, security_defaults = $18 WHERE id = $15`,
 		u.UPN, mfa.NormalizeUPN(u.UPN), u.DisplayName, sortKey, u.AccountEnabled, u.Privileged, string(u.State),
 		mfa.FormatMethodList(u.Methods), u.AppPasswords, toMillis(u.RememberedDevicesNotBefore), u.HadMethodsWhenReenabled,
-		toMillis(u.StateReadAt), toMillis(u.EnabledAt), version, id)
+		toMillis(u.StateReadAt), toMillis(u.EnabledAt), version, id,
+		string(u.Coverage.Status), encodePolicies(u.Coverage.Policies), u.Coverage.SecurityDefaults)
 	if isUniqueViolation(err) {
 		return mfa.Errorf(mfa.ECONFLICT, "user %s already exists", u.UPN)
 	}
@@ -130,11 +138,11 @@ func rewriteUser(ctx context.Context, tx pgx.Tx, id int64, u *mfa.User, version 
 // termColumns are user_terms rows as arrays for unnest: each term with its user's sort keys and
 // filter columns but the state (methods_class as users computes it: TestMethodsClassMatchesSQL).
 type termColumns struct {
-	terms, sortKeys, upnKeys []string
-	userIDs                  []int64
-	lcps                     []int32
-	enabled, privileged      []bool
-	classes                  []int16
+	terms, sortKeys, upnKeys     []string
+	userIDs                      []int64
+	lcps                         []int32
+	enabled, privileged, covered []bool
+	classes                      []int16
 }
 
 func (t *termColumns) add(id int64, sortKey string, u *mfa.User, terms []mfa.Term) {
@@ -148,6 +156,7 @@ func (t *termColumns) add(id int64, sortKey string, u *mfa.User, terms []mfa.Ter
 		t.enabled = append(t.enabled, u.AccountEnabled)
 		t.privileged = append(t.privileged, u.Privileged)
 		t.classes = append(t.classes, class)
+		t.covered = append(t.covered, u.Coverage.Covered())
 	}
 }
 
@@ -155,9 +164,10 @@ func (t *termColumns) insert(ctx context.Context, tx pgx.Tx) error {
 	if len(t.terms) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO user_terms (term, user_id, lcp, sort_key, upn_key, account_enabled, privileged, methods_class)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::boolean[], $7::boolean[], $8::smallint[])`,
-		t.terms, t.userIDs, t.lcps, t.sortKeys, t.upnKeys, t.enabled, t.privileged, t.classes)
+	_, err := tx.Exec(ctx, `INSERT INTO user_terms (term, user_id, lcp, sort_key, upn_key, account_enabled, privileged, methods_class,
+		ca_covered) SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::boolean[], $7::boolean[],
+		$8::smallint[], $9::boolean[])`,
+		t.terms, t.userIDs, t.lcps, t.sortKeys, t.upnKeys, t.enabled, t.privileged, t.classes, t.covered)
 	return err
 }
 
@@ -178,7 +188,8 @@ func insertUsers(ctx context.Context, tx pgx.Tx, users []*mfa.User, now time.Tim
 	}
 	var c struct {
 		upns, keys, names, sortKeys, states, methods []string
-		enabled, privileged, reenabled               []bool
+		caStatus, caPolicies                         []string
+		enabled, privileged, reenabled, secDefaults  []bool
 		appPasswords                                 []int32
 		notBefore, readAt, enabledAt                 []int64
 	}
@@ -200,14 +211,21 @@ func insertUsers(ctx context.Context, tx pgx.Tx, users []*mfa.User, now time.Tim
 		}
 		c.notBefore, c.readAt = append(c.notBefore, toMillis(u.RememberedDevicesNotBefore)), append(c.readAt, toMillis(at))
 		c.enabledAt = append(c.enabledAt, toMillis(enabledOnInsert(u, at)))
+		c.caStatus, c.caPolicies = append(c.caStatus, string(u.Coverage.Status)), append(c.caPolicies, encodePolicies(u.Coverage.Policies))
+		c.secDefaults = append(c.secDefaults, u.Coverage.SecurityDefaults)
 		terms.add(ids[i], sortKey, u, ts)
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO users (id, upn, upn_key, display_name, sort_key, account_enabled, privileged, state,
-		methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at, enabled_at)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[],
-			$8::text[], $9::text[], $10::integer[], $11::bigint[], $12::boolean[], $13::bigint[], $14::bigint[])`,
+		methods, app_passwords, remembered_not_before, reenabled_with_methods, state_read_at, enabled_at, methods_read_at,
+		ca_status, ca_policies, security_defaults)
+		SELECT id, upn, upn_key, display_name, sort_key, account_enabled, privileged, state, methods, app_passwords, remembered_not_before,
+			reenabled, state_read_at, enabled_at, state_read_at, ca_status, ca_policies, security_defaults
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[],
+			$8::text[], $9::text[], $10::integer[], $11::bigint[], $12::boolean[], $13::bigint[], $14::bigint[], $15::text[], $16::text[],
+			$17::boolean[]) AS v (id, upn, upn_key, display_name, sort_key, account_enabled, privileged, state, methods, app_passwords,
+			remembered_not_before, reenabled, state_read_at, enabled_at, ca_status, ca_policies, security_defaults)`,
 		ids, c.upns, c.keys, c.names, c.sortKeys, c.enabled, c.privileged, c.states, c.methods, c.appPasswords,
-		c.notBefore, c.reenabled, c.readAt, c.enabledAt)
+		c.notBefore, c.reenabled, c.readAt, c.enabledAt, c.caStatus, c.caPolicies, c.secDefaults)
 	if err != nil {
 		return nil, conflict(err)
 	}

@@ -101,6 +101,9 @@ func Run(t *testing.T, open Opener) {
 		{"ExternalIndexNamesChangeHands", testExternalIndexNames},
 		{"SyncState", testSyncState},
 		{"AuditPositions", testAuditPositions},
+		{"CoverageKept", testCoverageKept},
+		{"IndexMethodsFromReport", testIndexMethodsFromReport},
+		{"FindUsersCoverageCombinations", testFindUsersCoverageCombinations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

@@ -28,15 +28,25 @@ CREATE TABLE users (
 	-- When the user was last moved to Enabled (0 when not Enabled), set by every writer
 	-- (mfa.EnabledSince): the registration tab's order. (SQLite's migration 051.)
 	enabled_at             bigint  NOT NULL DEFAULT 0,
+	-- Conditional Access coverage as the last Graph sync evaluated it (mfa.Coverage; SQLite's
+	-- migration 061): ca_status ('' not evaluated, 'required', 'reportOnly', 'none'), the names of
+	-- the policies (a JSON array), security defaults; ca_covered is the coverage filter's column
+	-- (mfa.Coverage.Covered; a test checks they agree). methods_read_at is when the methods were
+	-- last read (the registration report may be older than a change the portal read back since).
+	ca_status              text    NOT NULL DEFAULT '',
+	ca_policies            text    NOT NULL DEFAULT '',
+	security_defaults      boolean NOT NULL DEFAULT false,
+	ca_covered             boolean NOT NULL GENERATED ALWAYS AS (ca_status = 'required' OR security_defaults) STORED,
+	methods_read_at        bigint  NOT NULL DEFAULT 0,
 	version                bigint  NOT NULL DEFAULT 1
 );
 
--- The users list filters on four enumerated columns (listdims.go): a page is the merge of one
+-- The users list filters on five enumerated columns (listdims.go): a page is the merge of one
 -- keyset range per combination of their allowed values, each a range of one of these indexes, in
 -- display-name or user-name order. (In PostgreSQL a change of any indexed column writes an entry in
 -- every index of the row, so, unlike SQLite's, both indexes hold the state.)
-CREATE INDEX users_by_filters_name ON users (account_enabled, privileged, methods_class, state, sort_key, id);
-CREATE INDEX users_by_filters_upn  ON users (account_enabled, privileged, methods_class, state, upn_key, id);
+CREATE INDEX users_by_filters_name ON users (account_enabled, privileged, methods_class, ca_covered, state, sort_key, id);
+CREATE INDEX users_by_filters_upn  ON users (account_enabled, privileged, methods_class, ca_covered, state, upn_key, id);
 
 -- Enabled users who have not completed registration, those enabled longest ago first (the
 -- registration tab pages and counts it); only they are in it. (SQLite's migrations 051 and 056:
@@ -61,30 +71,31 @@ CREATE TABLE user_terms (
 	account_enabled boolean  NOT NULL,
 	privileged      boolean  NOT NULL,
 	methods_class   smallint NOT NULL,
+	ca_covered      boolean  NOT NULL,
 	-- The columns a longer search reads ride along in the key's index: its range is read from the
 	-- index alone (index-only), not from rows scattered over the table.
-	PRIMARY KEY (term, user_id) INCLUDE (lcp, sort_key, upn_key, account_enabled, privileged, methods_class)
+	PRIMARY KEY (term, user_id) INCLUDE (lcp, sort_key, upn_key, account_enabled, privileged, methods_class, ca_covered)
 );
 CREATE INDEX user_terms_by_user ON user_terms (user_id, term) INCLUDE (lcp);
 -- Searches of one to four characters page along these like a view: each holds a user once per
 -- distinct first n characters of its terms, by filter columns, in display-name (user-name) order,
 -- index-only (term and lcp ride along: PostgreSQL reads an expression's column from the index only
 -- when the column is there too). A longer search reads its range of the primary key.
-CREATE INDEX user_terms_by_prefix1 ON user_terms (left(term, 1), account_enabled, privileged, methods_class, sort_key, user_id)
+CREATE INDEX user_terms_by_prefix1 ON user_terms (left(term, 1), account_enabled, privileged, methods_class, ca_covered, sort_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 1;
-CREATE INDEX user_terms_by_prefix2 ON user_terms (left(term, 2), account_enabled, privileged, methods_class, sort_key, user_id)
+CREATE INDEX user_terms_by_prefix2 ON user_terms (left(term, 2), account_enabled, privileged, methods_class, ca_covered, sort_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 2;
-CREATE INDEX user_terms_by_prefix3 ON user_terms (left(term, 3), account_enabled, privileged, methods_class, sort_key, user_id)
+CREATE INDEX user_terms_by_prefix3 ON user_terms (left(term, 3), account_enabled, privileged, methods_class, ca_covered, sort_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 3;
-CREATE INDEX user_terms_by_prefix4 ON user_terms (left(term, 4), account_enabled, privileged, methods_class, sort_key, user_id)
+CREATE INDEX user_terms_by_prefix4 ON user_terms (left(term, 4), account_enabled, privileged, methods_class, ca_covered, sort_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 4;
-CREATE INDEX user_terms_by_prefix1_upn ON user_terms (left(term, 1), account_enabled, privileged, methods_class, upn_key, user_id)
+CREATE INDEX user_terms_by_prefix1_upn ON user_terms (left(term, 1), account_enabled, privileged, methods_class, ca_covered, upn_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 1;
-CREATE INDEX user_terms_by_prefix2_upn ON user_terms (left(term, 2), account_enabled, privileged, methods_class, upn_key, user_id)
+CREATE INDEX user_terms_by_prefix2_upn ON user_terms (left(term, 2), account_enabled, privileged, methods_class, ca_covered, upn_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 2;
-CREATE INDEX user_terms_by_prefix3_upn ON user_terms (left(term, 3), account_enabled, privileged, methods_class, upn_key, user_id)
+CREATE INDEX user_terms_by_prefix3_upn ON user_terms (left(term, 3), account_enabled, privileged, methods_class, ca_covered, upn_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 3;
-CREATE INDEX user_terms_by_prefix4_upn ON user_terms (left(term, 4), account_enabled, privileged, methods_class, upn_key, user_id)
+CREATE INDEX user_terms_by_prefix4_upn ON user_terms (left(term, 4), account_enabled, privileged, methods_class, ca_covered, upn_key, user_id)
 	INCLUDE (term, lcp) WHERE lcp < 4;
 -- How many terms start with each one to four characters, and how lcp falls with them: without
 -- these the planner guesses a short search matches a few rows, and sorts them instead of walking
@@ -102,18 +113,20 @@ CREATE TABLE user_counts (
 	account_enabled boolean  NOT NULL,
 	privileged      boolean  NOT NULL,
 	methods_class   smallint NOT NULL,
+	ca_covered      boolean  NOT NULL,
 	state           text     NOT NULL,
 	n               bigint   NOT NULL,
-	PRIMARY KEY (account_enabled, privileged, methods_class, state)
+	PRIMARY KEY (account_enabled, privileged, methods_class, ca_covered, state)
 );
 CREATE TABLE prefix_counts (
 	prefix          text     COLLATE "C" NOT NULL,
 	account_enabled boolean  NOT NULL,
 	privileged      boolean  NOT NULL,
 	methods_class   smallint NOT NULL,
+	ca_covered      boolean  NOT NULL,
 	state           text     NOT NULL,
 	n               bigint   NOT NULL,
-	PRIMARY KEY (prefix, account_enabled, privileged, methods_class, state)
+	PRIMARY KEY (prefix, account_enabled, privileged, methods_class, ca_covered, state)
 );
 
 -- The prefixes (1..4 characters) under which a term counts its user.
@@ -125,18 +138,18 @@ $$;
 CREATE FUNCTION user_terms_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO prefix_counts AS c (prefix, account_enabled, privileged, methods_class, state, n)
-		SELECT p, u.account_enabled, u.privileged, u.methods_class, u.state, count(*)
+		INSERT INTO prefix_counts AS c (prefix, account_enabled, privileged, methods_class, ca_covered, state, n)
+		SELECT p, u.account_enabled, u.privileged, u.methods_class, u.ca_covered, u.state, count(*)
 		FROM new_terms t JOIN users u ON u.id = t.user_id, term_prefixes(t.term, t.lcp) p
-		WHERE t.lcp < 4 GROUP BY 1, 2, 3, 4, 5
-		ON CONFLICT (prefix, account_enabled, privileged, methods_class, state) DO UPDATE SET n = c.n + excluded.n;
+		WHERE t.lcp < 4 GROUP BY 1, 2, 3, 4, 5, 6
+		ON CONFLICT (prefix, account_enabled, privileged, methods_class, ca_covered, state) DO UPDATE SET n = c.n + excluded.n;
 	ELSE
 		UPDATE prefix_counts c SET n = c.n - d.n
-		FROM (SELECT p AS prefix, u.account_enabled, u.privileged, u.methods_class, u.state, count(*) AS n
+		FROM (SELECT p AS prefix, u.account_enabled, u.privileged, u.methods_class, u.ca_covered, u.state, count(*) AS n
 			FROM old_terms t JOIN users u ON u.id = t.user_id, term_prefixes(t.term, t.lcp) p
-			WHERE t.lcp < 4 GROUP BY 1, 2, 3, 4, 5) d
-		WHERE c.prefix = d.prefix AND c.account_enabled = d.account_enabled AND c.privileged = d.privileged
-			AND c.methods_class = d.methods_class AND c.state = d.state;
+			WHERE t.lcp < 4 GROUP BY 1, 2, 3, 4, 5, 6) d
+		WHERE (c.prefix, c.account_enabled, c.privileged, c.methods_class, c.ca_covered, c.state) =
+			(d.prefix, d.account_enabled, d.privileged, d.methods_class, d.ca_covered, d.state);
 	END IF;
 	RETURN NULL;
 END $$;
@@ -149,39 +162,39 @@ CREATE TRIGGER user_terms_count_delete AFTER DELETE ON user_terms
 CREATE FUNCTION users_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO user_counts AS c (account_enabled, privileged, methods_class, state, n)
-		SELECT account_enabled, privileged, methods_class, state, count(*) FROM new_users GROUP BY 1, 2, 3, 4
-		ON CONFLICT (account_enabled, privileged, methods_class, state) DO UPDATE SET n = c.n + excluded.n;
+		INSERT INTO user_counts AS c (account_enabled, privileged, methods_class, ca_covered, state, n)
+		SELECT account_enabled, privileged, methods_class, ca_covered, state, count(*) FROM new_users GROUP BY 1, 2, 3, 4, 5
+		ON CONFLICT (account_enabled, privileged, methods_class, ca_covered, state) DO UPDATE SET n = c.n + excluded.n;
 	ELSIF TG_OP = 'DELETE' THEN
 		UPDATE user_counts c SET n = c.n - d.n
-		FROM (SELECT account_enabled, privileged, methods_class, state, count(*) AS n FROM old_users GROUP BY 1, 2, 3, 4) d
-		WHERE c.account_enabled = d.account_enabled AND c.privileged = d.privileged AND c.methods_class = d.methods_class
-			AND c.state = d.state;
+		FROM (SELECT account_enabled, privileged, methods_class, ca_covered, state, count(*) AS n FROM old_users GROUP BY 1, 2, 3, 4, 5) d
+		WHERE (c.account_enabled, c.privileged, c.methods_class, c.ca_covered, c.state) =
+			(d.account_enabled, d.privileged, d.methods_class, d.ca_covered, d.state);
 	ELSE
 		WITH moved AS MATERIALIZED (
-			SELECT o.id, o.account_enabled AS e0, o.privileged AS p0, o.methods_class AS m0, o.state AS s0,
-				n.account_enabled AS e1, n.privileged AS p1, n.methods_class AS m1, n.state AS s1
+			SELECT o.id, o.account_enabled AS e0, o.privileged AS p0, o.methods_class AS m0, o.ca_covered AS c0, o.state AS s0,
+				n.account_enabled AS e1, n.privileged AS p1, n.methods_class AS m1, n.ca_covered AS c1, n.state AS s1
 			FROM old_users o JOIN new_users n ON n.id = o.id
-			WHERE (o.account_enabled, o.privileged, o.methods_class, o.state) IS DISTINCT FROM
-				(n.account_enabled, n.privileged, n.methods_class, n.state)
+			WHERE (o.account_enabled, o.privileged, o.methods_class, o.ca_covered, o.state) IS DISTINCT FROM
+				(n.account_enabled, n.privileged, n.methods_class, n.ca_covered, n.state)
 		), users_moved AS (
-			INSERT INTO user_counts AS c (account_enabled, privileged, methods_class, state, n)
-			SELECT e, p, m, s, sum(d) FROM (
-				SELECT e0, p0, m0, s0, -1 FROM moved
-				UNION ALL SELECT e1, p1, m1, s1, 1 FROM moved) x (e, p, m, s, d)
-			GROUP BY 1, 2, 3, 4 HAVING sum(d) <> 0
-			ON CONFLICT (account_enabled, privileged, methods_class, state) DO UPDATE SET n = c.n + excluded.n
+			INSERT INTO user_counts AS c (account_enabled, privileged, methods_class, ca_covered, state, n)
+			SELECT e, p, m, cv, s, sum(d) FROM (
+				SELECT e0, p0, m0, c0, s0, -1 FROM moved
+				UNION ALL SELECT e1, p1, m1, c1, s1, 1 FROM moved) x (e, p, m, cv, s, d)
+			GROUP BY 1, 2, 3, 4, 5 HAVING sum(d) <> 0
+			ON CONFLICT (account_enabled, privileged, methods_class, ca_covered, state) DO UPDATE SET n = c.n + excluded.n
 		)
-		INSERT INTO prefix_counts AS c (prefix, account_enabled, privileged, methods_class, state, n)
-		SELECT pr, e, p, m, s, sum(d) FROM (
-			SELECT pr, mv.e0, mv.p0, mv.m0, mv.s0, -1
+		INSERT INTO prefix_counts AS c (prefix, account_enabled, privileged, methods_class, ca_covered, state, n)
+		SELECT pr, e, p, m, cv, s, sum(d) FROM (
+			SELECT pr, mv.e0, mv.p0, mv.m0, mv.c0, mv.s0, -1
 			FROM moved mv JOIN user_terms t ON t.user_id = mv.id AND t.lcp < 4, term_prefixes(t.term, t.lcp) pr
 			UNION ALL
-			SELECT pr, mv.e1, mv.p1, mv.m1, mv.s1, 1
+			SELECT pr, mv.e1, mv.p1, mv.m1, mv.c1, mv.s1, 1
 			FROM moved mv JOIN user_terms t ON t.user_id = mv.id AND t.lcp < 4, term_prefixes(t.term, t.lcp) pr
-		) x (pr, e, p, m, s, d)
-		GROUP BY 1, 2, 3, 4, 5 HAVING sum(d) <> 0
-		ON CONFLICT (prefix, account_enabled, privileged, methods_class, state) DO UPDATE SET n = c.n + excluded.n;
+		) x (pr, e, p, m, cv, s, d)
+		GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
+		ON CONFLICT (prefix, account_enabled, privileged, methods_class, ca_covered, state) DO UPDATE SET n = c.n + excluded.n;
 	END IF;
 	RETURN NULL;
 END $$;
@@ -193,8 +206,8 @@ CREATE TRIGGER users_count_delete AFTER DELETE ON users
 	REFERENCING OLD TABLE AS old_users FOR EACH STATEMENT EXECUTE FUNCTION users_counts();
 
 -- A user's terms go before the user (their counts need its class), and follow its sort keys and
--- filter columns when those are changed without rewriting the terms (methods_class, when a writer
--- changes the methods alone).
+-- filter columns when those are changed without rewriting the terms (methods_class or ca_covered,
+-- when a writer changes the methods or the coverage alone).
 CREATE FUNCTION users_delete_terms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	DELETE FROM user_terms WHERE user_id = OLD.id;
@@ -205,14 +218,15 @@ CREATE TRIGGER users_delete_terms BEFORE DELETE ON users FOR EACH ROW EXECUTE FU
 CREATE FUNCTION users_filters_to_terms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	UPDATE user_terms SET sort_key = NEW.sort_key, upn_key = NEW.upn_key, account_enabled = NEW.account_enabled,
-		privileged = NEW.privileged, methods_class = NEW.methods_class
+		privileged = NEW.privileged, methods_class = NEW.methods_class, ca_covered = NEW.ca_covered
 	WHERE user_id = NEW.id;
 	RETURN NULL;
 END $$;
--- Not UPDATE OF: a generated column (methods_class) is never in an UPDATE's list of columns.
+-- Not UPDATE OF: a generated column (methods_class, ca_covered) is never in an UPDATE's list of
+-- columns.
 CREATE TRIGGER users_filters_to_terms AFTER UPDATE ON users FOR EACH ROW
-	WHEN ((OLD.sort_key, OLD.upn_key, OLD.account_enabled, OLD.privileged, OLD.methods_class) IS DISTINCT FROM
-		(NEW.sort_key, NEW.upn_key, NEW.account_enabled, NEW.privileged, NEW.methods_class))
+	WHEN ((OLD.sort_key, OLD.upn_key, OLD.account_enabled, OLD.privileged, OLD.methods_class, OLD.ca_covered) IS DISTINCT FROM
+		(NEW.sort_key, NEW.upn_key, NEW.account_enabled, NEW.privileged, NEW.methods_class, NEW.ca_covered))
 	EXECUTE FUNCTION users_filters_to_terms();
 
 -- Local sign-in accounts of the portal; names are unique case-insensitively.
