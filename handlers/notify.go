@@ -43,13 +43,20 @@ func (h *Handlers) Notify(w http.ResponseWriter, r *http.Request) {
 		h.renderRegistration(w, r, "", http.StatusBadRequest, nil, "Select one or more users to notify first.")
 		return
 	}
-	if !h.Results.Claim(op, actor.Name) { // submitted twice: sent once already
+	claimed, err := h.Results.Claim(r.Context(), op, actor.Name)
+	if err != nil {
+		h.ErrorPage(w, r, err)
+		return
+	}
+	if !claimed { // submitted twice (or at once, on any replica): sent once already
 		http.Redirect(w, r, "/registration?result="+op, http.StatusSeeOther)
 		return
 	}
 	results, err := h.Service.NotifyUsers(r.Context(), actor, upns, mfa.SourcePage)
 	if err != nil {
-		h.Results.Release(op, actor.Name)
+		if err := h.Results.Release(r.Context(), op, actor.Name); err != nil {
+			h.logInternal(r, err)
+		}
 		if c := mfa.ErrorCode(err); c == mfa.EINVALID || c == mfa.EUNAVAILABLE {
 			h.renderRegistration(w, r, "", StatusFor(err), nil, mfa.ErrorMessage(err))
 			return
@@ -63,7 +70,9 @@ func (h *Handlers) Notify(w http.ResponseWriter, r *http.Request) {
 			d.OK, d.Title = false, "Some notifications were not sent"
 		}
 	}
-	h.Results.Put(op, actor.Name, d)
+	if err := h.Results.Put(r.Context(), op, actor.Name, d); err != nil {
+		h.logInternal(r, err) // sent all the same: the page says the result is not available
+	}
 	http.Redirect(w, r, "/registration?result="+op, http.StatusSeeOther)
 }
 

@@ -1,44 +1,35 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"sync"
+	"encoding/json"
 	"time"
 
+	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/templates"
 )
 
 // ResultStore keeps what a quick step did for the page the admin is sent back to (post, redirect,
 // get), and makes each confirmation's one-time id work once: Claim takes it atomically, so a form
-// submitted twice, or eight times at once, applies once. It lives in memory, bounded (MaxRows
-// result rows in all, the oldest results dropped first): after a restart, or once dropped, the
-// page simply shows no result dialog.
+// submitted twice, or eight times at once on any replicas, applies once. Both live in the portal's
+// store (mfa.StepResultStore), so that any replica serves the result page; results are kept for
+// TTL, bounded to MaxRows result rows in all (the oldest dropped first): once dropped, the page
+// simply says the result is no longer available.
 type ResultStore struct {
-	mu      sync.Mutex
-	entries map[string]*storedResult
-	order   []string // ops, oldest first
-	rows    int      // result rows held
-	ttl     time.Duration
-	now     func() time.Time
-	// MaxRows bounds the memory the results hold (a quick step's result holds a row per user).
-	MaxRows int
-}
-
-type storedResult struct {
-	account string
-	dialog  templates.ResultDialog
-	done    bool // false while the step is being applied
-	rows    int
-	at      time.Time
+	Store   mfa.StepResultStore
+	TTL     time.Duration
+	MaxRows int // bounds the stored results (a quick step's result holds a row per user)
+	Now     func() time.Time
 }
 
 // DefaultResultRows bounds the stored results: about 200,000 users' outcomes (a few tens of MB).
 const DefaultResultRows = 200_000
 
-// NewResultStore keeps results for ttl.
-func NewResultStore(ttl time.Duration) *ResultStore {
-	return &ResultStore{entries: map[string]*storedResult{}, ttl: ttl, now: time.Now, MaxRows: DefaultResultRows}
+// NewResultStore keeps results in store for ttl.
+func NewResultStore(store mfa.StepResultStore, ttl time.Duration) *ResultStore {
+	return &ResultStore{Store: store, TTL: ttl, MaxRows: DefaultResultRows, Now: time.Now}
 }
 
 // NewOp returns a fresh one-time id for a confirmation.
@@ -58,82 +49,39 @@ func validOp(op string) bool {
 
 // Claim takes op for account, atomically: true for the first caller only, who then applies the
 // step and calls Put (or Release if nothing was applied).
-func (s *ResultStore) Claim(op, account string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expire()
-	if _, taken := s.entries[op]; taken {
-		return false
-	}
-	s.entries[op] = &storedResult{account: account, at: s.now(), rows: 1}
-	s.order = append(s.order, op)
-	s.rows++
-	s.bound()
-	return true
+func (s *ResultStore) Claim(ctx context.Context, op, account string) (bool, error) {
+	return s.Store.ClaimStep(ctx, op, account, s.Now())
 }
 
 // Release gives a claimed op back when nothing was applied (the form is shown again to correct).
-func (s *ResultStore) Release(op, account string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.entries[op]; ok && e.account == account && !e.done {
-		s.rows -= e.rows
-		delete(s.entries, op)
-	}
+func (s *ResultStore) Release(ctx context.Context, op, account string) error {
+	return s.Store.ReleaseStep(context.WithoutCancel(ctx), op, account)
 }
 
-// Put stores the result of a claimed op.
-func (s *ResultStore) Put(op, account string, d templates.ResultDialog) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.entries[op]
-	if !ok { // dropped meanwhile (the bound): claim it again
-		e = &storedResult{account: account}
-		s.entries[op] = e
-		s.order = append(s.order, op)
+// Put stores the result of a claimed op, and drops the results past their time or the bound. It
+// is written even if the client went away meanwhile: the step was applied.
+func (s *ResultStore) Put(ctx context.Context, op, account string, d templates.ResultDialog) error {
+	ctx = context.WithoutCancel(ctx)
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
 	}
-	s.rows -= e.rows
-	e.dialog, e.done, e.at, e.rows = d, true, s.now(), 1+len(d.Results)+len(d.Notified)
-	s.rows += e.rows
-	s.bound()
+	now := s.Now()
+	if err := s.Store.FinishStep(ctx, op, account, b, 1+len(d.Results)+len(d.Notified), now); err != nil {
+		return err
+	}
+	return s.Store.PruneSteps(ctx, now.Add(-s.TTL), s.MaxRows)
 }
 
 // Get returns the result of op if it belongs to account, is done and has not expired.
-func (s *ResultStore) Get(op, account string) (templates.ResultDialog, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.entries[op]
-	if !ok || !e.done || e.account != account || s.now().Sub(e.at) > s.ttl {
-		return templates.ResultDialog{}, false
+func (s *ResultStore) Get(ctx context.Context, op, account string) (templates.ResultDialog, bool, error) {
+	var d templates.ResultDialog
+	b, ok, err := s.Store.StepResult(ctx, op, account, s.Now().Add(-s.TTL))
+	if !ok || err != nil {
+		return d, false, err
 	}
-	return e.dialog, true
-}
-
-// expire drops results older than the ttl; callers hold mu.
-func (s *ResultStore) expire() {
-	now := s.now()
-	for len(s.order) > 0 {
-		e, ok := s.entries[s.order[0]]
-		if ok && now.Sub(e.at) <= s.ttl {
-			return
-		}
-		s.drop()
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, false, err
 	}
-}
-
-// bound drops the oldest results until the rows fit; callers hold mu.
-func (s *ResultStore) bound() {
-	for s.rows > s.MaxRows && len(s.order) > 1 {
-		s.drop()
-	}
-}
-
-// drop forgets the oldest op.
-func (s *ResultStore) drop() {
-	op := s.order[0]
-	s.order = s.order[1:]
-	if e, ok := s.entries[op]; ok {
-		s.rows -= e.rows
-		delete(s.entries, op)
-	}
+	return d, true, nil
 }

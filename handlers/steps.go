@@ -196,7 +196,12 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 		h.stepError(w, r, mfa.Errorf(mfa.EINVALID, "this confirmation is not valid: select the users and choose the step again"))
 		return
 	}
-	if !h.Results.Claim(op, actor.Name) { // submitted twice (or at once): applied once already
+	claimed, err := h.Results.Claim(r.Context(), op, actor.Name)
+	if err != nil {
+		h.ErrorPage(w, r, err)
+		return
+	}
+	if !claimed { // submitted twice (or at once, on any replica): applied once already
 		http.Redirect(w, r, withParam(f.dialog.Return, "result", op), http.StatusSeeOther)
 		return
 	}
@@ -216,7 +221,9 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 		// A problem with the whole form (a missing reason, no option chosen): nothing was applied,
 		// so the corrected form may use the same id; show the dialog again with the message.
 		if mfa.ErrorCode(err) == mfa.EINVALID {
-			h.Results.Release(op, actor.Name)
+			if err := h.Results.Release(r.Context(), op, actor.Name); err != nil {
+				h.logInternal(r, err)
+			}
 			d := f.dialog
 			d.Op, d.Error, d.Applicable = op, mfa.ErrorMessage(err), len(f.targets)
 			d.SetupURL = h.setupURL()
@@ -231,7 +238,9 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 	if f.dialog.Notify {
 		h.notifyEnabled(r, results, &d)
 	}
-	h.Results.Put(op, actor.Name, d)
+	if err := h.Results.Put(r.Context(), op, actor.Name, d); err != nil {
+		h.logInternal(r, err) // applied all the same: the page says the result is not available
+	}
 	http.Redirect(w, r, withParam(f.dialog.Return, "result", op), http.StatusSeeOther)
 }
 
@@ -266,7 +275,10 @@ func (h *Handlers) resultFor(r *http.Request) (*templates.ResultDialog, string) 
 	if op == "" {
 		return nil, ""
 	}
-	d, ok := h.Results.Get(op, Actor(r).Name)
+	d, ok, err := h.Results.Get(r.Context(), op, Actor(r).Name)
+	if err != nil {
+		h.logInternal(r, err)
+	}
 	if !ok {
 		return nil, "The result of that update is no longer available; the table shows the current states."
 	}

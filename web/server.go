@@ -44,11 +44,13 @@ type Config struct {
 	BodyReadTimeout time.Duration
 }
 
-// Stores are the portal's own stores the server keeps state in: sessions, and the sign-in
-// throttle's counters (so that a restart does not reset them).
+// Stores are the portal's own stores the server keeps state in: sessions, the sign-in throttle's
+// counters, and the quick steps' confirmations and results. Nothing of it is kept in memory, so
+// that a restart resets none of it and replicas sharing the store serve any request alike.
 type Stores interface {
 	mfa.SessionStore
 	mfa.ThrottleStore
+	mfa.StepResultStore
 }
 
 // Server is the portal's HTTP server.
@@ -101,7 +103,7 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 		svc:      svc,
 		sessions: NewSessionStore(stores, cfg.SessionKey, https, cfg.SessionIdle, cfg.SessionMaxAge),
 		log:      log,
-		h:        &handlers.Handlers{Service: svc, Results: handlers.NewResultStore(30 * time.Minute), CSVLimits: cfg.CSVLimits, Log: log},
+		h:        &handlers.Handlers{Service: svc, Results: handlers.NewResultStore(stores, 30*time.Minute), CSVLimits: cfg.CSVLimits, Log: log},
 		reg:      prometheus.NewRegistry(),
 		now:      time.Now,
 		ready:    ready,

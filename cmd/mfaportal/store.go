@@ -25,6 +25,7 @@ type store interface {
 	mfa.SettingsStore
 	mfa.JobStore
 	mfa.ThrottleStore
+	mfa.StepResultStore
 	mfa.LeaseStore
 	mfa.AuditPositions
 	// OnAudited sets a function called after each commit that appended audit records.

@@ -46,6 +46,7 @@ type Store interface {
 	AuditKey() []byte
 	// OnAudited sets a function called after each commit that appended audit records.
 	OnAudited(fn func())
+	mfa.StepResultStore
 	// SeedUsers inserts users (the demo tenant); all or nothing into an empty directory.
 	SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.Time, progress func(done int)) (int, error)
 	// CountUsers is the number of users.
@@ -82,6 +83,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", testTokens},
 		{"Meta", testMeta},
 		{"ThrottleCounters", testThrottleCounters},
+		{"StepResults", testStepResults},
 		{"BulkPlanRowByRow", testBulkPlanRowByRow},
 		{"BulkApplyIsIdempotentAndAudited", testBulkApply},
 		{"BulkResumesWithoutLosingOrRepeatingRows", testBulkResumes},
@@ -126,6 +128,7 @@ func RunReplicas(t *testing.T, open TwinOpener) {
 		{"AuditKeyOfAnEmptyLog", testAuditKeyOfAnEmptyLog},
 		{"AuditOneChain", testAuditOneChain},
 		{"AuditStreamFollowsTheLog", testAuditStreamFollowsTheLog},
+		{"StepClaimOnceAcrossReplicas", testStepClaimOnceAcrossReplicas},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

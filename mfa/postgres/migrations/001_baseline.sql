@@ -443,3 +443,16 @@ CREATE TABLE signin_throttle (
 	PRIMARY KEY (namespace, key)
 );
 CREATE INDEX signin_throttle_by_last ON signin_throttle (last);
+
+-- Quick steps' one-time confirmation ids and their results (mfa.StepResultStore): an id is claimed
+-- once across every replica. at is unix ms: the claim, then the finish; result is the page's
+-- encoding of what the step did, rows its size. (SQLite's migration 081.)
+CREATE TABLE step_results (
+	op      text    NOT NULL PRIMARY KEY,
+	account text    NOT NULL,
+	at      bigint  NOT NULL,
+	done    boolean NOT NULL DEFAULT false,
+	result  bytea,
+	rows    integer NOT NULL DEFAULT 1
+);
+CREATE INDEX step_results_by_at ON step_results (at);
