@@ -63,10 +63,13 @@ func startGraphPortal(t *testing.T) (string, *graphemu.Server) {
 	go func() { srv.Serve(ctx, l); close(done) }()
 	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { t.Errorf("%s: %v", msg, err) })
 	go func() { runner.Run(ctx); close(runnerDone) }()
+	syncDone := make(chan struct{})
+	go func() { dir.Run(ctx); close(syncDone) }() // the replica that syncs: sync now reaches it
 	t.Cleanup(func() {
 		cancel()
 		<-done
 		<-runnerDone
+		<-syncDone
 		dir.Close()
 		db.Close()
 		emu.Client().CloseIdleConnections()

@@ -112,3 +112,16 @@ func (h *LeaseHolder) holding(ctx context.Context, l Lease, work func(ctx contex
 		}
 	}
 }
+
+// WorkRequestStore lets any replica ask for work that the holder of a lease does: "sync now",
+// clicked on any replica, reaches the replica that syncs, which polls the store for requests (a
+// request outlives the holder's death: its successor finds it).
+type WorkRequestStore interface {
+	// RequestWork records a request for the work name made at at; asking again while one waits
+	// keeps the first.
+	RequestWork(ctx context.Context, name string, at time.Time) error
+	// WorkRequested answers when the waiting request for name was made; zero if none waits.
+	WorkRequested(ctx context.Context, name string) (time.Time, error)
+	// TakeWorkRequest removes the waiting request for name, answering whether there was one.
+	TakeWorkRequest(ctx context.Context, name string) (bool, error)
+}

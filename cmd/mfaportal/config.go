@@ -32,6 +32,9 @@ type config struct {
 	BulkMaxBytes    int64
 	BulkMaxRows     int
 	BulkPlanTTL     time.Duration
+	// LeaseTTL is how long a replica's lease on the bulk runner, the chores or the Graph sync lasts
+	// unrenewed: another replica takes over within it and a third of it after that one dies.
+	LeaseTTL time.Duration
 	// AuditFile and AuditSyslog receive the audit log's records as they are written.
 	AuditFile   string
 	AuditSyslog string
@@ -105,6 +108,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Int64Var(&c.BulkMaxBytes, "bulk-max-bytes", 50<<20, "largest bulk update file, in bytes")
 	fs.IntVar(&c.BulkMaxRows, "bulk-max-rows", 1_000_000, "most rows in a bulk update file")
 	fs.DurationVar(&c.BulkPlanTTL, "bulk-plan-ttl", 24*time.Hour, "a verified bulk update file not started within this time expires and is deleted")
+	fs.DurationVar(&c.LeaseTTL, "lease-ttl", 30*time.Second, "with several replicas: another takes the bulk jobs and the Graph sync over within this and a third of it after the one running them dies (1s to 45s)")
 	mailFlags(fs, &c.Mail)
 	fs.BoolVar(&c.RequireAdminMFA, "require-admin-mfa", false, "make every local account enrol an authenticator app (TOTP) at its next sign-in")
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
@@ -125,6 +129,9 @@ func (c *config) validate() error {
 	}
 	if c.BulkPlanTTL < time.Minute {
 		return errors.New("--bulk-plan-ttl must be at least 1m")
+	}
+	if c.LeaseTTL < time.Second || c.LeaseTTL > 45*time.Second {
+		return fmt.Errorf("--lease-ttl %v: expected 1s to 45s (a take-over within a minute)", c.LeaseTTL)
 	}
 	if c.SessionIdle < time.Minute || c.SessionMaxAge < time.Minute {
 		return errors.New("--session-idle and --session-max-age must be at least 1m")

@@ -178,20 +178,26 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 
-	if cfg.Demo && graphDir == nil {
-		if err := seedDemo(ctx, db, cfg.DemoUsers, log); err != nil {
-			return err
+	// Replicas starting together on an empty database seed it and create the first account one
+	// after the other: the second finds it done.
+	err = setUpOnce(ctx, db, cfg.LeaseTTL, log, func(ctx context.Context) error {
+		if cfg.Demo && graphDir == nil {
+			if err := seedDemo(ctx, db, cfg.DemoUsers, log); err != nil {
+				return err
+			}
 		}
-	}
-	if cfg.OIDC.LocalAccounts {
+		if !cfg.OIDC.LocalAccounts {
+			return nil
+		}
 		generated, err := svc.EnsureAdmin(ctx, cfg.AdminPassword)
-		if err != nil {
-			return err
-		}
-		if generated != "" {
+		if err == nil && generated != "" {
 			// Printed once, to the terminal only (never to the log): SPEC §6.
 			fmt.Fprintf(c.stdout, "Created the local account %q (global-admin). Its password, shown only this once:\n%s\n", mfa.AdminAccount, generated)
 		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	key, err := sessionKey(ctx, cfg, db, c.databaseURL() != "")
 	if err != nil {
@@ -225,43 +231,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("mfaportal listening", "addr", l.Addr().String(), "url", cfg.PublicURL, "data", cfg.Data, "directory", cfg.Graph.Directory)
 	fmt.Fprintf(c.stdout, "mfaportal is running at %s (press Ctrl+C to stop)\n", cfg.PublicURL)
-	// Bulk jobs run in the background and resume after a restart; SIGTERM pauses them between
-	// batches, and the store is closed only once the runner has stopped.
-	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { log.Error(msg, "err", err) })
-	// On the embedded directory a batch is one transaction of up to 30,000 rows and about 2 s at
-	// most: large enough to write shared index pages once (a million rows: 52–54 s, against 57–59 s
-	// in batches of 1.5 s and 70 s in batches of 0.7 s), short enough not to hold other writers (a
-	// sign-in, a quick step) up for long. The progress bar moves during a batch all the same (mfa's
-	// live progress).
-	runner.BatchSize, runner.BatchTime, runner.LiveProgress = 30000, 2*time.Second, true
-	if graphDir != nil {
-		// Larger batches keep Graph's $batch requests flowing between the runner's steps; the
-		// local index is kept fresh in the background.
-		runner.BatchSize, runner.BatchTime, runner.LiveProgress = 2000, 0, false
-		go graphDir.Run(ctx)
-	}
-	// Exactly one replica of those sharing the store runs the bulk jobs: the holder of the lease. A
-	// replica that dies stops renewing it, and another takes over within 40 s and resumes the
-	// job where it stopped (its writes fenced by the lease: no row applied twice).
-	holder := &mfa.LeaseHolder{Store: db, Name: "bulk-runner", Holder: replicaName(), TTL: 30 * time.Second,
-		OnError: func(msg string, err error) { log.Error(msg, "err", err) }}
-	runnerDone := make(chan struct{})
-	go func() { holder.Hold(ctx, runner.Run); close(runnerDone) }()
-	// Exemptions that run out are ended, and the overview's snapshot taken, at start and then
-	// every minute (a day for the snapshot): by one replica at a time too.
-	chores := &mfa.Chores{Service: svc, OnError: func(msg string, err error) { log.Error(msg, "err", err) }}
-	choresHolder := *holder
-	choresHolder.Name = "chores"
-	choresDone := make(chan struct{})
-	go func() { choresHolder.Hold(ctx, chores.Run); close(choresDone) }()
+	background := startLeasedWork(ctx, cfg, db, svc, graphDir, log)
 	// The audit stream stops last, after the records of draining requests and of the runner.
 	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
-	streamHolder := *holder
-	streamHolder.Name = "audit-stream"
-	streamDone := startAuditStream(streamCtx, cfg, db, &streamHolder, log)
+	streamHolder := &mfa.LeaseHolder{Store: db, Name: "audit-stream", Holder: replicaName(), TTL: cfg.LeaseTTL,
+		OnError: func(msg string, err error) { log.Error(msg, "err", err) }}
+	streamDone := startAuditStream(streamCtx, cfg, db, streamHolder, log)
 	err = srv.Serve(ctx, l)
-	<-runnerDone
-	<-choresDone
+	background.Wait()
 	stopStream()
 	if streamDone != nil {
 		<-streamDone

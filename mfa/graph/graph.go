@@ -43,15 +43,19 @@ type Directory struct {
 	// run stopped meanwhile): the next read of the user tells whether it was applied.
 	unsure sync.Map
 
-	syncMu   sync.Mutex // held by the running full sync
+	syncMu   sync.Mutex    // held by the running full sync
+	syncWake chan struct{} // "sync now" asked in this process: Run looks at once
 	bg       context.Context
 	bgCancel context.CancelFunc
 	bgWG     sync.WaitGroup
 
-	policyMu  sync.Mutex
-	policy    *mfa.VerificationOptions
-	policyAt  time.Time
-	policyTTL time.Duration
+	// The verification options as last read from Graph (at policyAt), and as the store kept them
+	// then: a change made through another replica changes the store's, and they are read again.
+	policyMu     sync.Mutex
+	policy       *mfa.VerificationOptions
+	policyAt     time.Time
+	policyTTL    time.Duration
+	policyStored mfa.VerificationOptions
 }
 
 var (
@@ -77,7 +81,7 @@ func New(cfg Config, db Store, log *slog.Logger) (*Directory, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Directory{db: db, c: c, cfg: cfg, log: log, policyTTL: 30 * time.Second}
+	d := &Directory{db: db, c: c, cfg: cfg, log: log, policyTTL: 30 * time.Second, syncWake: make(chan struct{}, 1)}
 	d.bg, d.bgCancel = context.WithCancel(context.Background())
 	if n, err := db.CountUsers(d.bg); err == nil && n > 0 {
 		d.learnTenantSize(n) // the index's users: the tenant's size as last synced

@@ -85,12 +85,15 @@ func (d *Directory) readPolicy(ctx context.Context) (mfa.VerificationOptions, er
 }
 
 // verification returns the verification options, read from Graph at most every 30 seconds (or at
-// once when fresh). When Graph cannot be reached the last options read are used and the failure
-// logged; without any, the error is returned.
-func (d *Directory) verification(ctx context.Context, fresh bool) (mfa.VerificationOptions, error) {
+// once when fresh). stored is the options as the portal's store keeps them (saved by the last
+// change made through the portal, on any replica): when they differ from those stored when the
+// options were last read, another replica has changed them, and they are read again at once. When
+// Graph cannot be reached the last options read are used and the failure logged; without any, the
+// error is returned.
+func (d *Directory) verification(ctx context.Context, fresh bool, stored mfa.VerificationOptions) (mfa.VerificationOptions, error) {
 	d.policyMu.Lock()
 	defer d.policyMu.Unlock()
-	if !fresh && d.policy != nil && d.cfg.Now().Sub(d.policyAt) < d.policyTTL {
+	if !fresh && d.policy != nil && d.policyStored == stored && d.cfg.Now().Sub(d.policyAt) < d.policyTTL {
 		return *d.policy, nil
 	}
 	v, err := d.readPolicy(ctx)
@@ -102,6 +105,7 @@ func (d *Directory) verification(ctx context.Context, fresh bool) (mfa.Verificat
 		return v, err
 	}
 	d.policy, d.policyAt = &v, d.cfg.Now()
+	d.policyStored = stored
 	return v, nil
 }
 
@@ -112,7 +116,7 @@ func (d *Directory) LoadSettings(ctx context.Context) (mfa.Settings, error) {
 	if err != nil {
 		return s, err
 	}
-	v, err := d.verification(ctx, false)
+	v, err := d.verification(ctx, false, s.VerificationOptions)
 	if err != nil {
 		return s, err
 	}
@@ -129,7 +133,7 @@ func (d *Directory) SaveSettings(ctx context.Context, fn func(cur mfa.Settings) 
 	if err != nil {
 		return cur, err
 	}
-	if cur.VerificationOptions, err = d.verification(ctx, true); err != nil {
+	if cur.VerificationOptions, err = d.verification(ctx, true, cur.VerificationOptions); err != nil {
 		return cur, err
 	}
 	next, rec, err := fn(cur)
@@ -176,7 +180,7 @@ func (d *Directory) SaveSettings(ctx context.Context, fn func(cur mfa.Settings) 
 			return cur, err
 		}
 	}
-	got, err := d.verification(ctx, true)
+	got, err := d.verification(ctx, true, b) // b: what the store keeps from now on
 	if err != nil {
 		return cur, err
 	}

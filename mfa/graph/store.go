@@ -20,6 +20,8 @@ type Store interface {
 	mfa.PlanLookup    // LookupForPlan: planning a bulk file
 	mfa.BatchUpdater  // UpdateUsers: storing a bulk batch as Graph answered it
 	mfa.ExternalIndex // the users read from Graph, their Graph ids, and the sync's state
+	// WorkRequestStore carries "sync now" from any replica to the one that syncs (Run).
+	mfa.WorkRequestStore
 
 	// AppendAudit appends a record that is not a user update: a change Graph refused.
 	AppendAudit(ctx context.Context, r *mfa.AuditRecord) error

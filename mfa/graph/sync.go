@@ -10,7 +10,15 @@ import (
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-// SyncStatus returns the state of the index.
+// SyncWork names the lease under which one replica keeps the index fresh (Run), and the work
+// request by which "sync now" on any replica reaches it.
+const SyncWork = "graph-sync"
+
+// requestPoll is how often the replica that syncs looks for a "sync now" asked on another one.
+const requestPoll = 2 * time.Second
+
+// SyncStatus returns the state of the index. A sync asked for ("sync now") and not yet started by
+// the replica that syncs counts as running, so that the page follows it from the click on.
 func (d *Directory) SyncStatus(ctx context.Context) (mfa.SyncStatus, error) {
 	st, _, err := d.db.SyncState(ctx)
 	if err != nil {
@@ -18,37 +26,56 @@ func (d *Directory) SyncStatus(ctx context.Context) (mfa.SyncStatus, error) {
 	}
 	ca, err := d.db.ConditionalAccess(ctx)
 	st.Notice = ca.RegistrationNote
+	if err != nil || st.Running {
+		return st, err
+	}
+	at, err := d.db.WorkRequested(ctx, SyncWork)
+	if !at.IsZero() {
+		st.Running = true
+		st.Done, st.Total = 0, 0
+	}
 	return st, err
 }
 
-// StartSync starts a full sync in the background ("sync now"); ECONFLICT if one runs.
+// StartSync asks for a full sync ("sync now") and returns at once; ECONFLICT if one runs or was
+// asked for already. The replica that keeps the index fresh (Run, under the lease SyncWork)
+// starts it at once when it is this one, within requestPoll when it is another.
 func (d *Directory) StartSync(ctx context.Context) error {
-	if !d.syncMu.TryLock() {
+	st, err := d.SyncStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Running {
 		return mfa.Errorf(mfa.ECONFLICT, "a sync is already running")
 	}
-	d.bgWG.Add(1)
-	go func() {
-		defer d.bgWG.Done()
-		defer d.syncMu.Unlock()
-		if err := d.fullSync(d.bg); err != nil && d.bg.Err() == nil {
-			d.log.Error("Microsoft Graph sync failed", "err", err)
-		}
-	}()
+	if err := d.db.RequestWork(ctx, SyncWork, d.cfg.Now()); err != nil {
+		return err
+	}
+	select {
+	case d.syncWake <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
-// Sync runs a full sync and returns when it is done: ECONFLICT if one runs already.
-func (d *Directory) Sync(ctx context.Context) error {
+// Sync runs a full sync and returns when it is done: ECONFLICT if one runs already in this
+// process.
+func (d *Directory) Sync(ctx context.Context) error { return d.sync(ctx, nil) }
+
+// sync is Sync, calling began once the sync is recorded as running.
+func (d *Directory) sync(ctx context.Context, began func()) error {
 	if !d.syncMu.TryLock() {
 		return mfa.Errorf(mfa.ECONFLICT, "a sync is already running")
 	}
 	defer d.syncMu.Unlock()
-	return d.fullSync(ctx)
+	return d.fullSync(ctx, began)
 }
 
 // Run keeps the index fresh until ctx ends: a full sync at start when the last complete one is
-// older than the sync interval (or there was none), then every interval. A sync that the process
-// stopped in the middle is marked failed at start.
+// older than the sync interval (or there was none), then every interval, and whenever one is
+// asked for (StartSync, on any replica). Run it on one replica at a time, under the lease
+// SyncWork: a sync that was running at start was stopped in the middle (the process, or the
+// replica that held the lease, died) and is marked failed.
 func (d *Directory) Run(ctx context.Context) {
 	d.bgWG.Add(1)
 	defer d.bgWG.Done()
@@ -63,31 +90,59 @@ func (d *Directory) Run(ctx context.Context) {
 		_ = d.db.FinishSync(ctx, d.cfg.Now(), "the portal stopped during the sync; it starts again")
 	}
 	interval := d.cfg.SyncInterval
-	next := time.Duration(0)
+	due := d.cfg.Now() // the next periodic sync; zero: none
 	if err == nil && !st.LastSync.IsZero() {
-		next = max(0, interval-d.cfg.Now().Sub(st.LastSync))
-	}
-	if interval < 0 && err == nil && !st.LastSync.IsZero() {
-		next = -1
-	}
-	for {
-		if next >= 0 {
-			t := time.NewTimer(next)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			if err := d.Sync(ctx); err != nil && ctx.Err() == nil && mfa.ErrorCode(err) != mfa.ECONFLICT {
-				d.log.Error("Microsoft Graph sync failed", "err", err)
-			}
-		}
+		due = st.LastSync.Add(interval)
 		if interval < 0 {
-			<-ctx.Done()
-			return
+			due = time.Time{}
 		}
-		next = interval
+	}
+	poll := time.NewTicker(requestPoll)
+	defer poll.Stop()
+	for {
+		timer := time.NewTimer(time.Hour)
+		timer.Stop()
+		if !due.IsZero() {
+			timer.Reset(max(0, due.Sub(d.cfg.Now())))
+		}
+		requested := false
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		case <-d.syncWake:
+			requested = true
+		case <-poll.C:
+			requested = true
+		}
+		timer.Stop()
+		if requested {
+			if at, err := d.db.WorkRequested(ctx, SyncWork); err != nil || at.IsZero() {
+				continue
+			}
+		}
+		d.runSync(ctx, requested)
+		due = time.Time{}
+		if interval >= 0 {
+			due = d.cfg.Now().Add(interval)
+		}
+	}
+}
+
+// runSync runs a sync for Run, taking the request it answers once the sync is recorded as running
+// (so that the page sees it running throughout).
+func (d *Directory) runSync(ctx context.Context, requested bool) {
+	var began func()
+	if requested {
+		began = func() {
+			if _, err := d.db.TakeWorkRequest(context.WithoutCancel(ctx), SyncWork); err != nil {
+				d.log.Error("taking the sync request", "err", err)
+			}
+		}
+	}
+	if err := d.sync(ctx, began); err != nil && ctx.Err() == nil && mfa.ErrorCode(err) != mfa.ECONFLICT {
+		d.log.Error("Microsoft Graph sync failed", "err", err)
 	}
 }
 
@@ -100,13 +155,17 @@ const pageWorkers = 2
 // is an admin); each page's states and methods in $batch requests, then the page is written in one
 // transaction, admin flags included. Only after every page was read and written are the users Graph no
 // longer has removed. On failure the index keeps what it had (plus the pages already written) and
-// the error is recorded for the page.
-func (d *Directory) fullSync(ctx context.Context) (err error) {
+// the error is recorded for the page. began, if not nil, is called once the sync is recorded as
+// running.
+func (d *Directory) fullSync(ctx context.Context, began func()) (err error) {
 	start := d.cfg.Now()
 	gen := start.UnixMilli()
 	store := context.WithoutCancel(ctx)
 	if err := d.db.BeginSync(store, gen, start); err != nil {
 		return err
+	}
+	if began != nil {
+		began()
 	}
 	d.log.Info("Microsoft Graph sync started")
 	warning := "" // a part of the directory that could not be read, kept as last read

@@ -33,6 +33,7 @@ type Store interface {
 	mfa.SettingsStore
 	mfa.JobStore
 	mfa.LeaseStore
+	mfa.WorkRequestStore
 	mfa.ThrottleStore
 	mfa.RegistrationStore
 	mfa.NotifyStore
@@ -106,6 +107,7 @@ func Run(t *testing.T, open Opener) {
 		{"CoverageKept", testCoverageKept},
 		{"IndexMethodsFromReport", testIndexMethodsFromReport},
 		{"FindUsersCoverageCombinations", testFindUsersCoverageCombinations},
+		{"WorkRequests", testWorkRequests},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

@@ -456,3 +456,10 @@ CREATE TABLE step_results (
 	rows    integer NOT NULL DEFAULT 1
 );
 CREATE INDEX step_results_by_at ON step_results (at);
+
+-- Requests for work a lease holder does (mfa.WorkRequestStore): "sync now" asked on any replica,
+-- polled by the one that syncs. requested_at is unix ms. (SQLite's migration 082.)
+CREATE TABLE work_requests (
+	name         text   NOT NULL PRIMARY KEY,
+	requested_at bigint NOT NULL
+);
