@@ -350,8 +350,9 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 		if resumed {
 			// The batch being applied when the process stopped may have been applied without its
 			// outcomes being stored: a change recorded in the audit log under this job counts as done.
-			r.markApplied(work, job, rows)
-			resumed = false
+			// That batch may have been larger than this one (batches grow to BatchTime): look on
+			// while a batch finds rows applied.
+			resumed = r.markApplied(work, job, rows)
 		}
 		started := time.Now() // the machine's time, not the domain's (s.now): a measure of speed
 		applyErr := s.applyRows(work, job, rows, r.OnError, r.LiveProgress)
@@ -385,8 +386,10 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 // minBatch is the smallest batch BatchTime makes.
 const minBatch = 100
 
-// markApplied sets the outcome of rows already applied by this job (found in the audit log).
-func (r *BulkRunner) markApplied(ctx context.Context, job *Job, rows []BulkRow) {
+// markApplied sets the outcome of rows already applied by this job (found in the audit log), and
+// answers whether it found any.
+func (r *BulkRunner) markApplied(ctx context.Context, job *Job, rows []BulkRow) bool {
+	found := false
 	for i := range rows {
 		page, err := r.Service.Audit.FindAudit(ctx, AuditFilter{Target: rows[i].Username, Limit: 20})
 		if err != nil {
@@ -395,10 +398,12 @@ func (r *BulkRunner) markApplied(ctx context.Context, job *Job, rows []BulkRow) 
 		for _, rec := range page.Records {
 			if rec.Source == SourceBulk(job.ID) && rec.Action != AuditResetUser {
 				rows[i].Outcome, rows[i].Message = OutcomeChanged, "applied before a restart"
+				found = true
 				break
 			}
 		}
 	}
+	return found
 }
 
 // applyRows applies rows without an outcome yet and sets each row's outcome. When the directory

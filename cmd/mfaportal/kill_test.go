@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -25,6 +24,7 @@ type portal struct {
 	cmd    *exec.Cmd
 	base   string
 	client *http.Client
+	logs   *syncBuffer
 }
 
 func freeAddr(t *testing.T) string {
@@ -36,37 +36,66 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startProcess(t *testing.T, bin, data string, users int) *portal {
+// buildPortal builds the mfaportal binary into a temporary folder (go build's cache makes it a
+// link after the first time).
+func buildPortal(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mfaportal")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// launchPortal starts `bin serve` on a free port with env added to the environment and args; it
+// is killed when the test ends. Wait for it with ready.
+func launchPortal(t *testing.T, bin string, env []string, args ...string) *portal {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--demo-users", fmt.Sprint(users), "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "MFAPORTAL_ADMIN_PASSWORD=kill-test-password")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", "warn"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	p := &portal{cmd: cmd, base: "http://" + addr}
 	jar, _ := cookiejar.New(nil)
-	p.client = &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
+	return &portal{cmd: cmd, base: "http://" + addr, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}, logs: logs}
+}
+
+// ready waits until the portal answers /readyz, and signs its client in as admin with password.
+func (p *portal) ready(t *testing.T, password string) {
+	t.Helper()
+	deadline := time.Now().Add(120 * time.Second)
 	for {
 		resp, err := http.Get(p.base + "/readyz")
-		if err == nil && resp.StatusCode == 200 {
+		if err == nil {
 			resp.Body.Close()
-			break
+			if resp.StatusCode == 200 {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the portal did not start:\n%s", logs.String())
+			t.Fatalf("the portal did not start:\n%s", p.logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	resp, err := p.client.PostForm(p.base+"/signin", url.Values{"username": {"admin"}, "password": {"kill-test-password"}})
-	if err != nil || resp.Request.URL.Path != "/users" {
+	resp, err := p.client.PostForm(p.base+"/signin", url.Values{"username": {"admin"}, "password": {password}})
+	if err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
 	resp.Body.Close()
+	if resp.Request.URL.Path != "/users" {
+		t.Fatalf("sign in: ended at %s (%s)\n%s", resp.Request.URL, resp.Status, p.logs.String())
+	}
+}
+
+func startProcess(t *testing.T, bin, data string, users int) *portal {
+	t.Helper()
+	p := launchPortal(t, bin, []string{"MFAPORTAL_ADMIN_PASSWORD=kill-test-password"}, "--data", data, "--demo-users", fmt.Sprint(users))
+	p.ready(t, "kill-test-password")
 	return p
 }
 
@@ -90,11 +119,7 @@ func TestBulkJobSurvivesKill9(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mfaportal")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildPortal(t)
 	const n = 20000
 	data := filepath.Join(dir, "data")
 	p := startProcess(t, bin, data, n)

@@ -194,10 +194,13 @@ func testBulkResumes(t *testing.T, open Opener) {
 	if mid.Status != mfa.JobRunning || mid.Done == 0 || mid.Done == 40 {
 		t.Fatalf("paused job %+v", mid)
 	}
-	// kill -9 in the middle of a batch: a row applied, its outcome never stored.
-	pending, _ := db.PendingRows(ctx, job.ID, 0, 1)
-	if _, _, err := svc.SetState(ctx, admin, mfa.StateRequest{UPN: pending[0].Username, To: mfa.StateEnabled, Source: mfa.SourceBulk(job.ID)}); err != nil {
-		t.Fatal(err)
+	// kill -9 after a batch was applied and before its outcomes were stored: rows applied, their
+	// outcomes never stored; that batch (12 rows: batches grow) larger than the resumed runner's.
+	pending, _ := db.PendingRows(ctx, job.ID, 0, 12)
+	for _, row := range pending {
+		if _, _, err := svc.SetState(ctx, admin, mfa.StateRequest{UPN: row.Username, To: mfa.StateEnabled, Source: mfa.SourceBulk(job.ID)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A new process resumes the job.
 	job = runJob(t, svc, job.ID)
