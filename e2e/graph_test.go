@@ -90,12 +90,12 @@ func TestGraphBackendInBrowser(t *testing.T) {
 	if s := text(t, ctx, "[data-testid=last-read]"); !strings.Contains(s, "last read in full") || strings.Contains(s, "never") {
 		t.Fatalf("last read: %q", s)
 	}
-	before := emu.Stats().BatchRequests
+	before := emu.Stats().BatchSteps
 	run(t, ctx, "sync now",
 		chromedp.Click(`//button[normalize-space()="sync now"]`, chromedp.BySearch),
 		chromedp.WaitVisible(".notice", chromedp.ByQuery))
 	deadline := time.Now().Add(20 * time.Second)
-	for emu.Stats().BatchRequests < before+15 { // 150 users: 2 reads each, 20 a batch
+	for emu.Stats().BatchSteps < before+graphUsers { // each user's state read once, in $batch steps
 		if time.Now().After(deadline) {
 			t.Fatal("sync now did not read the tenant")
 		}

@@ -16,15 +16,17 @@ func TestMigrationLandedLaterIsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var late migration // the first migration not in trackedSince
-	var without []migration
+	var late migration      // the first migration not in trackedSince
+	var without []migration // what a binary from before schema_migrations could have applied
 	for _, m := range all {
 		tracked := false
 		for _, v := range trackedSince {
 			tracked = tracked || v == m.version
 		}
-		if !tracked && late.name == "" {
-			late = m
+		if !tracked {
+			if late.name == "" {
+				late = m
+			}
 			continue
 		}
 		without = append(without, m)
