@@ -26,6 +26,17 @@ type APIUser struct {
 	RememberedDevicesNotBefore *time.Time   `json:"rememberedDevicesNotBefore"`
 	StateReadAt                *time.Time   `json:"stateReadAt"`
 	Version                    int64        `json:"version"`
+	// ConditionalAccess and SecurityDefaults are the user's coverage (SPEC §11), where the
+	// directory evaluated it (Microsoft Graph); absent otherwise.
+	ConditionalAccess *APICoverage `json:"conditionalAccess,omitempty"`
+	SecurityDefaults  *bool        `json:"securityDefaults,omitempty"`
+}
+
+// APICoverage is a user's Conditional Access coverage: status "required" (with the enabled policies
+// that require MFA), "reportOnly" (with the report-only policies that would) or "none".
+type APICoverage struct {
+	Status   mfa.CAStatus `json:"status"`
+	Policies []string     `json:"policies"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -41,12 +52,21 @@ func NewAPIUser(u *mfa.User) APIUser {
 	if methods == nil {
 		methods = []mfa.Method{}
 	}
-	return APIUser{
+	out := APIUser{
 		ID: u.ID, UserPrincipalName: u.UPN, DisplayName: u.DisplayName, AccountEnabled: u.AccountEnabled,
 		Privileged: u.Privileged, PerUserMfaState: u.State, Methods: methods, AppPasswords: u.AppPasswords,
 		RememberedDevicesNotBefore: timePtr(u.RememberedDevicesNotBefore), StateReadAt: timePtr(u.StateReadAt),
 		Version: u.Version,
 	}
+	if c := u.Coverage; c.Known() {
+		policies := c.Policies
+		if policies == nil {
+			policies = []string{}
+		}
+		out.ConditionalAccess = &APICoverage{Status: c.Status, Policies: policies}
+		out.SecurityDefaults = &c.SecurityDefaults
+	}
+	return out
 }
 
 // APIUserList is GET /api/v1/users's answer.
@@ -57,7 +77,7 @@ type APIUserList struct {
 }
 
 // apiListParams are the parameters of GET /api/v1/users.
-var apiListParams = []string{"view", "status", "privileged", "methods", "q", "sort", "order", "limit", "cursor"}
+var apiListParams = []string{"view", "status", "privileged", "methods", "coverage", "q", "sort", "order", "limit", "cursor"}
 
 // APIListUsers is GET /api/v1/users?view=&status=&privileged=&methods=&q=&sort=&order=&limit=&cursor=.
 // Every parameter is checked by mfa.UserFilter.Validate; a bad one is 400 naming it.

@@ -69,6 +69,17 @@ func parseListParams(q url.Values) listParams {
 	return p
 }
 
+// dropUnoffered removes, with a notice, the filters the directory does not offer (the coverage filter
+// without Conditional Access), so that the page shows the nearest view.
+func (p *listParams) dropUnoffered(caps mfa.Capabilities) {
+	for _, c := range mfa.Choices {
+		if c.Get(&p.filter) != "" && !c.Offered(caps) {
+			c.Set(&p.filter, "")
+			p.notices = append(p.notices, fmt.Sprintf("The %s filter is not available with this directory; showing %s.", c.Label, strings.ToLower(c.Options[0].Label)))
+		}
+	}
+}
+
 func pageSizeList() string {
 	s := make([]string, len(mfa.PageSizes))
 	for i, n := range mfa.PageSizes {

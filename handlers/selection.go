@@ -42,6 +42,21 @@ func keptFromResult(d templates.ResultDialog) selection {
 // from (its filters, not its page), narrowed to Enabled users (those Enforce applies to) and to
 // param=value (methods=none, privileged=true).
 func warningView(d templates.StepDialog, param, value string) string {
+	return warningViewIn(d, mfa.StateEnabled, param, value)
+}
+
+// coveredView is the view of the users a step's covered warning counts: those in the state the step
+// applies to (Disabled for Enable, Enabled for Enforce) whose MFA Conditional Access requires.
+func coveredView(d templates.StepDialog, action mfa.Action) string {
+	from := mfa.StateEnabled
+	if action == mfa.ActionEnable {
+		from = mfa.StateDisabled
+	}
+	return warningViewIn(d, from, "coverage", string(mfa.CoverageCA))
+}
+
+// warningViewIn is warningView with the users in state.
+func warningViewIn(d templates.StepDialog, state mfa.State, param, value string) string {
 	raw := d.AllFilter
 	if !d.All {
 		if u, err := url.Parse(d.Return); err == nil && u.Path == "/users" {
@@ -57,7 +72,7 @@ func warningView(d templates.StepDialog, param, value string) string {
 			q[k] = v
 		}
 	}
-	q.Set("status", string(mfa.StateEnabled))
+	q.Set("status", string(state))
 	q.Set(param, value)
 	return "/users?" + q.Encode()
 }

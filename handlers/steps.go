@@ -174,6 +174,7 @@ func (h *Handlers) ConfirmStep(w http.ResponseWriter, r *http.Request) {
 		d.Warnings = mfa.WarningsFor(f.action, f.users)
 		d.MoreNoMethods = warningView(d, "methods", "none")
 		d.MorePrivileged = warningView(d, "privileged", "true")
+		d.MoreCovered = coveredView(d, f.action)
 	}
 	if len(f.users) == 1 && !d.All {
 		d.Single = f.users[0]

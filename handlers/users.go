@@ -30,6 +30,7 @@ func stepsFor(role mfa.Role) []mfa.Action {
 func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url.Values, status int, dialog templ.Component, kept selection) {
 	actor := Actor(r)
 	p := parseListParams(q)
+	p.dropUnoffered(h.capabilities())
 	page, err := h.Service.ListUsers(r.Context(), actor, p.filter)
 	if mfa.ErrorField(err) == "cursor" {
 		p.notices = append(p.notices, "The page link is no longer valid; showing the first page.")
@@ -66,19 +67,22 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 		View: p.filter.View, Status: p.filter.Status, Query: p.filter.Query,
 		Page: page, PageNum: p.pageNum, PerPage: p.filter.Limit, Notices: p.notices,
 		Sort: p.filter.Sort, Order: p.filter.Order,
-		FirstURL: listURL("/users", base),
-		Export:   listURL("/users/export", base),
-		Filter:   base.Encode(),
-		CanBulk:  actor.Role.Can(mfa.PermBulkUpdate),
-		Steps:    stepsFor(actor.Role),
-		CanReset: actor.Role.Can(mfa.PermManageSettings),
-		Dialog:   dialog,
-		Sync:     h.syncView(r),
-		MaxStep:  h.capabilities().MaxStep(),
-		Selected: kept.upns, AllSelected: kept.all, Changed: kept.changed,
+		FirstURL:          listURL("/users", base),
+		Export:            listURL("/users/export", base),
+		Filter:            base.Encode(),
+		CanBulk:           actor.Role.Can(mfa.PermBulkUpdate),
+		Steps:             stepsFor(actor.Role),
+		CanReset:          actor.Role.Can(mfa.PermManageSettings),
+		Dialog:            dialog,
+		Sync:              h.syncView(r),
+		MaxStep:           h.capabilities().MaxStep(),
+		ConditionalAccess: h.capabilities().ConditionalAccess,
+		Selected:          kept.upns, AllSelected: kept.all, Changed: kept.changed,
 	}
 	for _, c := range mfa.Choices {
-		v.Choices = append(v.Choices, templates.ChoiceView{Choice: c, Value: c.Get(&p.filter)})
+		if c.Offered(h.capabilities()) {
+			v.Choices = append(v.Choices, templates.ChoiceView{Choice: c, Value: c.Get(&p.filter)})
+		}
 	}
 	for _, s := range mfa.SortFields {
 		col := templates.SortColumn{Label: s.Label(), URL: p.sortURL(s)}
@@ -141,7 +145,7 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 		self += "?from=" + url.QueryEscape(from)
 	}
 	v := templates.UserView{User: u, BackURL: from, Self: self, History: history, Dialog: dialog, AppPasswordsAllowed: settings.AppPasswordsAllowed,
-		CanReset: actor.Role.CanOn(mfa.PermManageSettings, u.Privileged)}
+		CanReset: actor.Role.CanOn(mfa.PermManageSettings, u.Privileged), ConditionalAccess: h.capabilities().ConditionalAccess}
 	if v.Security, err = h.userSecurity(r, u); err != nil {
 		h.ErrorPage(w, r, err)
 		return
@@ -171,6 +175,7 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 // ExportUsers streams the current filtered view as CSV (GET /users/export).
 func (h *Handlers) ExportUsers(w http.ResponseWriter, r *http.Request) {
 	p := parseListParams(r.URL.Query())
+	p.dropUnoffered(h.capabilities())
 	if len(p.notices) > 0 {
 		h.ErrorPage(w, r, mfa.Errorf(mfa.EINVALID, "%s", strings.Join(p.notices, " ")))
 		return

@@ -429,17 +429,29 @@ const MaxWarningNames = 20
 type StepWarnings struct {
 	NoMethods  int // users without registered methods: their non-browser apps stop working
 	Privileged int // users who hold an admin role
-	// NoMethodsUsers and PrivilegedUsers name the first MaxWarningNames users of each count.
+	// Covered: users whose MFA Conditional Access or security defaults require already (enable and
+	// enforce: Microsoft advises against per-user MFA for them).
+	Covered int
+	// NoMethodsUsers, PrivilegedUsers and CoveredUsers name the first MaxWarningNames users of each
+	// count.
 	NoMethodsUsers  []*User
 	PrivilegedUsers []*User
+	CoveredUsers    []*User
 }
 
-// WarningsFor counts, among the users a step applies to, those without methods and the admins.
+// WarningsFor counts, among the users a step applies to, those without methods and the admins,
+// and for Enable and Enforce those already covered by Conditional Access.
 func WarningsFor(action Action, users []*User) StepWarnings {
 	var w StepWarnings
 	for _, u := range users {
 		if !action.Applies(u.State) {
 			continue
+		}
+		if action != ActionDisable && u.Coverage.Covered() {
+			w.Covered++
+			if len(w.CoveredUsers) < MaxWarningNames {
+				w.CoveredUsers = append(w.CoveredUsers, u)
+			}
 		}
 		if !u.HasMethods() {
 			w.NoMethods++

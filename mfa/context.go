@@ -28,3 +28,17 @@ func ClientAddrFromContext(ctx context.Context) string {
 	a, _ := ctx.Value(clientAddrKey{}).(string)
 	return a
 }
+
+type capabilitiesKey struct{}
+
+// NewContextWithCapabilities returns a context carrying what the directory can do, for pages that
+// show or hide a part by it (the navigation's Conditional Access tab).
+func NewContextWithCapabilities(ctx context.Context, c Capabilities) context.Context {
+	return context.WithValue(ctx, capabilitiesKey{}, c)
+}
+
+// CapabilitiesFromContext returns the directory's capabilities, and false when the context has none.
+func CapabilitiesFromContext(ctx context.Context) (Capabilities, bool) {
+	c, ok := ctx.Value(capabilitiesKey{}).(Capabilities)
+	return c, ok
+}

@@ -12,6 +12,9 @@ type Tab struct {
 	Label string         // as shown, in the original page's lower case
 	Href  string         // where it leads
 	Perm  mfa.Permission // the tab is shown to roles that hold this permission
+	// Only, when set, shows the tab only where the directory can do what it says (by the
+	// capabilities the request's context carries).
+	Only func(mfa.Capabilities) bool
 }
 
 // Tabs is the admin pages' one navigation, in order. A new page is one line here (and its route
@@ -21,6 +24,8 @@ var Tabs = []Tab{
 	{ID: "settings", Label: "service settings", Href: "/settings", Perm: mfa.PermView},
 	{ID: "registration", Label: "registration", Href: "/registration", Perm: mfa.PermView},
 	{ID: "overview", Label: "overview", Href: "/overview", Perm: mfa.PermView},
+	{ID: "conditional-access", Label: "move to Conditional Access", Href: "/conditional-access", Perm: mfa.PermBulkUpdate,
+		Only: func(c mfa.Capabilities) bool { return c.ConditionalAccess }},
 	{ID: "audit", Label: "audit log", Href: "/audit", Perm: mfa.PermView},
 	{ID: "accounts", Label: "local accounts", Href: "/accounts", Perm: mfa.PermAdminister},
 	{ID: "tokens", Label: "API tokens", Href: "/tokens", Perm: mfa.PermAdminister},
@@ -32,9 +37,10 @@ func tabsFor(ctx context.Context) []Tab {
 	if !ok {
 		return nil
 	}
+	caps, _ := mfa.CapabilitiesFromContext(ctx)
 	var out []Tab
 	for _, t := range Tabs {
-		if actor.Role.Can(t.Perm) {
+		if actor.Role.Can(t.Perm) && (t.Only == nil || t.Only(caps)) {
 			out = append(out, t)
 		}
 	}

@@ -47,6 +47,8 @@ type UsersView struct {
 	Dialog   templ.Component
 	Sync     *SyncView // the local index's state, for a directory synchronized from Graph
 	MaxStep  int       // the most users a quick step acts on (mfa.Capabilities.MaxStep)
+	// ConditionalAccess shows each user's Conditional Access coverage (Microsoft Graph).
+	ConditionalAccess bool
 	// The state kept across a quick step's dialog: the users selected (by mfa.NormalizeUPN), or the
 	// whole view, and those the step changed (highlighted).
 	Selected    map[string]bool
@@ -87,6 +89,8 @@ type UserView struct {
 	// Security is the user's methods, app passwords and setup link on the embedded directory
 	// (SPEC §7); nil where users register elsewhere (Microsoft Graph).
 	Security *UserSecurityView
+	// ConditionalAccess shows the user's Conditional Access coverage (Microsoft Graph).
+	ConditionalAccess bool
 }
 
 // SignInView is the sign-in page.
@@ -140,6 +144,9 @@ type StepDialog struct {
 	// MoreNoMethods and MorePrivileged list the users each warning counts beyond the names shown
 	// (a view of the users page, opened in a new tab).
 	MoreNoMethods, MorePrivileged string
+	// MoreCovered lists the users of the covered warning (those whose MFA Conditional Access
+	// requires already) in the state the step applies to.
+	MoreCovered string
 	// SetupURL is where users register their security info: the enable dialog's "security info page".
 	SetupURL string
 }

@@ -30,6 +30,7 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 			role, _ := sess.Values["role"].(string)
 			method, _ := sess.Values["method"].(string)
 			ctx := mfa.NewContextWithActor(r.Context(), mfa.Actor{Name: account, Role: mfa.Role(role), Method: method, IP: clientIP(r)})
+			ctx = mfa.NewContextWithCapabilities(ctx, s.svc.Capabilities())
 			r = r.WithContext(ctx)
 			// A signed-in page is never kept by the browser or a proxy (a shared computer's back
 			// button, a cache): every answer to a session is no-store.

@@ -100,6 +100,10 @@ func (s *Server) routes() http.Handler {
 		s.allow(r, post, "/registration/template", mfa.PermView, s.h.SaveNotifyTemplate) // preview for all; save checked by the service
 		// The overview tab (SPEC §10): counts now and day by day.
 		s.allow(r, get, "/overview", mfa.PermView, s.h.OverviewPage)
+		// The move to Conditional Access (SPEC §11, Microsoft Graph): who Conditional Access covers
+		// and who not; plans a bulk job (verified like a file) that disables their per-user MFA.
+		s.allow(r, get, "/conditional-access", mfa.PermBulkUpdate, s.h.ConversionPage)
+		s.allow(r, post, "/conditional-access/plan", mfa.PermBulkUpdate, s.h.PlanConversion)
 		// Temporary exemptions (SPEC §10): Disable for a while, end early, the list.
 		s.allow(r, post, "/users/{upn}/exemption", mfa.PermChangeState, s.h.Exempt)
 		s.allow(r, post, "/users/{upn}/exemption/end", mfa.PermChangeState, s.h.EndExemptionEarly)

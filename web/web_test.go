@@ -75,6 +75,12 @@ func newTestEnv(t *testing.T) *testEnv {
 // server's base URL (the public URL).
 func newTestEnvWith(t *testing.T, configure func(cfg *Config, baseURL string)) *testEnv {
 	t.Helper()
+	return newTestEnvDeps(t, nil, configure)
+}
+
+// newTestEnvDeps is newTestEnvWith with the service's dependencies changed by deps.
+func newTestEnvDeps(t *testing.T, deps func(d *mfa.Deps), configure func(cfg *Config, baseURL string)) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mfaportal.db"))
 	if err != nil {
@@ -87,7 +93,11 @@ func newTestEnvWith(t *testing.T, configure func(cfg *Config, baseURL string)) *
 	if _, err := db.SeedUsers(ctx, slices.Values(users), e.now, nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := mfa.MustNewService(mfa.Deps{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Registrations: db, Now: func() time.Time { return e.now }})
+	d := mfa.Deps{Directory: db, Importer: db, Accounts: db, Tokens: db, Audit: db, Settings: db, Jobs: db, Registrations: db, Now: func() time.Time { return e.now }}
+	if deps != nil {
+		deps(&d)
+	}
+	svc := mfa.MustNewService(d)
 	svc.AccountMFA, svc.Exemptions, svc.Overview = db, db, db
 	for _, r := range mfa.Roles {
 		if err := db.CreateAccount(ctx, &mfa.Account{Name: string(r), Role: r, PasswordHash: testHash(), CreatedAt: e.now, UpdatedAt: e.now}); err != nil {
