@@ -26,6 +26,8 @@ var specRoutes = map[string]mfa.Permission{
 	"POST /users/{upn}/exemption/end":      mfa.PermChangeState,
 	"GET /exemptions":                      mfa.PermView,
 	"GET /overview":                        mfa.PermView,
+	"GET /conditional-access":              mfa.PermBulkUpdate, // SPEC §11: the move plans a bulk update
+	"POST /conditional-access/plan":        mfa.PermBulkUpdate,
 	"GET /registration":                    mfa.PermView,
 	"GET /registration/export":             mfa.PermView,
 	"GET /registration/template":           mfa.PermView,
