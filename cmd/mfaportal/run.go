@@ -16,7 +16,6 @@ import (
 
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/mfa/graph"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 	"github.com/mfaportal/mfaportal/web"
 )
 
@@ -206,12 +205,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	// The users' security info (SPEC §7) exists on the embedded directory only: on Graph, users
 	// register with Microsoft.
 	var self *mfa.SelfService
-	if sdb, ok := db.(*sqlite.DB); ok && graphDir == nil {
-		if self, err = newSelfService(sdb, cfg, log); err != nil {
+	if graphDir == nil {
+		if self, err = newSelfService(db, cfg, log); err != nil {
 			return err
 		}
-	} else if graphDir == nil {
-		log.Warn("the users' security info pages (/my) keep their state in the data folder's store: not offered with MFAPORTAL_DATABASE_URL yet")
 	}
 	srv, err := web.New(web.Config{Addr: cfg.Addr, PublicURL: cfg.PublicURL, SessionKey: key,
 		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,

@@ -13,7 +13,6 @@ import (
 
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/mfa/sender"
-	"github.com/mfaportal/mfaportal/mfa/sqlite"
 )
 
 // smsSettings choose how one-time codes reach phones (SPEC §7).
@@ -50,9 +49,9 @@ func (s *smsSettings) validate() error {
 	return fmt.Errorf("--sms-sender %q: expected log or webhook", s.Sender)
 }
 
-// newSelfService is the users' security info on the embedded directory, with the configured
-// sender of codes.
-func newSelfService(db *sqlite.DB, cfg config, log *slog.Logger) (*mfa.SelfService, error) {
+// newSelfService is the users' security info on the embedded directory (in the data folder or in
+// PostgreSQL), with the configured sender of codes.
+func newSelfService(db store, cfg config, log *slog.Logger) (*mfa.SelfService, error) {
 	var send mfa.CodeSender = &sender.Log{Logger: log, Path: filepath.Join(cfg.Data, "outbox.jsonl")}
 	if cfg.SMS.Sender == "webhook" {
 		send = &sender.Webhook{URL: cfg.SMS.WebhookURL}
@@ -74,7 +73,7 @@ func (c *cli) setupLink(ctx context.Context, cfg config, publicURL string, rest 
 	if !strings.HasPrefix(publicURL, "http://") && !strings.HasPrefix(publicURL, "https://") {
 		return usageError{fmt.Sprintf("--public-url %q: expected an http:// or https:// URL", publicURL)}
 	}
-	db, err := openStore(ctx, cfg.Data)
+	db, err := c.openStore(ctx, cfg.Data)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type store interface {
 	mfa.StepResultStore
 	mfa.LeaseStore
 	mfa.AuditPositions
+	mfa.SecurityStore
 	// OnAudited sets a function called after each commit that appended audit records.
 	OnAudited(fn func())
 	SeedUsers(ctx context.Context, users iter.Seq[mfa.User], now time.Time, progress func(done int)) (int, error)

@@ -41,6 +41,7 @@ type Store interface {
 	mfa.OverviewStore
 	mfa.ExternalIndex
 	mfa.AuditPositions
+	mfa.SecurityStore
 	// UseAuditKey makes the store seal audit records under key (re-chaining a legacy log once);
 	// AuditKey is that key.
 	UseAuditKey(ctx context.Context, key []byte, now time.Time) (int64, error)
@@ -108,6 +109,15 @@ func Run(t *testing.T, open Opener) {
 		{"IndexMethodsFromReport", testIndexMethodsFromReport},
 		{"FindUsersCoverageCombinations", testFindUsersCoverageCombinations},
 		{"WorkRequests", testWorkRequests},
+		{"SetupLink", testSetupLink},
+		{"UserSignIn", testUserSignIn},
+		{"ImportIsAudited", testImportIsAudited},
+		{"AppPasswords", testAppPasswords},
+		{"MethodsAndAdminReset", testMethodsAndAdminReset},
+		{"RememberedDevicesAndTrustedIPs", testRememberedDevicesAndTrustedIPs},
+		{"RegistrationWithTheApp", testRegistrationWithTheApp},
+		{"RegistrationWithAPhone", testRegistrationWithAPhone},
+		{"ReenabledUserRegistersAgain", testReenabledUserRegistersAgain},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

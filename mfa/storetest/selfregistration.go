@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"strings"
@@ -10,8 +10,8 @@ import (
 
 // An Enabled user registers the mobile app and becomes Enforced, by themselves; the next sign-in
 // asks for a code, which works once.
-func TestRegistrationWithTheApp(t *testing.T) {
-	e := newSelfEnv(t)
+func testRegistrationWithTheApp(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	e.setPassword("ann@contoso.com", "ann's long password")
 	in := e.signIn("ann@contoso.com", "ann's long password", "")
 	if in.Decision.Need != mfa.NeedRegistration {
@@ -62,7 +62,7 @@ func TestRegistrationWithTheApp(t *testing.T) {
 		t.Fatalf("audit:\n%s\nwant\n%s", strings.Join(got, " | "), want)
 	}
 	info, err := e.self.MySecurityInfo(bg, in.Session, u)
-	if err != nil || len(info.Methods) != 1 || info.Methods[0].Label != "Mobile app" || !info.Methods[0].AddedAt.Equal(t0) {
+	if err != nil || len(info.Methods) != 1 || info.Methods[0].Label != "Mobile app" || !info.Methods[0].AddedAt.Equal(T0) {
 		t.Fatalf("info %+v %v", info, err)
 	}
 
@@ -110,8 +110,8 @@ func TestRegistrationWithTheApp(t *testing.T) {
 }
 
 // A phone gets its code from the sender; numbers are read into E.164.
-func TestRegistrationWithAPhone(t *testing.T) {
-	e := newSelfEnv(t)
+func testRegistrationWithAPhone(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	e.setPassword("ann@contoso.com", "ann's long password")
 	in := e.signIn("ann@contoso.com", "ann's long password", "")
 	for _, bad := range []string{"", "425 555 0100", "+1 555 0100", "call me maybe", strings.Repeat("1", 50)} {
@@ -169,8 +169,8 @@ func TestRegistrationWithAPhone(t *testing.T) {
 
 // SPEC §1: a user re-enabled while holding registration details stays Enabled until they register
 // again; registering again enforces them.
-func TestReenabledUserRegistersAgain(t *testing.T) {
-	e := newSelfEnv(t)
+func testReenabledUserRegistersAgain(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	e.setPassword("ann@contoso.com", "ann's long password")
 	e.registerApp(e.signIn("ann@contoso.com", "ann's long password", ""))
 	for _, to := range []mfa.State{mfa.StateDisabled, mfa.StateEnabled} {

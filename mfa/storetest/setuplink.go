@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"strings"
@@ -8,14 +8,14 @@ import (
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-func TestSetupLink(t *testing.T) {
-	e := newSelfEnv(t)
+func testSetupLink(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	helpdesk := mfa.Actor{Name: "hd", Role: mfa.RoleHelpdesk, Method: "local"}
 	first, err := e.self.CreateSetupLink(bg, helpdesk, "ANN@contoso.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(first.URL, "https://mfa.example/my/setup/") || first.UPN != "ann@contoso.com" || !first.Expires.Equal(t0.Add(72*time.Hour)) {
+	if !strings.HasPrefix(first.URL, "https://mfa.example/my/setup/") || first.UPN != "ann@contoso.com" || !first.Expires.Equal(T0.Add(72*time.Hour)) {
 		t.Fatalf("link %+v", first)
 	}
 	// One live link per user: a second one makes the first stop working.
@@ -82,8 +82,8 @@ func TestSetupLink(t *testing.T) {
 	}
 }
 
-func TestUserSignIn(t *testing.T) {
-	e := newSelfEnv(t)
+func testUserSignIn(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	e.setPassword("bob@contoso.com", "bob's long password")
 	e.setPassword("dan@contoso.com", "dan's long password")
 	// Unknown user, no password yet, wrong password: the same answer; nothing made.
@@ -125,8 +125,8 @@ func TestUserSignIn(t *testing.T) {
 
 // users import is audited per user created or changed, in its transaction; importing the same
 // file again changes nothing and records nothing.
-func TestImportIsAudited(t *testing.T) {
-	e := newSelfEnv(t)
+func testImportIsAudited(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	page, _ := e.db.FindAudit(bg, mfa.AuditFilter{Action: mfa.AuditUserImport, Limit: 100})
 	if len(page.Records) != 5 || page.Records[0].Before != "" || !strings.Contains(page.Records[0].After, "status: Enabled") {
 		t.Fatalf("first import: %d records, %+v", len(page.Records), page.Records[0])

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"fmt"
@@ -20,8 +20,8 @@ func (e *selfEnv) signedIn() (*mfa.UserSignIn, string) {
 	return in, secret
 }
 
-func TestAppPasswords(t *testing.T) {
-	e := newSelfEnv(t)
+func testAppPasswords(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	in, _ := e.signedIn()
 	_, _, err := e.self.CreateAppPassword(bg, in.Session, in.User, "Outlook", "")
 	if wantCode(t, err, mfa.EFORBIDDEN, ""); !strings.HasPrefix(err.Error(), "Your organization does not allow app passwords") {
@@ -85,15 +85,13 @@ func TestAppPasswords(t *testing.T) {
 	if _, _, err := e.svc.ResetUser(bg, mfa.CLIActor, mfa.ResetRequest{UPN: "ann@contoso.com", Options: mfa.ResetOptions{AppPasswords: true}}); err != nil {
 		t.Fatal(err)
 	}
-	var rows int
-	e.db.db.QueryRow("SELECT COUNT(*) FROM app_passwords").Scan(&rows)
-	if rows != 0 || e.user("ann@contoso.com").AppPasswords != 0 {
-		t.Fatalf("%d app passwords left after the reset", rows)
+	if det, _ := e.db.SecurityDetails(bg, e.user("ann@contoso.com").ID); len(det.AppPasswords) != 0 || e.user("ann@contoso.com").AppPasswords != 0 {
+		t.Fatalf("%d app passwords left after the reset", len(det.AppPasswords))
 	}
 }
 
-func TestMethodsAndAdminReset(t *testing.T) {
-	e := newSelfEnv(t)
+func testMethodsAndAdminReset(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	in, _ := e.signedIn()
 	u := e.user("ann@contoso.com")
 	// The only method of an Enforced user cannot go.
@@ -123,10 +121,8 @@ func TestMethodsAndAdminReset(t *testing.T) {
 	if _, _, err := e.svc.ResetUser(bg, mfa.CLIActor, mfa.ResetRequest{UPN: "ann@contoso.com", Options: mfa.ResetOptions{ContactMethods: true}}); err != nil {
 		t.Fatal(err)
 	}
-	var rows int
-	e.db.db.QueryRow("SELECT COUNT(*) FROM user_methods").Scan(&rows)
-	if rows != 0 {
-		t.Fatalf("%d method details left after the reset", rows)
+	if det, _ := e.db.SecurityDetails(bg, e.user("ann@contoso.com").ID); len(det.Methods) != 0 {
+		t.Fatalf("%d method details left after the reset", len(det.Methods))
 	}
 	if in := e.signIn("ann@contoso.com", "ann's long password", ""); in.Decision.Need != mfa.NeedRegistration {
 		t.Fatalf("after the reset: %+v", in.Decision)
@@ -140,8 +136,8 @@ func TestMethodsAndAdminReset(t *testing.T) {
 	}
 }
 
-func TestRememberedDevicesAndTrustedIPs(t *testing.T) {
-	e := newSelfEnv(t)
+func testRememberedDevicesAndTrustedIPs(t *testing.T, open Opener) {
+	e := newSelfEnv(t, open)
 	_, secret := e.signedIn()
 	e.settings(func(s *mfa.Settings) { s.RememberMFA = mfa.RememberMFA{Enabled: true, Days: 14} })
 	e.now = e.now.Add(time.Minute)

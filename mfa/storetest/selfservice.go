@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // sender that keeps what it sent.
 type selfEnv struct {
 	t    *testing.T
-	db   *DB
+	db   Store
 	svc  *mfa.Service
 	self *mfa.SelfService
 	now  time.Time
@@ -65,9 +65,9 @@ dan@contoso.com,Dan,Enabled,false,false,
 eve@contoso.com,Eve,Enabled,true,true,
 `
 
-func newSelfEnv(t *testing.T) *selfEnv {
+func newSelfEnv(t *testing.T, open Opener) *selfEnv {
 	t.Helper()
-	e := &selfEnv{t: t, db: openTest(t), now: t0, sent: &fakeSender{}}
+	e := &selfEnv{t: t, db: open(t), now: T0, sent: &fakeSender{}}
 	clock := func() time.Time { return e.now }
 	e.svc = mfa.MustNewService(mfa.Deps{Directory: e.db, Importer: e.db, Accounts: e.db, Tokens: e.db, Audit: e.db, Settings: e.db, Jobs: e.db, Now: clock})
 	if _, err := e.svc.ImportUsers(context.Background(), mfa.CLIActor, strings.NewReader(selfUsers), mfa.DefaultCSVLimits); err != nil {
