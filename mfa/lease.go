@@ -56,6 +56,9 @@ type LeaseHolder struct {
 	TTL    time.Duration
 	// OnError reports a failure to take or renew the lease (for the log).
 	OnError func(msg string, err error)
+	// OnHold, if set, is told when this replica starts (true) and stops (false) working under
+	// the lease (for a metric).
+	OnHold func(held bool)
 }
 
 // Hold runs work whenever this replica holds the lease, until ctx ends. work's context carries
@@ -81,6 +84,10 @@ func (h *LeaseHolder) Hold(ctx context.Context, work func(ctx context.Context)) 
 
 // holding runs work under l, renewing it, until work returns or the lease is lost.
 func (h *LeaseHolder) holding(ctx context.Context, l Lease, work func(ctx context.Context)) {
+	if h.OnHold != nil {
+		h.OnHold(true)
+		defer h.OnHold(false)
+	}
 	workCtx, stop := context.WithCancel(ContextWithLease(ctx, l))
 	done := make(chan struct{})
 	go func() { defer close(done); work(workCtx) }()

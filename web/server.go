@@ -62,7 +62,8 @@ type Server struct {
 	h        *handlers.Handlers
 	reg      *prometheus.Registry
 	metrics  *metrics
-	throttle *mfa.Throttle // the admins' sign-in, namespace "admin"
+	leases   *prometheus.GaugeVec // mfaportal_lease_held
+	throttle *mfa.Throttle        // the admins' sign-in, namespace "admin"
 	// Sealed cookies: a sign-in waiting for its second step, an authenticator being enrolled, a
 	// notice for the next page.
 	pending, enrolling *sealedCookie
@@ -121,6 +122,7 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg)
+	s.leases = newLeaseMetric(s.reg)
 	s.handler = s.routes()
 	return s, nil
 }

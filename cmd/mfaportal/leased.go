@@ -16,7 +16,8 @@ import (
 // sync (graph-sync). A replica that dies stops renewing its leases, and another takes each over
 // within --lease-ttl and a third of it; a job resumes where it stopped (its writes fenced by the
 // lease: no row applied twice). Wait returns once all of it has stopped, after ctx ends.
-func startLeasedWork(ctx context.Context, cfg config, db store, svc *mfa.Service, graphDir *graph.Directory, log *slog.Logger) *sync.WaitGroup {
+// Whether this replica holds each lease is told to held (the metric mfaportal_lease_held).
+func startLeasedWork(ctx context.Context, cfg config, db store, svc *mfa.Service, graphDir *graph.Directory, held func(string, bool), log *slog.Logger) *sync.WaitGroup {
 	onError := func(msg string, err error) { log.Error(msg, "err", err) }
 	// Bulk jobs run in the background and resume after a restart; SIGTERM pauses them between
 	// batches, and the store is closed only once the runner has stopped.
@@ -34,7 +35,9 @@ func startLeasedWork(ctx context.Context, cfg config, db store, svc *mfa.Service
 	}
 	var wg sync.WaitGroup
 	hold := func(name string, work func(context.Context)) {
-		h := &mfa.LeaseHolder{Store: db, Name: name, Holder: replicaName(), TTL: cfg.LeaseTTL, OnError: onError}
+		h := &mfa.LeaseHolder{Store: db, Name: name, Holder: replicaName(), TTL: cfg.LeaseTTL, OnError: onError,
+			OnHold: func(on bool) { held(name, on) }}
+		held(name, false)
 		wg.Go(func() { h.Hold(ctx, work) })
 	}
 	hold("bulk-runner", runner.Run)

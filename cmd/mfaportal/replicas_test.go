@@ -168,6 +168,9 @@ func TestTwoReplicas(t *testing.T) {
 		rows := demo[1000:]
 		id := startBulk(t, a, rows)
 		holder, survivor := runnerHolder(t, conn, a, b)
+		if !holdsRunner(t, holder) || holdsRunner(t, survivor) {
+			t.Fatal("mfaportal_lease_held does not say which replica runs the bulk jobs")
+		}
 		var epoch int64
 		conn.QueryRow(context.Background(), "SELECT epoch FROM leases WHERE name = 'bulk-runner'").Scan(&epoch)
 		deadline := time.Now().Add(60 * time.Second)
@@ -204,6 +207,9 @@ func TestTwoReplicas(t *testing.T) {
 				t.Fatalf("no take-over within a minute (holder %q, epoch %d)", h, e)
 			}
 			time.Sleep(20 * time.Millisecond)
+		}
+		if !holdsRunner(t, survivor) {
+			t.Fatal("the survivor's mfaportal_lease_held does not show the take-over")
 		}
 		j := waitJob(t, []*portal{survivor}, id, 180*time.Second)
 		if j["status"] != "done" || j["done"] != float64(len(rows)) || j["changed"] != float64(len(rows)) || j["failed"] != float64(0) {
@@ -400,4 +406,12 @@ func pgAuditCount(t *testing.T, conn *pgx.Conn, where string, arg any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// holdsRunner answers whether p's metrics say it holds the bulk runner's lease.
+func holdsRunner(t *testing.T, p *portal) bool {
+	t.Helper()
+	resp := get(t, p.client, p.base+"/metrics")
+	body, _ := io.ReadAll(resp.Body)
+	return strings.Contains(string(body), `mfaportal_lease_held{lease="bulk-runner"} 1`)
 }

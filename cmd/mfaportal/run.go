@@ -228,11 +228,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("mfaportal listening", "addr", l.Addr().String(), "url", cfg.PublicURL, "data", cfg.Data, "directory", cfg.Graph.Directory)
 	fmt.Fprintf(c.stdout, "mfaportal is running at %s (press Ctrl+C to stop)\n", cfg.PublicURL)
-	background := startLeasedWork(ctx, cfg, db, svc, graphDir, log)
+	background := startLeasedWork(ctx, cfg, db, svc, graphDir, srv.LeaseHeld, log)
 	// The audit stream stops last, after the records of draining requests and of the runner.
 	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
 	streamHolder := &mfa.LeaseHolder{Store: db, Name: "audit-stream", Holder: replicaName(), TTL: cfg.LeaseTTL,
-		OnError: func(msg string, err error) { log.Error(msg, "err", err) }}
+		OnError: func(msg string, err error) { log.Error(msg, "err", err) },
+		OnHold:  func(on bool) { srv.LeaseHeld("audit-stream", on) }}
 	streamDone := startAuditStream(streamCtx, cfg, db, streamHolder, log)
 	err = srv.Serve(ctx, l)
 	background.Wait()
