@@ -68,6 +68,47 @@ func TestTwoReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("a user's security info works across both", func(t *testing.T) {
+		var u mfa.User
+		for _, d := range demo[3:1000] {
+			if d.State == mfa.StateEnabled && d.AccountEnabled && !d.Privileged && len(d.Methods) == 0 {
+				u = d
+				break
+			}
+		}
+		resp, err := a.client.PostForm(a.base+"/users/"+url.PathEscape(u.UPN)+"/setup-link", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := goquery.NewDocumentFromReader(resp.Body)
+		resp.Body.Close()
+		link, _ := doc.Find("[data-testid=setup-link-url]").Attr("value")
+		path := strings.TrimPrefix(link, a.base)
+		if !strings.HasPrefix(path, "/my/setup/") {
+			t.Fatalf("setup link for %s on a: %q (%s)", u.UPN, link, resp.Status)
+		}
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+		const pw = "a user's long password"
+		resp, err = c.PostForm(b.base+path, url.Values{"password": {pw}, "confirm": {pw}}) // the link, used on b
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		resp, err = c.PostForm(a.base+"/my/signin", url.Values{"username": {u.UPN}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		at := resp.Request.URL.Path
+		if !strings.HasPrefix(at, "/my") || at == "/my/signin" {
+			t.Fatalf("the user's sign-in on a, with the password set on b: ended at %s", at)
+		}
+		if resp := get(t, c, b.base+at); resp.Request.URL.Path != at {
+			t.Fatalf("the user's session from a, on b: %s ended at %s", at, resp.Request.URL.Path)
+		}
+	})
+
 	t.Run("a change on one is seen on the other", func(t *testing.T) {
 		u := demo[1]
 		to := nextState[u.State]
