@@ -27,11 +27,13 @@ func startLeasedWork(ctx context.Context, cfg config, db store, svc *mfa.Service
 	// in batches of 1.5 s and 70 s in batches of 0.7 s), short enough not to hold other writers (a
 	// sign-in, a quick step) up for long. The progress bar moves during a batch all the same (mfa's
 	// live progress).
-	runner.BatchSize, runner.BatchTime, runner.LiveProgress = 30000, 2*time.Second, true
+	runner.BatchSize, runner.BatchTime = 30000, 2*time.Second
+	runner.LiveProgress = true
 	if graphDir != nil {
 		// Larger batches keep Graph's $batch requests flowing between the runner's steps; the
 		// local index is kept fresh in the background.
-		runner.BatchSize, runner.BatchTime, runner.LiveProgress = 2000, 0, false
+		runner.BatchSize, runner.BatchTime = 2000, 0
+		runner.LiveProgress = false
 	}
 	var wg sync.WaitGroup
 	hold := func(name string, work func(context.Context)) {

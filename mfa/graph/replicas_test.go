@@ -86,3 +86,34 @@ func TestSettingsChangeSeenByAnotherReplicaAtOnce(t *testing.T) {
 		t.Fatalf("B after A's change: %+v %v, want text message off", got.VerificationOptions, err)
 	}
 }
+
+// A sync stopped in the middle with the replica that ran it (killed: it is still recorded as
+// running) is started again by the replica that takes the lease over.
+func TestSyncStoppedWithItsReplicaStartsAgain(t *testing.T) {
+	e := newEnv(t, graphemu.Options{Users: 30}, nil) // SyncInterval -1: no periodic sync
+	e.sync()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before, _ := e.dir.SyncStatus(ctx)
+	if err := e.db.BeginSync(ctx, time.Now().UnixMilli(), time.Now()); err != nil { // the dead replica's
+		t.Fatal(err)
+	}
+	other, _ := e.replica()
+	done := make(chan struct{})
+	go func() { other.Run(ctx); close(done) }() // the replica that took the lease over
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := other.SyncStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Running && st.LastSync.After(before.LastSync) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stopped sync did not start again: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

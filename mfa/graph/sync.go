@@ -75,7 +75,7 @@ func (d *Directory) sync(ctx context.Context, began func()) error {
 // older than the sync interval (or there was none), then every interval, and whenever one is
 // asked for (StartSync, on any replica). Run it on one replica at a time, under the lease
 // SyncWork: a sync that was running at start was stopped in the middle (the process, or the
-// replica that held the lease, died) and is marked failed.
+// replica that held the lease, died): it is marked failed and started again.
 func (d *Directory) Run(ctx context.Context) {
 	d.bgWG.Add(1)
 	defer d.bgWG.Done()
@@ -91,7 +91,9 @@ func (d *Directory) Run(ctx context.Context) {
 	}
 	interval := d.cfg.SyncInterval
 	due := d.cfg.Now() // the next periodic sync; zero: none
-	if err == nil && !st.LastSync.IsZero() {
+	// A sync stopped in the middle (by a restart, or with the replica that ran it) starts again
+	// now; otherwise the next is due an interval after the last complete one.
+	if err == nil && !st.LastSync.IsZero() && !st.Running {
 		due = st.LastSync.Add(interval)
 		if interval < 0 {
 			due = time.Time{}
