@@ -96,3 +96,39 @@ func TestServeOnPostgresOffersEverything(t *testing.T) {
 		t.Fatalf("the stream: %s", b)
 	}
 }
+
+// migrate --to copies a data folder into an empty database: the portal then runs on it with the
+// folder's audit key (the same users, the chain intact); an unfilled database only.
+func TestMigrateCommand(t *testing.T) {
+	data, url := t.TempDir(), pgtest.URL(t)
+	file := filepath.Join(t.TempDir(), "users.csv")
+	os.WriteFile(file, []byte("UserPrincipalName,DisplayName,MFA Status,Methods\nada@contoso.com,Ada Lovelace,Enforced,mobilePhone\nzoe@contoso.com,Zoë,Enabled,\n"), 0o600)
+	runCLI(t, "", "users", "import", file, "--data", data)
+	runCLI(t, "password-of-helen\n", "accounts", "add", "helen", "--role", "helpdesk", "--data", data)
+	runCLI(t, "", "tokens", "create", "--name", "ci", "--role", "reader", "--data", data)
+	_, wantUsers, _ := runCLI(t, "", "users", "export", "--data", data)
+	if code, out, errs := runCLI(t, "", "migrate", "--to", url, "--data", data); code != 0 || !strings.Contains(out, "users") ||
+		!strings.Contains(out, "the audit chain of 4 records verifies") || !strings.Contains(out, filepath.Join(data, "audit.key")) {
+		t.Fatalf("migrate: %d %q %q", code, out, errs)
+	}
+	key, _ := os.ReadFile(filepath.Join(data, "audit.key"))
+	env := map[string]string{"MFAPORTAL_DATABASE_URL": url, "MFAPORTAL_AUDIT_KEY": strings.TrimSpace(string(key))}
+	if _, got, _ := runCLIEnv(t, env, "", "users", "export"); got != wantUsers {
+		t.Errorf("users on PostgreSQL:\n%s\nin the data folder:\n%s", got, wantUsers)
+	}
+	if code, out, errs := runCLIEnv(t, env, "", "audit", "verify"); code != 0 || !strings.Contains(out, "intact: 4 records") {
+		t.Errorf("audit verify: %d %q %q", code, out, errs)
+	}
+	if code, out, _ := runCLIEnv(t, env, "", "tokens", "list"); code != 0 || !strings.Contains(out, "ci") {
+		t.Errorf("tokens: %q", out)
+	}
+	if code, _, errs := runCLI(t, "", "migrate", "--to", url, "--data", data); code != 1 || !strings.Contains(errs, "not empty") {
+		t.Errorf("into a filled database: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "migrate", "--to", pgtest.URL(t), "--data", filepath.Join(data, "nothing")); code != 1 || !strings.Contains(errs, "no data folder") {
+		t.Errorf("no data folder: %d %q", code, errs)
+	}
+	if code, _, _ := runCLI(t, "", "migrate", "--data", data); code != 2 {
+		t.Errorf("no --to: %d", code)
+	}
+}

@@ -44,6 +44,7 @@ Usage:
   mfaportal audit export                 write the audit log as CSV to stdout
   mfaportal audit verify [--against FILE]   check the audit log's chain, and against the stream file (exit 1 if tampered)
   mfaportal graph-emulator [--addr A] [--users N]   run a local Microsoft Graph emulator (tests, demos)
+  mfaportal migrate --to URL             copy the data folder into an empty PostgreSQL database (postgres://…), checked
 
 Every command takes --data DIR (default ./data). "mfaportal serve -h" lists the server's flags;
 each flag can also be set as MFAPORTAL_<FLAG>, e.g. MFAPORTAL_ADDR.
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = c.graphEmulator(ctx, args)
 	case "tokens":
 		err = c.tokens(ctx, args)
+	case "migrate":
+		err = c.migrate(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -141,8 +141,12 @@ func (d *DB) FindAudit(ctx context.Context, f mfa.AuditFilter) (*mfa.AuditPage, 
 // EachAudit calls fn for every record, oldest first, reading in chunks of 5,000 so that a long
 // log never sits in memory nor holds a snapshot open for long.
 func (d *DB) EachAudit(ctx context.Context, after int64, fn func(*mfa.AuditRecord) error) error {
+	return eachAudit(ctx, d.pool, after, fn)
+}
+
+func eachAudit(ctx context.Context, q querier, after int64, fn func(*mfa.AuditRecord) error) error {
 	for {
-		rows, err := d.pool.Query(ctx, "SELECT "+auditColumns+" FROM audit WHERE seq > $1 ORDER BY seq LIMIT 5000", after)
+		rows, err := q.Query(ctx, "SELECT "+auditColumns+" FROM audit WHERE seq > $1 ORDER BY seq LIMIT 5000", after)
 		if err != nil {
 			return err
 		}

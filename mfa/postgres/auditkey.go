@@ -108,6 +108,10 @@ func checkHead(ctx context.Context, tx pgx.Tx, key []byte) error {
 // legacy chain, and appends the record of it. The append-only trigger is off for this transaction
 // only (its lock keeps every other writer out meanwhile).
 func (d *DB) rechain(ctx context.Context, tx pgx.Tx, key []byte, now time.Time) (int64, error) {
+	var empty bool
+	if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM audit)").Scan(&empty); err != nil || empty {
+		return 0, err
+	}
 	if _, err := tx.Exec(ctx, "ALTER TABLE audit DISABLE TRIGGER audit_no_change"); err != nil {
 		return 0, err
 	}
@@ -148,9 +152,6 @@ func (d *DB) rechain(ctx context.Context, tx pgx.Tx, key []byte, now time.Time) 
 	}
 	if _, err := tx.Exec(ctx, "ALTER TABLE audit ENABLE TRIGGER audit_no_change"); err != nil {
 		return 0, err
-	}
-	if n == 0 {
-		return 0, nil
 	}
 	rec := mfa.NewAuditRecord(mfa.SystemActor, mfa.SourceSystem, "", now)
 	rec.Action, rec.Target = mfa.AuditRechain, "audit"

@@ -105,13 +105,15 @@ func appPasswords(ctx context.Context, q querier, where string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (mfa.AppPassword, error) {
-		var a mfa.AppPassword
-		var id, created, used int64
-		err := r.Scan(&id, &a.Name, &a.Hash, &a.Hint, &created, &used)
+	var out []mfa.AppPassword // nil for none, as mfa/sqlite answers
+	var a mfa.AppPassword
+	var id, created, used int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &a.Name, &a.Hash, &a.Hint, &created, &used}, func() error {
 		a.ID, a.CreatedAt, a.LastUsedAt = strconv.FormatInt(id, 10), fromMillis(created), fromMillis(used)
-		return a, err
+		out = append(out, a)
+		return nil
 	})
+	return out, err
 }
 
 // UpdateSecurity runs fn on a user (locked) and their details, and applies its change with its

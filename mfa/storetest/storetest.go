@@ -42,6 +42,7 @@ type Store interface {
 	mfa.ExternalIndex
 	mfa.AuditPositions
 	mfa.SecurityStore
+	mfa.AccountMFAStore
 	// UseAuditKey makes the store seal audit records under key (re-chaining a legacy log once);
 	// AuditKey is that key.
 	UseAuditKey(ctx context.Context, key []byte, now time.Time) (int64, error)
