@@ -40,6 +40,8 @@ type Config struct {
 	Self *mfa.SelfService
 	// MetricsToken, when set, is the bearer token /metrics asks for (MFAPORTAL_METRICS_TOKEN).
 	MetricsToken string
+	// Now is the clock of sessions and the sign-in throttle; nil: time.Now (tests inject theirs).
+	Now func() time.Time
 	// BodyReadTimeout bounds reading a request (but a bulk upload's) from its start; 0: 20 s.
 	BodyReadTimeout time.Duration
 }
@@ -89,6 +91,9 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 	if cfg.SessionMaxAge <= 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.BodyReadTimeout <= 0 {
 		cfg.BodyReadTimeout = defaultBodyReadTimeout
 	}
@@ -106,7 +111,7 @@ func New(cfg Config, svc *mfa.Service, stores Stores, ready func(context.Context
 		log:      log,
 		h:        &handlers.Handlers{Service: svc, Results: handlers.NewResultStore(stores, 30*time.Minute), CSVLimits: cfg.CSVLimits, Log: log},
 		reg:      prometheus.NewRegistry(),
-		now:      time.Now,
+		now:      cfg.Now,
 		ready:    ready,
 	}
 	s.pending = newSealedCookie("mfaportal_signin", "/signin", pendingMaxAge, cfg.SessionKey, https)
