@@ -161,7 +161,7 @@ func abuseStranger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := restarted.throttle.Wait("global-admin", "192.0.2.1"); w <= 0 {
+	if w, err := restarted.throttle.Wait(context.Background(), "global-admin", "192.0.2.1"); err != nil || w <= 0 {
 		t.Fatal("a restart reset the stranger's failures")
 	}
 	t.Logf("360 wrong passwords from 30 addresses: the right password from a fresh address signs in; the failing addresses wait (also after a restart)")
