@@ -282,3 +282,30 @@ func TestPacerLearnsTheTenantSize(t *testing.T) {
 		d.Close()
 	}
 }
+
+// A write whose answer never came (the run stopped: Graph unreachable after it was applied) is not
+// counted "unchanged" when the job resumes and reads the user in the state asked: it is counted
+// changed, recorded once, and not written again.
+func TestLostAnswerIsCountedOnce(t *testing.T) {
+	e := newEnv(t, graphemu.Options{Users: 40}, nil)
+	e.sync()
+	ctx := context.Background()
+	g := e.findUser(func(u graphemu.User) bool { return u.State == mfa.StateDisabled })
+	// As left by a run that sent the PATCH and stopped before its answer: Graph applied it.
+	e.dir.unsure.Store(mfa.NormalizeUPN(g.UPN), mfa.StateDisabled)
+	if err := e.emu.SetUserState(g.ID, mfa.StateEnforced); err != nil {
+		t.Fatal(err)
+	}
+	before := e.emu.Stats()
+	job := runJob(t, e, "Username,MFA Status\n"+g.UPN+",Enforced\n", func(int, error) {})
+	if job.Changed != 1 || job.Unchanged != 0 || job.Failed != 0 {
+		t.Fatalf("job %+v", job)
+	}
+	if st := e.emu.Stats(); st.WritesApplied != before.WritesApplied {
+		t.Errorf("written again: %d writes", st.WritesApplied-before.WritesApplied)
+	}
+	page, _ := e.db.FindAudit(ctx, mfa.AuditFilter{Target: g.UPN, Limit: 5})
+	if len(page.Records) != 1 || page.Records[0].Before != "Disabled" || page.Records[0].After != "Enforced" {
+		t.Errorf("audit: %+v", page.Records)
+	}
+}
