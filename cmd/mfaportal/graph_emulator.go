@@ -24,6 +24,7 @@ func (c *cli) graphEmulator(ctx context.Context, args []string) error {
 	clientID := fs.String("client-id", "", "the only client id that gets tokens (default: any)")
 	noQuotas := fs.Bool("no-quotas", false, "do not throttle (by default Graph's documented quotas apply)")
 	sysPref := fs.Bool("system-preferred-mfa", true, "system-preferred MFA on in the emulated tenant, as in most real tenants")
+	noPremium := fs.Bool("no-premium", false, "a tenant without Microsoft Entra ID P1/P2: no Conditional Access, security defaults on, no registration report")
 	rest, err := parseFlags(fs, args, c.getenv)
 	if err != nil {
 		return errFlagUsage
@@ -34,7 +35,7 @@ func (c *cli) graphEmulator(ctx context.Context, args []string) error {
 	if *users < 0 || *users > 10_000_000 {
 		return usageError{fmt.Sprintf("--users %d: expected 0 to 10000000", *users)}
 	}
-	opts := graphemu.Options{Users: *users, Latency: *latency, Quotas: graphemu.Quotas{Disabled: *noQuotas}, SystemPreferredMFAOff: !*sysPref,
+	opts := graphemu.Options{Users: *users, Latency: *latency, Quotas: graphemu.Quotas{Disabled: *noQuotas}, SystemPreferredMFAOff: !*sysPref, NoPremiumLicense: *noPremium,
 		Credentials: graphemu.Credentials{TenantID: *tenant, ClientID: *clientID, ClientSecret: c.getenv("MFAPORTAL_GRAPH_CLIENT_SECRET")}}
 	start := time.Now()
 	emu := graphemu.New(opts)

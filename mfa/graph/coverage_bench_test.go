@@ -1,0 +1,50 @@
+package graph
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mfaportal/mfaportal/mfa"
+)
+
+// BenchmarkSyncRegistration: a full sync of the large tier with the registration report (the
+// methods of every user in pages of 1,000, one state request a user) and without the licence (a
+// state and a methods request a user), clean, under the tier's quota in real time (8,000 units per
+// 10 s: the time-scaled quota of BenchmarkFullSync is faster than this process writes the index
+// once a user costs one unit); with Conditional Access evaluated for every user (the seeded
+// policies, groups and roles).
+func BenchmarkSyncRegistration(b *testing.B) {
+	tr := benchTiers()[2]
+	tr.syncScale = 1
+	for _, premium := range []bool{true, false} {
+		name := "report"
+		if !premium {
+			name = "per-user (no P1/P2)"
+		}
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				e := benchEnv(b, tr.users, tr.syncScale)
+				e.emu.SetPremiumLicense(premium)
+				ctx := context.Background()
+				start := time.Now()
+				if err := e.dir.Sync(ctx); err != nil {
+					b.Fatal(err)
+				}
+				elapsed := time.Since(start)
+				st := e.emu.Stats()
+				p, err := e.svc.ListUsers(ctx, admin, mfa.UserFilter{View: mfa.ViewAll, Coverage: mfa.CoverageCA, Limit: 1})
+				if err != nil || p.Total == 0 {
+					b.Fatalf("coverage: %v %v", p, err)
+				}
+				q := scaled(ReadQuotaFor(tr.users), tr.syncScale)
+				rate, _ := rates(b, st.ReadUnits, elapsed, q)
+				b.ReportMetric(float64(tr.users)/elapsed.Seconds(), "users/s")
+				b.ReportMetric(float64(st.ReadUnits)/float64(tr.users), "units/user")
+				b.Logf("%s: %d users in %v (%.0f users/s; %.0f %% of the quota), %d units, %d HTTP requests, %d batch steps; %d covered",
+					name, tr.users, elapsed.Round(time.Millisecond), float64(tr.users)/elapsed.Seconds(), 100*rate, st.ReadUnits,
+					st.Requests, st.BatchSteps, p.Total)
+			}
+		})
+	}
+}
