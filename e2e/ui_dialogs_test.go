@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/templates"
@@ -73,11 +72,7 @@ func TestDialogsInBrowser(t *testing.T) {
 		if f := focused(t, ctx); f != "a cancel" {
 			t.Errorf("user page: the dialog opens with the focus on %q", f)
 		}
-		press(t, ctx, kb.Escape)
-		run(t, ctx, "closed", chromedp.WaitNotPresent("#step-dialog", chromedp.ByID))
-		if f := focused(t, ctx); f != "button Enforce" {
-			t.Errorf("user page: after Escape the focus is on %q", f)
-		}
+		escapeReturnsFocus(t, ctx, "#step-dialog", "button Enforce")
 	})
 
 	t.Run("warnings name their users", func(t *testing.T) {
@@ -137,11 +132,7 @@ func TestDialogsInBrowser(t *testing.T) {
 		if f := focused(t, ctx); f != "a cancel" {
 			t.Errorf("the revoke dialog opens with the focus on %q", f)
 		}
-		press(t, ctx, kb.Escape)
-		run(t, ctx, "closed", chromedp.WaitNotPresent("#confirm-dialog", chromedp.ByID))
-		if f := focused(t, ctx); f != "button revoke nightly" {
-			t.Errorf("after Escape the focus is on %q", f)
-		}
+		escapeReturnsFocus(t, ctx, "#confirm-dialog", "button revoke nightly")
 		if got := texts(t, ctx, "[data-testid=tokens] tbody td:first-child"); !slices.Contains(got, "nightly") {
 			t.Fatalf("cancelled, yet the token is gone: %q", got)
 		}

@@ -25,6 +25,16 @@ func shiftTab(t *testing.T, ctx context.Context) {
 	run(t, ctx, "shift+tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(input.ModifierShift)))
 }
 
+// escapeReturnsFocus closes the open dialog with Escape and checks where the focus went back to.
+func escapeReturnsFocus(t *testing.T, ctx context.Context, dialog, want string) {
+	t.Helper()
+	press(t, ctx, kb.Escape)
+	run(t, ctx, "closed", chromedp.WaitNotPresent(dialog, chromedp.ByQuery))
+	if f := focused(t, ctx); f != want {
+		t.Errorf("after Escape the focus is on %q, want %q", f, want)
+	}
+}
+
 func focused(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	return eval[string](t, ctx, focusedJS)
@@ -145,11 +155,7 @@ func TestKeyboardInBrowser(t *testing.T) {
 		if f := focused(t, ctx); !strings.HasPrefix(f, "a cancel") {
 			t.Fatalf("the enable dialog opens with the focus on %s, not cancel", f)
 		}
-		press(t, ctx, kb.Escape)
-		run(t, ctx, "closed", chromedp.WaitNotPresent("#step-dialog", chromedp.ByID))
-		if f := focused(t, ctx); !strings.HasPrefix(f, "button Enable") {
-			t.Errorf("after Escape the focus is on %s, not Enable", f)
-		}
+		escapeReturnsFocus(t, ctx, "#step-dialog", "button Enable")
 		if u := location(t, ctx); !strings.HasSuffix(u, "/users?q=fixture&status=any&view=all") {
 			t.Errorf("after Escape at %s", u)
 		}
