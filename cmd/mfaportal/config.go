@@ -112,7 +112,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	mailFlags(fs, &c.Mail)
 	fs.BoolVar(&c.RequireAdminMFA, "require-admin-mfa", false, "make every local account enrol an authenticator app (TOTP) at its next sign-in")
 	fs.BoolVar(&c.RequireReason, "require-reason", false, "require a reason (or ticket) for every state change and user settings change")
-	fs.StringVar(&c.AuditFile, "audit-file", "", "append every audit record as a JSON line to this file, as it is written (for `audit verify --against`)")
+	fs.StringVar(&c.AuditFile, "audit-file", "", "append every audit record as a JSON line to this file, as it is written (for \"audit verify --against\")")
 	fs.StringVar(&c.AuditSyslog, "audit-syslog", "", "send every audit record to syslog: local, udp://HOST:PORT or tcp://HOST:PORT (RFC 5424)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For or Forwarded gives the client's address")
 	oidcFlags(fs, &c.OIDC)

@@ -31,8 +31,10 @@ func (d *DB) SetAccountTOTP(ctx context.Context, name, secret string, at time.Ti
 		if secret == "" {
 			enrolled = 0
 		}
-		tag, err := tx.Exec(ctx, "UPDATE accounts SET totp_secret = $1, totp_enrolled_at = $2, totp_last_step = 0, updated_at = $3 WHERE lower(name) = lower($4)",
-			secret, enrolled, toMillis(at), name)
+		// updated_at is the password's time (the accounts list's "password changed"): an
+		// authenticator has its own, totp_enrolled_at.
+		tag, err := tx.Exec(ctx, "UPDATE accounts SET totp_secret = $1, totp_enrolled_at = $2, totp_last_step = 0 WHERE lower(name) = lower($3)",
+			secret, enrolled, name)
 		if err != nil {
 			return err
 		}

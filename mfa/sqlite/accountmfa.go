@@ -30,8 +30,10 @@ func (d *DB) SetAccountTOTP(ctx context.Context, name, secret string, at time.Ti
 		if secret == "" {
 			enrolled = 0
 		}
-		res, err := tx.ExecContext(ctx, "UPDATE accounts SET totp_secret = ?, totp_enrolled_at = ?, totp_last_step = 0, updated_at = ? WHERE name = ?",
-			secret, enrolled, toMillis(at), name)
+		// updated_at is the password's time (the accounts list's "password changed"): an
+		// authenticator has its own, totp_enrolled_at.
+		res, err := tx.ExecContext(ctx, "UPDATE accounts SET totp_secret = ?, totp_enrolled_at = ?, totp_last_step = 0 WHERE name = ?",
+			secret, enrolled, name)
 		if err != nil {
 			return err
 		}

@@ -54,6 +54,16 @@ func testAccountsAndSessions(t *testing.T, open Opener) {
 	if _, err := db.FindSession(ctx, "s2"); err != nil {
 		t.Fatalf("another account's session: %v", err)
 	}
+	// Enrolling or removing an authenticator is not a new password: the accounts list's "password
+	// changed" stays the password's time.
+	for _, secret := range []string{"JBSWY3DPEHPK3PXP", ""} {
+		if err := db.SetAccountTOTP(ctx, "Helen", secret, T0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := db.FindAccount(ctx, "helen"); err != nil || !a.UpdatedAt.Equal(T0.Add(time.Hour)) {
+			t.Fatalf("password changed at %v after an authenticator change (%v), want %v", a.UpdatedAt, err, T0.Add(time.Hour))
+		}
+	}
 	if err := db.UpdateAccountPassword(ctx, "nobody", "x", T0); mfa.ErrorCode(err) != mfa.ENOTFOUND {
 		t.Fatalf("password of nobody: %v", err)
 	}
