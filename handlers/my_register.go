@@ -142,6 +142,11 @@ func (m *My) renderEnterCode(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	v.Prompt = p
+	if p == nil {
+		// The code is gone (expired, its last try spent, an app code used before) and the code
+		// field with it: the message goes at the top of the page, not under a field not shown.
+		v.ErrorField = ""
+	}
 	methods, err := m.Self.SignInMethods(ctx, u)
 	if err != nil {
 		m.Error(w, r, err)

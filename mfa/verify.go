@@ -145,6 +145,12 @@ func (s *SelfService) VerifySignInCode(ctx context.Context, sess *UserSession, u
 		if fresh, err := s.Store.UseTOTPStep(ctx, u.ID, step); err != nil {
 			return "", 0, err
 		} else if !fresh {
+			// The app's next code will do: the session waits for one again (checkCode used
+			// this challenge up), so that the page keeps asking for it.
+			if err := s.putChallenge(ctx, &Challenge{SessionHash: sess.Hash, UserID: u.ID, Purpose: PurposeSignIn,
+				Method: c.Method, Channel: ChannelApp}); err != nil {
+				return "", 0, err
+			}
 			return "", 0, FieldErrorf("code", "this code was already used: wait for the app to show a new one")
 		}
 	}

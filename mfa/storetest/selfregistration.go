@@ -87,6 +87,10 @@ func testRegistrationWithTheApp(t *testing.T, open Opener) {
 	if wantCode(t, err, mfa.EINVALID, "code"); !strings.Contains(err.Error(), "already used") {
 		t.Fatalf("reused code: %v", err)
 	}
+	// ... and the session waits for the app's next code (the page keeps its code field).
+	if p, err := e.self.PendingSignInCode(bg, again.Session); err != nil || p.Channel != mfa.ChannelApp {
+		t.Fatalf("after a reused code: %+v %v", p, err)
+	}
 	// Five wrong codes end the challenge.
 	e.self.StartSignInCode(bg, again.Session, again.User, "")
 	for i := 0; i < mfa.MaxCodeAttempts; i++ {
