@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mfaportal/mfaportal/mfa"
@@ -82,8 +83,20 @@ func (c *cli) verifyAudit(ctx context.Context, data, against string) error {
 		if c.databaseURL() != "" && c.getenv("MFAPORTAL_AUDIT_KEY") == "" {
 			return mfa.Errorf(mfa.EINVALID, "the audit log is chained with the audit key: give it in MFAPORTAL_AUDIT_KEY")
 		}
-		if svc.AuditKey, err = auditKey(data, c.getenv("MFAPORTAL_AUDIT_KEY")); err != nil {
+		if svc.AuditKey, err = existingAuditKey(data, c.getenv("MFAPORTAL_AUDIT_KEY")); err != nil {
 			return err
+		}
+		if svc.AuditKey == nil {
+			return mfa.Errorf(mfa.EINVALID, "the audit log is chained with the audit key, which is neither in MFAPORTAL_AUDIT_KEY nor in %s: give it in MFAPORTAL_AUDIT_KEY",
+				filepath.Join(data, "audit.key"))
+		}
+		// A key other than the log's would make every record look altered: say so instead (the
+		// store keeps the id of the key the log was first chained with).
+		if id, err := db.Meta(ctx, "audit_key_id"); err != nil {
+			return err
+		} else if id != "" && id != mfa.AuditKeyID(svc.AuditKey) {
+			return mfa.Errorf(mfa.EINVALID, "the audit key given is not the key the log was chained with (its id differs from the one kept beside the log): "+
+				"give the key the log was written with in MFAPORTAL_AUDIT_KEY or DATA/audit.key. If it is that key, the id kept beside the log was changed: tampering")
 		}
 	}
 	if against == "" {

@@ -299,3 +299,47 @@ func TestAccountsResetMFA(t *testing.T) {
 		t.Fatalf("audit: %q", out)
 	}
 }
+
+// The audit key moved out of the data folder as README advises, or another key given: `audit
+// verify` says the key is missing or not the log's, creates no key, and never calls the log
+// tampered for it; a key written wrong is named as that, not as an internal error.
+func TestAuditVerifyWithoutTheRightKey(t *testing.T) {
+	data, _ := auditFolder(t, 4)
+	keyFile := filepath.Join(data, "audit.key")
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(keyFile)
+	code, out := verify(t, data, "")
+	if code != 1 || !strings.Contains(out, "MFAPORTAL_AUDIT_KEY") || strings.Contains(out, "tampered") {
+		t.Fatalf("without the key: %d %q", code, out)
+	}
+	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+		t.Fatalf("verify made a key: %v", err)
+	}
+	withEnv := func(k string, args ...string) (int, string) {
+		var out, errb strings.Builder
+		env := func(name string) string {
+			if name == "MFAPORTAL_AUDIT_KEY" {
+				return k
+			}
+			return ""
+		}
+		code := run(context.Background(), args, env, strings.NewReader(""), &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	if code, out := withEnv(strings.TrimSpace(string(key)), "audit", "verify", "--data", data); code != 0 || !strings.Contains(out, "intact: 4 records") {
+		t.Fatalf("with the key in MFAPORTAL_AUDIT_KEY: %d %q", code, out)
+	}
+	code, out = withEnv(strings.Repeat("ab", 32), "audit", "verify", "--data", data)
+	if code != 1 || !strings.Contains(out, "not the key the log was chained with") || strings.Contains(out, "record 1") {
+		t.Fatalf("another key: %d %q", code, out)
+	}
+	for _, args := range [][]string{{"audit", "verify", "--data", data}, {"accounts", "list", "--data", data}} {
+		code, out = withEnv("short", args...)
+		if code != 1 || !strings.Contains(out, "MFAPORTAL_AUDIT_KEY: expected at least 32 bytes") || strings.Contains(out, "internal error") {
+			t.Fatalf("%v with a key written wrong: %d %q", args, code, out)
+		}
+	}
+}

@@ -53,27 +53,15 @@ func openPlainStore(ctx context.Context, data string) (*sqlite.DB, error) {
 // into DATA/audit.key (0600). Keep a copy of it outside the data folder, or better move it out
 // into MFAPORTAL_AUDIT_KEY: whoever holds it can recompute the chain.
 func auditKey(data, envKey string) ([]byte, error) {
-	if envKey != "" {
-		k, err := decodeAuditKey(envKey)
-		if err != nil {
-			return nil, fmt.Errorf("MFAPORTAL_AUDIT_KEY: %v", err)
-		}
-		return k, nil
+	k, err := existingAuditKey(data, envKey)
+	if k != nil || err != nil {
+		return k, err
 	}
-	path := filepath.Join(data, "audit.key")
-	if b, err := os.ReadFile(path); err == nil {
-		k, err := decodeAuditKey(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-		return k, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	k := make([]byte, 32)
+	k = make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
+	path := filepath.Join(data, "audit.key")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) { // made meanwhile by another process
 		return auditKey(data, "")
@@ -86,6 +74,31 @@ func auditKey(data, envKey string) ([]byte, error) {
 		return nil, err
 	}
 	return k, f.Close()
+}
+
+// existingAuditKey is MFAPORTAL_AUDIT_KEY, or DATA/audit.key, or nil when there is neither:
+// `audit verify` must not make a key (it would call every record tampered).
+func existingAuditKey(data, envKey string) ([]byte, error) {
+	if envKey != "" {
+		k, err := decodeAuditKey(envKey)
+		if err != nil {
+			return nil, mfa.Errorf(mfa.EINVALID, "MFAPORTAL_AUDIT_KEY: %v", err)
+		}
+		return k, nil
+	}
+	path := filepath.Join(data, "audit.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	k, err := decodeAuditKey(string(b))
+	if err != nil {
+		return nil, mfa.Errorf(mfa.EINVALID, "%s: %v", path, err)
+	}
+	return k, nil
 }
 
 // decodeAuditKey reads a key of at least mfa.MinAuditKeyLen bytes written in hex or base64.
