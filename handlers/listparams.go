@@ -12,49 +12,66 @@ import (
 
 // listParams are the users page's URL parameters, validated: every bad value is replaced by the
 // nearest valid one with a notice, so that a hand-edited or stale URL still shows a page. The
-// export and "all matching users" read the same parameters.
+// export and "all matching users" read the same parameters and refuse what is wrong (problems).
+// Neither says the bad value itself: no page shows text taken from its URL (SPEC §9).
 type listParams struct {
-	filter  mfa.UserFilter
-	pageNum int
-	notices []string
+	filter   mfa.UserFilter
+	pageNum  int
+	notices  []string // for the page: what is wrong and what is shown instead
+	problems []string // for a refusal: what is wrong
+}
+
+// bad records a wrong parameter: problem says what is wrong, instead what the page shows.
+func (p *listParams) bad(problem, instead string) {
+	p.notices = append(p.notices, problem+"; "+instead+".")
+	p.problems = append(p.problems, problem+".")
+}
+
+// linkProblem says which parameter of the link is wrong and what it may be, from a parse error
+// ("unknown NAME %q: expected ...") without the value the link carried.
+func linkProblem(err error) string {
+	name := mfa.ErrorField(err)
+	if _, expected, ok := strings.Cut(mfa.ErrorMessage(err), ": expected "); ok && name != "" {
+		return "unknown " + name + " in the link: expected " + expected
+	}
+	return "a value in the link is not valid"
 }
 
 func parseListParams(q url.Values) listParams {
 	var p listParams
 	view, err := mfa.ParseView(q.Get("view"), mfa.ViewAllowed)
 	if err != nil {
-		p.notices = append(p.notices, mfa.ErrorMessage(err)+"; showing "+mfa.ViewAllowed.Label()+".")
+		p.bad(linkProblem(err), "showing "+mfa.ViewAllowed.Label())
 		view = mfa.ViewAllowed
 	}
 	status, err := mfa.ParseStatusFilter(q.Get("status"))
 	if err != nil {
-		p.notices = append(p.notices, mfa.ErrorMessage(err)+"; showing any status.")
+		p.bad(linkProblem(err), "showing any status")
 	}
 	query := strings.TrimSpace(q.Get("q"))
 	if r := []rune(query); len(r) > mfa.MaxQueryLen {
 		query = string(r[:mfa.MaxQueryLen])
-		p.notices = append(p.notices, fmt.Sprintf("The search was longer than %d characters; only the first %d are used.", mfa.MaxQueryLen, mfa.MaxQueryLen))
+		p.bad(fmt.Sprintf("The search was longer than %d characters", mfa.MaxQueryLen), fmt.Sprintf("only the first %d are used", mfa.MaxQueryLen))
 	}
 	p.filter = mfa.UserFilter{View: view, Status: status, Query: query, Limit: mfa.DefaultLimit, After: q.Get("after"), Before: q.Get("before")}
 	for _, c := range mfa.Choices {
 		v, err := c.Parse(q.Get(c.Param))
 		if err != nil {
-			p.notices = append(p.notices, mfa.ErrorMessage(err)+"; showing "+strings.ToLower(c.Options[0].Label)+".")
+			p.bad(linkProblem(err), "showing "+strings.ToLower(c.Options[0].Label))
 		}
 		c.Set(&p.filter, v)
 	}
 	if p.filter.Sort, err = mfa.ParseSortField(q.Get("sort")); err != nil {
-		p.notices = append(p.notices, mfa.ErrorMessage(err)+"; sorted by display name.")
+		p.bad(linkProblem(err), "sorted by display name")
 	}
 	if p.filter.Order, err = mfa.ParseSortOrder(q.Get("order")); err != nil {
-		p.notices = append(p.notices, mfa.ErrorMessage(err)+"; in ascending order.")
+		p.bad(linkProblem(err), "in ascending order")
 	}
 	if s := q.Get("limit"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && slices.Contains(mfa.PageSizes, n) {
 			p.filter.Limit = n
 		} else {
-			p.notices = append(p.notices, fmt.Sprintf("Page size %q is not offered: expected %s; showing %d a page.",
-				truncateStr(s, 20), pageSizeList(), mfa.DefaultLimit))
+			p.bad("The page size in the link is not offered: expected "+pageSizeList(), fmt.Sprintf("showing %d a page", mfa.DefaultLimit))
 		}
 	}
 	p.pageNum = 1
@@ -75,7 +92,7 @@ func (p *listParams) dropUnoffered(caps mfa.Capabilities) {
 	for _, c := range mfa.Choices {
 		if c.Get(&p.filter) != "" && !c.Offered(caps) {
 			c.Set(&p.filter, "")
-			p.notices = append(p.notices, fmt.Sprintf("The %s filter is not available with this directory; showing %s.", c.Label, strings.ToLower(c.Options[0].Label)))
+			p.bad(fmt.Sprintf("The %s filter is not available with this directory", c.Label), "showing "+strings.ToLower(c.Options[0].Label))
 		}
 	}
 }

@@ -103,8 +103,8 @@ func (h *Handlers) readStepForm(r *http.Request) (*stepForm, error) {
 			return nil, mfa.Errorf(mfa.EINVALID, "the view to act on is malformed: reload the page and try again")
 		}
 		p := parseListParams(q)
-		if len(p.notices) > 0 {
-			return nil, mfa.Errorf(mfa.EINVALID, "%s", strings.Join(p.notices, " "))
+		if len(p.problems) > 0 {
+			return nil, mfa.Errorf(mfa.EINVALID, "%s", strings.Join(p.problems, " "))
 		}
 		users, err := h.Service.SelectAll(r.Context(), actor, p.filter)
 		if err != nil {

@@ -176,8 +176,8 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 func (h *Handlers) ExportUsers(w http.ResponseWriter, r *http.Request) {
 	p := parseListParams(r.URL.Query())
 	p.dropUnoffered(h.capabilities())
-	if len(p.notices) > 0 {
-		h.ErrorPage(w, r, mfa.Errorf(mfa.EINVALID, "%s", strings.Join(p.notices, " ")))
+	if len(p.problems) > 0 {
+		h.ErrorPage(w, r, mfa.Errorf(mfa.EINVALID, "%s Nothing was exported.", strings.Join(p.problems, " ")))
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")

@@ -232,7 +232,7 @@ func TestUsersPageBadListParams(t *testing.T) {
 		"/users?methods=sms":      "unknown methods",
 		"/users?sort=email":       "unknown sort",
 		"/users?order=up":         "unknown order",
-		"/users?limit=7":          "Page size \"7\" is not offered",
+		"/users?limit=7":          "The page size in the link is not offered",
 		"/users?limit=1000":       "expected 25, 50, 100 or 250",
 		otherSort:                 "no longer valid",
 	} {
