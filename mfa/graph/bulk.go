@@ -20,12 +20,13 @@ type bulkRow struct {
 	rec  *mfa.AuditRecord
 	got  userState
 
-	mu    sync.Mutex
-	read  bool // Graph's state was read
-	wrote bool // Graph answered the write with success
-	done  bool // the row has its outcome: unchanged, changed, or err
-	fail  *failure
-	err   error // fn's refusal, or the domain error of fail
+	mu     sync.Mutex
+	marked bool // the store notes a write of this row sent without an answer (unsureKey)
+	read   bool // Graph's state was read
+	wrote  bool // Graph answered the write with success
+	done   bool // the row has its outcome: unchanged, changed, or err
+	fail   *failure
+	err    error // fn's refusal, or the domain error of fail
 }
 
 func (row *bulkRow) finish(f func()) {
@@ -74,7 +75,12 @@ func (d *Directory) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func
 			errs[i] = mfa.Errorf(mfa.ENOTFOUND, "no user %q in the directory", upn)
 			continue
 		}
-		d.readRow(r, row, func(u *mfa.User) (*mfa.AuditRecord, error) { return fn(i, u) })
+		sentFrom, err := d.db.Meta(ctx, unsureKey(upn))
+		if err != nil {
+			return nil, nil, err
+		}
+		row.marked = sentFrom != ""
+		d.readRow(r, row, mfa.State(sentFrom), func(u *mfa.User) (*mfa.AuditRecord, error) { return fn(i, u) })
 	}
 	runErr := r.wait()
 	if runErr != nil {
@@ -88,8 +94,14 @@ func (d *Directory) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func
 	return users, errs, runErr
 }
 
-// readRow reads a row's state and, when fn wants a change, writes it.
-func (d *Directory) readRow(r *run, row *bulkRow, fn mfa.UserUpdate) {
+// unsureKey is the meta key noting that a bulk write of the user was sent and its answer has not
+// come; its value is the user's state before it. Kept in the store, not in memory, so that the
+// process or replica that resumes a job stopped meanwhile (killed, restarted) reads it too.
+func unsureKey(upn string) string { return "graph.unsure-write:" + mfa.NormalizeUPN(upn) }
+
+// readRow reads a row's state and, when fn wants a change, writes it. sentFrom is the state
+// before a write of this row that was sent and never answered ("" if none).
+func (d *Directory) readRow(r *run, row *bulkRow, sentFrom mfa.State, fn mfa.UserUpdate) {
 	req := &step{info: d.c.requirementsInfo(row.id, ""), units: 1}
 	r.submit(&op{beta: true, steps: []*step{req}, then: func(o *op) {
 		if o.fail != nil {
@@ -107,12 +119,11 @@ func (d *Directory) readRow(r *run, row *bulkRow, fn mfa.UserUpdate) {
 		if now.State != state {
 			now.State, now.HadMethodsWhenReenabled = state, false
 		}
-		key := mfa.NormalizeUPN(row.upn)
-		if from, ok := d.unsure.Load(key); ok && from.(mfa.State) != state {
+		if sentFrom != "" && sentFrom != state {
 			// A write of this row was sent before and its answer never came (the run stopped):
 			// Graph's state shows it was applied. fn sees the state before it, so that the change
 			// is counted and recorded once.
-			now.State = from.(mfa.State)
+			now.State = sentFrom
 		}
 		row.want = now
 		row.want.Methods = slices.Clone(now.Methods)
@@ -126,12 +137,15 @@ func (d *Directory) readRow(r *run, row *bulkRow, fn mfa.UserUpdate) {
 			row.finish(func() { row.rec, row.got, row.wrote = rec, row.st, true })
 			return
 		}
+		// Noted before the write is sent, removed once the row's outcome is stored (storeRows).
+		if err := d.db.SetMeta(context.WithoutCancel(r.ctx), unsureKey(row.upn), string(state)); err != nil {
+			r.stop(err) // the row stays pending: the job pauses and tries again
+			return
+		}
 		row.mu.Lock()
-		row.rec = rec
+		row.rec, row.marked = rec, true
 		row.mu.Unlock()
-		d.unsure.Store(key, state)
 		d.c.writeState(r, row.id, row.want.State, func(got mfa.State, f *failure) {
-			d.unsure.Delete(key)
 			row.finish(func() {
 				if f != nil {
 					row.fail, row.err = f, f.asError()
@@ -221,6 +235,15 @@ func (d *Directory) storeRows(ctx context.Context, rows []*bulkRow, errs []error
 			users[i], errs[i] = row.cur, row.err
 		case row.done && row.err == nil:
 			users[i] = fresh[mfa.NormalizeUPN(row.upn)]
+		}
+	}
+	// The outcomes are stored: the notes of writes sent are answered. A row without an outcome
+	// keeps its note for the next read.
+	for _, row := range rows {
+		if row.marked && row.done {
+			if err := d.db.DeleteMeta(ctx, unsureKey(row.upn)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return users, nil

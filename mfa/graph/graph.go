@@ -39,9 +39,6 @@ type Directory struct {
 	log *slog.Logger
 
 	locks [64]sync.Mutex // per user (by hash of the UPN): one change of a user at a time
-	// unsure holds, by normalized UPN, the state before a bulk write whose answer never came (the
-	// run stopped meanwhile): the next read of the user tells whether it was applied.
-	unsure sync.Map
 
 	syncMu   sync.Mutex    // held by the running full sync
 	syncWake chan struct{} // "sync now" asked in this process: Run looks at once

@@ -31,4 +31,10 @@ type Store interface {
 	SaveSettings(ctx context.Context, fn func(cur mfa.Settings) (mfa.Settings, *mfa.AuditRecord, error)) (mfa.Settings, error)
 	// CountUsers is the number of users indexed: the tenant's size as last synced.
 	CountUsers(ctx context.Context) (int, error)
+	// Meta, SetMeta and DeleteMeta keep the portal's own small values: here the bulk writes sent
+	// to Graph whose answer has not come (unsure), so that the process or replica that resumes a
+	// job after a stop knows them.
+	Meta(ctx context.Context, key string) (string, error)
+	SetMeta(ctx context.Context, key, value string) error
+	DeleteMeta(ctx context.Context, key string) error
 }

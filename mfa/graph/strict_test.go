@@ -292,7 +292,9 @@ func TestLostAnswerIsCountedOnce(t *testing.T) {
 	ctx := context.Background()
 	g := e.findUser(func(u graphemu.User) bool { return u.State == mfa.StateDisabled })
 	// As left by a run that sent the PATCH and stopped before its answer: Graph applied it.
-	e.dir.unsure.Store(mfa.NormalizeUPN(g.UPN), mfa.StateDisabled)
+	if err := e.db.SetMeta(ctx, unsureKey(g.UPN), string(mfa.StateDisabled)); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.emu.SetUserState(g.ID, mfa.StateEnforced); err != nil {
 		t.Fatal(err)
 	}

@@ -204,6 +204,12 @@ func (d *DB) SetMeta(ctx context.Context, key, value string) error {
 	return err
 }
 
+// DeleteMeta removes a value of the meta table (none is fine).
+func (d *DB) DeleteMeta(ctx context.Context, key string) error {
+	_, err := d.pool.Exec(ctx, "DELETE FROM meta WHERE key = $1", key)
+	return err
+}
+
 // isUniqueViolation reports a unique constraint's refusal (SQLSTATE 23505).
 func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError

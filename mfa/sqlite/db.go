@@ -170,6 +170,12 @@ func (d *DB) SetMeta(ctx context.Context, key, value string) error {
 	return err
 }
 
+// DeleteMeta removes a value of the meta table (none is fine).
+func (d *DB) DeleteMeta(ctx context.Context, key string) error {
+	_, err := d.db.ExecContext(ctx, "DELETE FROM meta WHERE key = ?", key)
+	return err
+}
+
 func isUniqueViolation(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
