@@ -150,6 +150,18 @@ func TestAuditLogAndTimesInBrowser(t *testing.T) {
 				t.Errorf("%s shows no times", p.path)
 			}
 		}
+		// Every time on a user's page is the reader's, also the exemption's end and a new setup
+		// link's expiry: no "… UTC" is left on the page.
+		if code := apiPost(t, ctx, "/api/v1/users/fix.c@contoso.com/exemption", `{"hours": 5}`); code != 200 {
+			t.Fatalf("exemption: %d", code)
+		}
+		open(t, ctx, s.base+"/users/fix.c@contoso.com", "[data-testid=exemption]")
+		run(t, ctx, "setup link", chromedp.Click(`//button[normalize-space()="create setup link"]`, chromedp.BySearch),
+			chromedp.WaitVisible("[data-testid=setup-link]", chromedp.ByQuery))
+		timesAreLocal(t, ctx, "user page with an exemption and a setup link")
+		if utc := eval[[]string](t, ctx, `document.body.innerText.match(/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC/g) || []`); len(utc) > 0 {
+			t.Errorf("the user page shows %q in UTC only", utc)
+		}
 		// The server's HTML says UTC: that is what shows where no script runs.
 		var html string
 		run(t, ctx, "raw", evalAsync(`fetch("/audit", {credentials: "same-origin"}).then(r => r.text())`, &html))

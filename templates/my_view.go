@@ -2,7 +2,6 @@ package templates
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
 )
@@ -114,12 +113,4 @@ func ChannelLabel(c mfa.Channel) string {
 // RememberLabel is the checkbox "Don't ask again for N days".
 func RememberLabel(days int) string {
 	return fmt.Sprintf("Don't ask again for %d days", days)
-}
-
-// FormatAdded is when a method was added, or that it came from elsewhere.
-func FormatAdded(t time.Time) string {
-	if t.IsZero() {
-		return "imported (date unknown)"
-	}
-	return FormatTime(t)
 }
