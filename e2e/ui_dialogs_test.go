@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -180,6 +181,9 @@ func TestDialogsInBrowser(t *testing.T) {
 		}
 		if done != 7 {
 			t.Errorf("the summary adds up to %d rows, the file has 7", done)
+		}
+		if got := eval[string](t, ctx, `document.querySelector("[data-testid=job-title]").nextElementSibling.innerText`); !regexp.MustCompile(`^users\.csv · started by admin at [^·]+ · ended at [^·]+ · done$`).MatchString(got) {
+			t.Errorf("the job's line reads %q", got)
 		}
 	})
 }

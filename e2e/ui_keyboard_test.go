@@ -172,6 +172,13 @@ func TestKeyboardInBrowser(t *testing.T) {
 		if f := focused(t, ctx); !strings.HasPrefix(f, "a close") {
 			t.Fatalf("the result opens with the focus on %s", f)
 		}
+		// The result reads as sentences: no space before a full stop or a colon.
+		if got := text(t, ctx, "[data-testid=result-summary]"); got != "1 changed, 1 without change." {
+			t.Errorf("result summary %q", got)
+		}
+		if got := eval[string](t, ctx, `Array.from(document.querySelectorAll("#result-dialog tbody tr")).find(r => r.cells[0].textContent === "fix.a@contoso.com").cells[2].innerText`); got != "no change: already Enabled" {
+			t.Errorf("Ava's result %q", got)
+		}
 		press(t, ctx, kb.Enter)
 		run(t, ctx, "closed", chromedp.WaitNotPresent("#result-dialog", chromedp.ByID))
 		if f := focused(t, ctx); !strings.HasPrefix(f, "h2#quick-steps") {
