@@ -238,3 +238,32 @@ func getJSON(t *testing.T, c *http.Client, url string) map[string]any {
 	}
 	return out
 }
+
+// A user whom security defaults cover (and no policy) shows as covered: the security defaults
+// badge alone, not "Not required" beside it, in the users table and on the user page.
+func TestSecurityDefaultsShown(t *testing.T) {
+	e, covered := newCAEnv(t)
+	var upn string
+	for u := range mfa.DemoUsers(250) {
+		if !covered[u.UPN] && e.user(u.UPN).Coverage.Status == mfa.CANotRequired {
+			upn = u.UPN
+			break
+		}
+	}
+	if _, err := e.db.UpdateUser(context.Background(), upn, func(u *mfa.User) (*mfa.AuditRecord, error) {
+		u.Coverage = mfa.Coverage{Status: mfa.CANotRequired, SecurityDefaults: true}
+		return &mfa.AuditRecord{Action: "test", Target: u.UPN}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.signedIn(mfa.RoleGlobalAdmin)
+	_, doc := e.get(c, "/users?view=all&coverage=ca&q="+upn)
+	row := doc.Find("table.users tbody tr")
+	if row.Length() != 1 || row.Find(`[data-testid="security-defaults"]`).Length() != 1 || row.Find("[data-coverage]").Length() != 0 {
+		t.Errorf("users table: %q", row.Text())
+	}
+	_, doc = e.get(c, "/users/"+upn)
+	if got := doc.Find(`[data-testid="user-coverage"]`).Text(); strings.Contains(got, "Not required") || !strings.Contains(got, "Security defaults are on") {
+		t.Errorf("user page: %q", got)
+	}
+}

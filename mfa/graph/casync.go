@@ -81,12 +81,16 @@ func (d *Directory) evaluateCoverage(ctx context.Context, cv *coverage, roles fu
 	return nil
 }
 
-// name is the name of a group or role the policies name, by id ("" when unknown).
+// name is the name of a group or role the policies name, by id ("" when unknown): a role nobody
+// holds is not among the activated roles read, but a built-in one is known by its template id.
 func (cv *coverage) name(id string) string {
 	if n := cv.groups.names[id]; n != "" {
 		return n
 	}
-	return cv.roles.names[id]
+	if n := cv.roles.names[id]; n != "" {
+		return n
+	}
+	return builtInRoles[id]
 }
 
 // coverageProblem says why Conditional Access could not be read, for the sync status.

@@ -262,3 +262,19 @@ func TestCoverageWithoutPermissions(t *testing.T) {
 		t.Errorf("summary kept from the last read: %+v", s)
 	}
 }
+
+// The administrators' policy names five roles by template id; the seeded tenant has activated only
+// Global Administrator (the others have no members). The move page's summary names every one, not
+// their ids.
+func TestPolicyRolesNamedWithoutMembers(t *testing.T) {
+	e := newEnv(t, graphemu.Options{Users: 50}, nil)
+	e.sync()
+	s, err := e.dir.ConditionalAccess(context.Background())
+	if err != nil || len(s.Policies) != 6 {
+		t.Fatalf("summary: %+v %v", s, err)
+	}
+	want := "role Global Administrator, role Privileged Authentication Administrator, role Authentication Administrator, role Helpdesk Administrator, role User Administrator"
+	if got := s.Policies[1].Targets; got != want {
+		t.Errorf("the administrators' policy targets %q, want %q", got, want)
+	}
+}
