@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,14 +15,30 @@ func (h *Handlers) Exempt(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	r.ParseForm()
 	upn := upnParam(r)
-	hours, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("hours")))
+	form := templates.ExemptForm{Hours: truncateStr(strings.TrimSpace(r.PostForm.Get("hours")), 20), Reason: r.PostForm.Get("reason")}
+	hours, err := strconv.Atoi(form.Hours)
 	if err != nil {
-		h.renderUserPage(w, r, upn, "", http.StatusBadRequest, nil, "The number of hours must be a whole number from 1 to 720.")
-		return
+		err = mfa.FieldErrorf("hours", "The number of hours must be a whole number from 1 to %d.", mfa.MaxExemptionHours)
+	} else {
+		_, _, err = h.Service.StartExemption(r.Context(), Actor(r), mfa.ExemptionRequest{UPN: upn, Hours: hours,
+			Reason: form.Reason, Source: mfa.SourcePage})
 	}
-	_, _, err = h.Service.StartExemption(r.Context(), Actor(r), mfa.ExemptionRequest{UPN: upn, Hours: hours,
-		Reason: r.PostForm.Get("reason"), Source: mfa.SourcePage})
-	h.afterExemption(w, r, upn, err, fmt.Sprintf("Disabled for %d hours.", hours))
+	switch c := mfa.ErrorCode(err); {
+	case err == nil:
+		http.Redirect(w, r, templates.UserURL(upn), http.StatusSeeOther)
+	case c == mfa.EINVALID || c == mfa.ECONFLICT || c == mfa.EFORBIDDEN:
+		// Next to the field at fault, in the form left open with what was typed.
+		form.Error, form.Field = mfa.ErrorMessage(err), mfa.ErrorField(err)
+		h.renderUserPageWith(w, r, upn, "", StatusFor(err), nil, func(v *templates.UserView) {
+			if v.Exemption != nil || !v.CanExempt || v.User.State == mfa.StateDisabled {
+				v.Notice = form.Error // the form is not drawn (exempted or Disabled already, or not the role's to exempt)
+				return
+			}
+			v.ExemptForm = form
+		})
+	default:
+		h.ErrorPage(w, r, err)
+	}
 }
 
 // EndExemptionEarly is POST /users/{upn}/exemption/end: the user returns to their state now.
@@ -36,10 +51,11 @@ func (h *Handlers) EndExemptionEarly(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/exemptions", http.StatusSeeOther)
 		return
 	}
-	h.afterExemption(w, r, upn, err, "The exemption was ended.")
+	h.afterExemption(w, r, upn, err)
 }
 
-func (h *Handlers) afterExemption(w http.ResponseWriter, r *http.Request, upn string, err error, done string) {
+// afterExemption answers the end of an exemption: the user's page, or why it was refused.
+func (h *Handlers) afterExemption(w http.ResponseWriter, r *http.Request, upn string, err error) {
 	switch c := mfa.ErrorCode(err); {
 	case err == nil:
 		http.Redirect(w, r, templates.UserURL(upn), http.StatusSeeOther)

@@ -121,6 +121,13 @@ func (h *Handlers) UserPage(w http.ResponseWriter, r *http.Request) {
 
 // renderUserPage renders a user's page with its history, and an optional dialog over it.
 func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, from string, status int, dialog templ.Component, notices ...string) {
+	h.renderUserPageWith(w, r, upn, from, status, dialog, nil, notices...)
+}
+
+// renderUserPageWith is renderUserPage with edit, when not nil, applied to the view last (a
+// refused form's values and error).
+func (h *Handlers) renderUserPageWith(w http.ResponseWriter, r *http.Request, upn, from string, status int, dialog templ.Component,
+	edit func(*templates.UserView), notices ...string) {
 	actor := Actor(r)
 	u, err := h.Service.GetUser(r.Context(), actor, upn)
 	if err != nil {
@@ -168,6 +175,9 @@ func (h *Handlers) renderUserPage(w http.ResponseWriter, r *http.Request, upn, f
 	}
 	if n := h.takeNotice(w, r); n != "" && dialog == nil {
 		v.Notice = n
+	}
+	if edit != nil {
+		edit(&v)
 	}
 	Render(r.Context(), w, status, templates.UserPage(PageFor(r, mfa.CleanText(u.DisplayName), "users"), v), h.Log)
 }

@@ -85,7 +85,10 @@ type UserView struct {
 	// Exemption is the user's running exemption ("Disable for a while"); CanExempt offers one.
 	Exemption *mfa.Exemption
 	CanExempt bool
-	Now       time.Time
+	// ExemptForm is what was typed into "Disable for a while" and why it was refused, shown
+	// in the open form next to the field at fault.
+	ExemptForm ExemptForm
+	Now        time.Time
 	// Security is the user's methods, app passwords and setup link on the embedded directory
 	// (SPEC §7); nil where users register elsewhere (Microsoft Graph).
 	Security *UserSecurityView
@@ -209,4 +212,13 @@ type BulkView struct {
 	// ChangedSince is, on the verify page of an undo, how many users it skips because someone
 	// changed them since the update.
 	ChangedSince int
+}
+
+// ExemptForm is a refused "Disable for a while": the typed values and the error (Field "hours",
+// or "" for one about the whole request, such as a user exempted already).
+type ExemptForm struct {
+	Hours  string
+	Reason string
+	Error  string
+	Field  string
 }

@@ -22,18 +22,24 @@ func TestDisableForAWhile(t *testing.T) {
 	if doc.Find(`[data-testid="exempt"]`).Text() != "Disable for a while" {
 		t.Fatalf("no Disable for a while: %q", doc.Find("main").Text())
 	}
+	// Bad hours: the error next to the field, in the form left open with what was typed.
 	for _, hours := range []string{"0", "721", "two"} {
-		resp, doc := e.postForm(c, path+"/exemption", url.Values{"hours": {hours}})
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(doc.Find(".notice").Text(), "720") {
-			t.Errorf("%s hours: %d %q", hours, resp.StatusCode, doc.Find(".notice").Text())
+		resp, doc := e.postForm(c, path+"/exemption", url.Values{"hours": {hours}, "reason": {"trip"}})
+		typed, _ := doc.Find("#hours").Attr("value")
+		reason, _ := doc.Find("#exempt-reason").Attr("value")
+		_, open := doc.Find("details.exempt").Attr("open")
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(doc.Find("#err-hours[role=alert]").Text(), "720") ||
+			!open || typed != hours || reason != "trip" {
+			t.Errorf("%s hours: %d, error %q, open %v, typed %q %q", hours, resp.StatusCode, doc.Find("#err-hours").Text(), open, typed, reason)
 		}
 	}
 	if e.user("step.user@contoso.com").State != mfa.StateEnabled {
 		t.Fatal("a refused exemption changed the user")
 	}
 	// An authentication admin may not exempt an admin.
-	if resp, _ := e.postForm(c, "/users/step.admin@contoso.com/exemption", url.Values{"hours": {"2"}}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("exempting an admin: %d", resp.StatusCode)
+	if resp, doc := e.postForm(c, "/users/step.admin@contoso.com/exemption", url.Values{"hours": {"2"}}); resp.StatusCode != http.StatusForbidden ||
+		!strings.Contains(doc.Find(".notice").Text(), "admin role") {
+		t.Errorf("exempting an admin: %d %q", resp.StatusCode, doc.Find(".notice").Text())
 	}
 	resp, _ := e.postForm(c, path+"/exemption", url.Values{"hours": {"48"}, "reason": {"travelling"}})
 	if resp.StatusCode != http.StatusSeeOther || e.user("step.user@contoso.com").State != mfa.StateDisabled {
