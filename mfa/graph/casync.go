@@ -40,13 +40,21 @@ func (d *Directory) readCoverage(ctx context.Context, roles func() (*roleMembers
 }
 
 func (d *Directory) evaluateCoverage(ctx context.Context, cv *coverage, roles func() (*roleMembers, error)) error {
-	policies, err := d.c.readPolicies(ctx)
-	if err != nil {
+	// The policies and the security defaults are read at once: every page of users waits for them.
+	var policies []mfa.CAPolicy
+	var defaults bool
+	pErr, dErr := together(func() (err error) {
+		policies, err = d.c.readPolicies(ctx)
 		return err
+	}, func() (err error) {
+		defaults, err = d.c.readSecurityDefaults(ctx)
+		return err
+	})
+	if pErr != nil {
+		return pErr
 	}
-	defaults, err := d.c.readSecurityDefaults(ctx)
-	if err != nil {
-		return err
+	if dErr != nil {
+		return dErr
 	}
 	var groups []string
 	namesRoles := false
@@ -59,6 +67,7 @@ func (d *Directory) evaluateCoverage(ctx context.Context, cv *coverage, roles fu
 		namesRoles = namesRoles || len(p.Users.IncludeRoles)+len(p.Users.ExcludeRoles) > 0
 	}
 	slices.Sort(groups)
+	var err error
 	if cv.groups, err = d.c.readGroups(ctx, slices.Compact(groups)); err != nil {
 		return err
 	}

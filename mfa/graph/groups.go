@@ -78,77 +78,69 @@ const groupWorkers = 4
 func (c *client) readGroups(ctx context.Context, ids []string) (*groupMembers, error) {
 	out := &groupMembers{users: map[string]*idSet{}, names: map[string]string{}}
 	var mu sync.Mutex
-	var firstErr error
-	work := make(chan string)
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range min(groupWorkers, len(ids)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range work {
-				name, users, err := c.readGroup(ctx, id)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				out.users[id], out.names[id] = users, name
-				mu.Unlock()
-			}
-		}()
+	err := eachAtOnce(ctx, len(ids), groupWorkers, func(ctx context.Context, i int) error {
+		name, users, err := c.readGroup(ctx, ids[i])
+		mu.Lock()
+		out.users[ids[i]], out.names[ids[i]] = users, name
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-feed:
-	for _, id := range ids {
-		select {
-		case work <- id:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	return out, ctx.Err()
+	return out, nil
 }
 
 // groupMemberTop is $top for a group's members: the most Graph allows.
 var groupMemberTop = pageSize
 
-// readGroup reads a group's name and its user members, transitively; a group gone (404) has none.
+// readGroup reads a group's name and its user members, transitively, at once; a group gone (404)
+// has none.
 func (c *client) readGroup(ctx context.Context, id string) (string, *idSet, error) {
-	users := newIDSet()
 	path := "/groups/" + url.PathEscape(id)
-	v, err := c.get(ctx, func() *abs.RequestInformation {
-		return c.getInfo(false, path, "", url.Values{"$select": {"id,displayName"}})
-	}, models.CreateGroupFromDiscriminatorValue)
-	if isNotFound(failureOrNil(err)) {
-		return id, users, nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	name, users := id, newIDSet()
+	nameErr, membersErr := together(func() error {
+		v, err := c.get(ctx, func() *abs.RequestInformation {
+			return c.getInfo(false, path, "", url.Values{"$select": {"id,displayName"}})
+		}, models.CreateGroupFromDiscriminatorValue)
+		if err != nil {
+			cancel() // the members are of no use without the group
+			return err
+		}
+		if g, ok := v.(models.Groupable); ok && deref(g.GetDisplayName()) != "" {
+			name = deref(g.GetDisplayName())
+		}
+		return nil
+	}, func() error { return c.readTransitiveMembers(ctx, path, users) })
+	switch {
+	case isNotFound(failureOrNil(nameErr)):
+		return id, newIDSet(), nil
+	case nameErr != nil:
+		return "", nil, nameErr
+	case isNotFound(failureOrNil(membersErr)):
+		return name, users, nil // deleted while its members were read
+	case membersErr != nil:
+		return "", nil, membersErr
 	}
-	if err != nil {
-		return "", nil, err
-	}
-	name := id
-	if g, ok := v.(models.Groupable); ok && deref(g.GetDisplayName()) != "" {
-		name = deref(g.GetDisplayName())
-	}
+	return name, users, nil
+}
+
+// readTransitiveMembers adds the users among a group's transitive members to users, following
+// @odata.nextLink.
+func (c *client) readTransitiveMembers(ctx context.Context, path string, users *idSet) error {
 	next := ""
 	query := url.Values{"$select": {"id"}, "$top": {strconv.Itoa(groupMemberTop)}}
 	for {
 		v, err := c.get(ctx, func() *abs.RequestInformation { return c.getInfo(false, path+"/transitiveMembers", next, query) },
 			models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
-		if isNotFound(failureOrNil(err)) {
-			return name, users, nil
-		}
 		if err != nil {
-			return "", nil, err
+			return err
 		}
 		page, ok := v.(models.DirectoryObjectCollectionResponseable)
 		if !ok {
-			return "", nil, &failure{msg: "a malformed answer to GET /groups/{id}/transitiveMembers"}
+			return &failure{msg: "a malformed answer to GET /groups/{id}/transitiveMembers"}
 		}
 		for _, m := range page.GetValue() {
 			if m == nil {
@@ -162,7 +154,7 @@ func (c *client) readGroup(ctx context.Context, id string) (string, *idSet, erro
 			}
 		}
 		if next = deref(page.GetOdataNextLink()); next == "" {
-			return name, users, nil
+			return nil
 		}
 	}
 }

@@ -135,6 +135,10 @@ func (r *roleMembers) privileged() map[string]bool {
 	return out
 }
 
+// roleWorkers is how many roles' members are read at once (a tenant has a few to a few dozen
+// activated roles; every page of users waits for them).
+const roleWorkers = 4
+
 // readRoleMembers reads the members of every activated directory role. A role gone meanwhile
 // (404) has no members.
 func (c *client) readRoleMembers(ctx context.Context) (*roleMembers, error) {
@@ -143,26 +147,31 @@ func (c *client) readRoleMembers(ctx context.Context) (*roleMembers, error) {
 		return nil, err
 	}
 	out := &roleMembers{byTemplate: map[string]map[string]bool{}, names: map[string]string{}}
-	for _, role := range roles {
-		members := map[string]bool{}
-		out.byTemplate[role.templateID], out.names[role.templateID] = members, role.name
-		next := ""
-		for {
-			ids, n, err := c.listRoleMembers(ctx, role.id, next)
+	members := make([]map[string]bool, len(roles))
+	err = eachAtOnce(ctx, len(roles), roleWorkers, func(ctx context.Context, i int) error {
+		members[i] = map[string]bool{}
+		for next := ""; ; {
+			ids, n, err := c.listRoleMembers(ctx, roles[i].id, next)
 			if isNotFound(failureOrNil(err)) {
-				break
+				return nil
 			}
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for _, id := range ids {
-				members[id] = true
+				members[i][id] = true
 			}
 			if n == "" {
-				break
+				return nil
 			}
 			next = n
 		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, role := range roles {
+		out.byTemplate[role.templateID], out.names[role.templateID] = members[i], role.name
 	}
 	return out, nil
 }
