@@ -257,9 +257,10 @@ func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int,
 	return users, errs, nil
 }
 
-// userWriter stores changed users within a transaction. A change of state, methods or settings only
-// (the common case, and bulk update's) is one narrow prepared UPDATE; a change of name or filters
-// rewrites the search terms too.
+// userWriter stores changed users within a transaction. A change of state, methods (within their
+// class: mfa.ClassifyMethods) or settings only (the common case, and bulk update's) is one narrow
+// prepared UPDATE, which sets no column of an index but the state's; a change of name or filters
+// (methods class included) rewrites the search terms too.
 //
 // A batch writer (bulk update) also takes the upkeep of user_counts and prefix_counts off the
 // triggers for its transaction (counts_deferred): it adds up the changes of all its users and
@@ -285,7 +286,7 @@ type userWriter struct {
 }
 
 // narrowColumns are the values of a narrow write: id, then the columns it sets.
-const narrowColumns = 10
+const narrowColumns = 9
 
 // narrowPerUpdate is how many held narrow writes one statement stores.
 const narrowPerUpdate = 100
@@ -293,9 +294,8 @@ const narrowPerUpdate = 100
 // heldUpdateSQL stores n held narrow writes; version is set, not incremented, as the writer knows it.
 func heldUpdateSQL(n int) string {
 	return `UPDATE users SET state = v.column2, methods = v.column3, app_passwords = v.column4, remembered_not_before = v.column5,
-		reenabled_with_methods = v.column6, state_read_at = v.column7, version = v.column8, enabled_at = v.column9,
-		methods_class = v.column10
-		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `) AS v WHERE users.id = v.column1`
+		reenabled_with_methods = v.column6, state_read_at = v.column7, version = v.column8, enabled_at = v.column9
+		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `) AS v WHERE users.id = v.column1`
 }
 
 // flushHeld stores the held narrow writes.
@@ -358,7 +358,7 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 	}
 	from, to := countKeyOf(before), countKeyOf(after)
 	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
-		before.Privileged != after.Privileged || !sameCoverage(before.Coverage, after.Coverage) {
+		before.Privileged != after.Privileged || !sameCoverage(before.Coverage, after.Coverage) || from.methods != to.methods {
 		// The search terms are rewritten, and their triggers count them (never deferred).
 		if w.deferred && from != to {
 			w.users[from]--
@@ -393,7 +393,7 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 		w.heldIDs[id] = true
 		w.held = append(w.held, id, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
 			toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt), before.Version+1,
-			toMillis(after.EnabledAt), int(mfa.ClassifyMethods(after.Methods)))
+			toMillis(after.EnabledAt))
 		if len(w.held) >= narrowPerUpdate*narrowColumns {
 			return w.flushHeld(ctx)
 		}
@@ -402,13 +402,13 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 	if w.narrow == nil {
 		var err error
 		if w.narrow, err = w.tx.PrepareContext(ctx, `UPDATE users SET state = ?, methods = ?, app_passwords = ?, remembered_not_before = ?,
-			reenabled_with_methods = ?, state_read_at = ?, enabled_at = ?, methods_class = ?, version = version + 1 WHERE id = ?`); err != nil {
+			reenabled_with_methods = ?, state_read_at = ?, enabled_at = ?, version = version + 1 WHERE id = ?`); err != nil {
 			return err
 		}
 	}
 	_, err := w.narrow.ExecContext(ctx, string(after.State), mfa.FormatMethodList(after.Methods), after.AppPasswords,
 		toMillis(after.RememberedDevicesNotBefore), boolInt(after.HadMethodsWhenReenabled), toMillis(after.StateReadAt),
-		toMillis(after.EnabledAt), int(mfa.ClassifyMethods(after.Methods)), id)
+		toMillis(after.EnabledAt), id)
 	return err
 }
 
@@ -477,7 +477,7 @@ func sortedKeys[K comparable](m map[K]int, cmp func(a, b K) int) []K {
 }
 
 // countedPrefixes returns the prefixes under which prefix_counts counts a user with these terms
-// (sorted, with their lcp, as termRows returns them): what the triggers of migration 008 compute.
+// (sorted, with their lcp, as termRows returns them): what the triggers on user_terms compute.
 func countedPrefixes(terms []termRow) []string {
 	var out []string
 	for _, t := range terms {
@@ -702,7 +702,8 @@ func (d *DB) JobRows(ctx context.Context, id string, f mfa.RowFilter) ([]mfa.Bul
 	return d.queryRows(ctx, "SELECT "+rowColumns+" FROM bulk_rows WHERE job_id = ? AND seq > ?"+cond+" ORDER BY seq LIMIT ?", id, f.AfterSeq, f.Limit)
 }
 
-// pendingRowsQuery walks the job's rows from a position along the primary key (migration 011).
+// pendingRowsQuery walks the job's rows from a position along the primary key (no index of
+// pending rows: see bulk_rows in migrations/100_baseline.sql).
 const pendingRowsQuery = "SELECT " + rowColumns + ` FROM bulk_rows
 	WHERE job_id = ? AND seq > ? AND outcome = '' AND action IN ('enable', 'enforce', 'disable') ORDER BY seq LIMIT ?`
 

@@ -116,6 +116,10 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 		upns = append(upns, all[i].UPN)
 	}
 	upns = append(upns, "nobody@contoso.com", all[300].UPN, all[301].UPN)
+	methodsBefore := map[string][]mfa.Method{}
+	for _, u := range all {
+		methodsBefore[u.UPN] = u.Methods
+	}
 	_, errs, err := db.UpdateUsers(ctx, mfa.Refs(upns), func(i int, u *mfa.User) (*mfa.AuditRecord, error) {
 		switch {
 		case i == 7:
@@ -125,6 +129,20 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 		case i == 12:
 			u.AccountEnabled = !u.AccountEnabled
 			u.State = mfa.StateEnforced
+		case i%10 == 3:
+			// Methods of another class (the full path), with a state change.
+			u.Methods = []mfa.Method{{Type: mfa.MethodOfficePhone, IsDefault: true}}
+			if len(methodsBefore[u.UPN]) > 0 {
+				u.Methods = nil
+			}
+			u.State = states[(i+int(u.State[1]))%3]
+		case i%10 == 4:
+			// The admin flag (the full path).
+			u.Privileged = !u.Privileged
+		case i%10 == 5 && len(u.Methods) > 0:
+			// Other methods of the same class (the narrow path), with a state change.
+			u.Methods = append(slices.Clone(u.Methods), mfa.Method{Type: mfa.MethodEmail})
+			u.State = states[(i+int(u.State[1]))%3]
 		default:
 			u.State = states[(i+int(u.State[1]))%3]
 		}

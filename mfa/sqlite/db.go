@@ -26,7 +26,10 @@ import (
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-//go:embed migrations/*.sql
+// The migrations: migrations/*.sql from the baseline on, migrations/legacy/*.sql those before it
+// (legacy.go).
+//
+//go:embed migrations/*.sql migrations/legacy/*.sql
 var migrations embed.FS
 
 // DB is the open store.
@@ -110,11 +113,17 @@ type migration struct {
 	name    string
 }
 
-// embeddedMigrations lists the embedded migrations in version order. The version of a migration is
-// the number in its file name, not its position, so a number left free (a migration still being
+// embeddedMigrations lists the migrations from the baseline on, in version order.
+func embeddedMigrations() ([]migration, error) { return migrationsIn("migrations") }
+
+// legacyMigrations lists the migrations before the baseline, in version order.
+func legacyMigrations() ([]migration, error) { return migrationsIn("migrations/legacy") }
+
+// migrationsIn lists the embedded migrations of dir in version order. The version of a migration
+// is the number in its file name, not its position, so a number left free (a migration still being
 // written on another branch) does not shift the versions of those after it.
-func embeddedMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+func migrationsIn(dir string) ([]migration, error) {
+	names, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +133,7 @@ func embeddedMigrations() ([]migration, error) {
 		num, _, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: the file name must start with its number, e.g. 004_tokens.sql", base)
+			return nil, fmt.Errorf("migration %s: the file name must start with its number, e.g. 101_tokens.sql", base)
 		}
 		out = append(out, migration{version: v, name: name})
 	}
@@ -133,6 +142,9 @@ func embeddedMigrations() ([]migration, error) {
 		if out[i].version == out[i-1].version {
 			return nil, fmt.Errorf("migrations %s and %s have the same number", path.Base(out[i-1].name), path.Base(out[i].name))
 		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no migrations in %s", dir)
 	}
 	return out, nil
 }

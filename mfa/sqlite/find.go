@@ -14,7 +14,7 @@ import (
 // FindUsers returns a page of users by keyset in the filter's sort, and the total count.
 //
 // The total is read, not counted: from user_counts without a search, from prefix_counts for a
-// search of up to four characters (migration 040), both by every filter column, so they also say
+// search of up to four characters (migrations/100_baseline.sql), both by every filter column, so they also say
 // which classes (combinations of filter values, listDims) have users at all. The page is then the
 // merge of one keyset range per non-empty class, each a bounded search of an index that starts with
 // the filter columns and goes on in the sort's order: users_by_filters_name (display name, and
@@ -152,7 +152,7 @@ func (q *listQuery) total(classes []classCount) int {
 	return n
 }
 
-// Searches of up to this many characters page along a prefix index of user_terms (migration 040),
+// Searches of up to this many characters page along a prefix index of user_terms (user_terms_by_prefixN),
 // in display-name order (also for the sort by status) or in user-name order.
 const (
 	namePrefixIndexes = 3

@@ -21,8 +21,9 @@ func TestFindUsersByUPNWalked(t *testing.T) {
 			filters = append(filters, f)
 		}
 	}
+	saved := collectCost
 	collectCost = 1e9
-	defer func() { collectCost = 0.2 }()
+	defer func() { collectCost = saved }()
 	storetest.CheckCombinations(t, db, filters)
 }
 
@@ -37,7 +38,7 @@ func TestFindUsersStatusCursorWithoutState(t *testing.T) {
 }
 
 // TestMethodsClassMatchesSQL: for every set of method types, the class that SQL gives a user
-// (migration 040's triggers, for writers that do not set it) is mfa.ClassifyMethods's.
+// (the users_methods_class_* triggers, for writers that do not set it) is mfa.ClassifyMethods's.
 func TestMethodsClassMatchesSQL(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()

@@ -114,13 +114,13 @@ func (q *listQuery) pageSQL(classes []classCount) (string, []any) {
 	return "SELECT " + userColumns + " FROM (" + ks + ") m CROSS JOIN users u ON u.id = m.i ORDER BY " + outer, args
 }
 
-// Estimated costs, in probes of an index at random, of reading a page of one class in one state
-// sorted by user name from an index without the state (walk: the class's entries in user-name
-// order, each probed for its state, until the page is full), and by collecting every entry of
-// the class in that state from users_by_filters_name (in display-name order: read in sequence, a
-// fraction of a probe each) and sorting them. A walk costs (limit+1) × class / matches; collecting
-// costs matches × collectCost.
-var collectCost = 0.2 // a variable, so that the tests can force either way
+// Estimated costs, in probes of an index or table at random, of reading a page of one class in one
+// state sorted by user name from an index without the state (walk: the class's entries in
+// user-name order, each probed for its state, until the page is full), and by collecting every
+// user of the class in that state (users_by_filters_name, then each one's row for its user-name
+// key) and sorting them. A walk costs (limit+1) × class / matches; collecting, matches ×
+// collectCost. Either way a page costs at most about sqrt((limit+1) × class) probes.
+var collectCost = 1.0 // a variable, so that the tests can force either way
 
 // arms returns the keyset ranges of the page, one per class (or per class but its state, for an
 // index without the state), in the classes' order.
@@ -163,8 +163,8 @@ func (q *listQuery) arms(classes []classCount) []arm {
 		a := arm{from: from, where: slices.Clone(match), state: c[stateDim].(string), stateCol: "t.state"}
 		dims := stateDim
 		if src == fromUsersByName || src == fromUsersByUPN && q.collect(classes, c) {
-			// By user name, few of the class in the filter's state: read them all from the
-			// index with the state, the merge sorts them.
+			// By user name, few of the class in the filter's state: read them all through the
+			// index with the state; the merge sorts them.
 			a.from, dims = "users t INDEXED BY users_by_filters_name", len(listDims)
 		}
 		for _, d := range listDims[:dims] {

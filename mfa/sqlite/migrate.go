@@ -10,14 +10,21 @@ import (
 	"time"
 )
 
+// The schema starts at migrations/100_baseline.sql: the whole schema as the migrations of the first
+// release and of the round after it (migrations/legacy, edited and renumbered before any release)
+// left it. Later migrations are numbered from 101; a migration's number is its version.
+//
 // Which migrations a data folder has had is recorded one by one in schema_migrations (besides
 // PRAGMA user_version, the highest): numbers are reserved for work on several branches at once, so
-// a migration can land after one with a higher number (061 after 080) and must still run on a data
-// folder that already has the higher one.
-
-// trackedSince lists the migrations that existed when schema_migrations was introduced: a data
-// folder without the table has had those up to its user_version, and no others.
-var trackedSince = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 20, 21, 30, 40, 41, 50, 51, 52, 53, 54, 55, 56, 80}
+// a migration can land after one with a higher number and must still run on a data folder that
+// already has the higher one.
+//
+// The baseline's version is 100, higher than every legacy number (up to 83) and than the release's
+// schema 11: the release refuses a folder whose user_version is higher than the schema it knows
+// ("the data folder was written by a newer mfaportal (schema 100, this binary knows 11)"), and so
+// does a development build of the round (it knows 82), rather than taking a baselined folder for
+// one of its own and applying legacy files to it.
+const baselineVersion = 100
 
 // migrationTimed, when set (by a benchmark), is told how long each migration applied took.
 var migrationTimed func(name string, d time.Duration)
@@ -27,11 +34,16 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := d.upgradeLegacy(ctx); err != nil {
+		return err
+	}
 	return d.migrateWith(ctx, all)
 }
 
 // migrateWith applies the migrations of all that the data folder has not had, in number order,
-// each in its own transaction with its record.
+// each in its own transaction with its record. A folder with a higher user_version than the last
+// of all, or with a migration recorded that all lacks, was written by a newer binary: refused,
+// unchanged.
 func (d *DB) migrateWith(ctx context.Context, all []migration) error {
 	var current int
 	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
@@ -82,36 +94,24 @@ func (d *DB) migrateWith(ctx context.Context, all []migration) error {
 	return nil
 }
 
-// appliedMigrations reads schema_migrations, creating it on a data folder that predates it from its
-// user_version and trackedSince.
+// schemaMigrationsTable is the migrator's own table, created before the first migration (and, on a
+// data folder from before it, by legacyRecord).
+const schemaMigrationsTable = `CREATE TABLE schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_at INTEGER NOT NULL
+)`
+
+// appliedMigrations reads schema_migrations, creating it on a new data folder.
 func (d *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
 	out := map[int]bool{}
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		var exists bool
-		if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations')").Scan(&exists); err != nil {
+		exists, err := hasTable(ctx, tx, "schema_migrations")
+		if err != nil {
 			return err
 		}
 		if !exists {
-			var current int
-			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+			if _, err := tx.ExecContext(ctx, schemaMigrationsTable); err != nil {
 				return err
-			}
-			if current > trackedSince[len(trackedSince)-1] {
-				return fmt.Errorf("the data folder was written by a newer mfaportal (schema %d)", current)
-			}
-			if _, err := tx.ExecContext(ctx, `CREATE TABLE schema_migrations (
-				version    INTEGER PRIMARY KEY,
-				applied_at INTEGER NOT NULL
-			)`); err != nil {
-				return err
-			}
-			for _, v := range trackedSince {
-				if v > current {
-					break
-				}
-				if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", v); err != nil {
-					return err
-				}
 			}
 		}
 		rows, err := tx.QueryContext(ctx, "SELECT version FROM schema_migrations")
@@ -129,4 +129,10 @@ func (d *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
 		return rows.Err()
 	})
 	return out, err
+}
+
+func hasTable(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	var exists bool
+	err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?)", name).Scan(&exists)
+	return exists, err
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/mfaportal/mfaportal/mfa"
 )
 
-// The end users' credentials and security info (migration 030): mfa.SecurityStore.
+// The end users' credentials and security info (their tables in migrations/100_baseline.sql): mfa.SecurityStore.
 var _ mfa.SecurityStore = (*DB)(nil)
 
 // findUserTx reads a user by UPN inside a transaction, with its row id.

@@ -12,10 +12,10 @@ import (
 var _ mfa.RegistrationStore = (*DB)(nil)
 
 // awaitingRegistration is the condition of the partial index users_awaiting_registration
-// (migration 051), spelled as there so that SQLite uses the index.
+// (migrations/100_baseline.sql), spelled as there so that SQLite uses the index.
 const awaitingRegistration = "u.state = 'enabled' AND (u.methods = '' OR u.reenabled_with_methods = 1)"
 
-// registrationKey is the key of users_awaiting_registration (migration 056): the second the user
+// registrationKey is the key of users_awaiting_registration: the second the user
 // was enabled, then the id.
 const registrationKey = "((u.enabled_at / 1000) * 1000000000 + u.id)"
 
