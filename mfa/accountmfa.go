@@ -11,12 +11,19 @@ type AccountMFAStore interface {
 	// was enrolled; ENOTFOUND when there is no such account.
 	AccountTOTP(ctx context.Context, name string) (secret string, enrolledAt time.Time, err error)
 	// SetAccountTOTP enrols an authenticator (secret != "") or removes it (secret == ""); removing
-	// ends the account's sessions. ENOTFOUND when there is no such account.
+	// ends the account's sessions. Enrolling never replaces an app: ECONFLICT when one is enrolled
+	// (checked in the same statement, so two enrolments at once cannot both win). ENOTFOUND when
+	// there is no such account.
 	SetAccountTOTP(ctx context.Context, name, secret string, at time.Time) error
 	// UseAccountTOTPStep records that a code of time step step was used, and answers false when
 	// that step (or a later one) was used already: a code works once.
 	UseAccountTOTPStep(ctx context.Context, name string, step int64) (bool, error)
 }
+
+// ErrAppEnrolled refuses to enrol an authenticator app over the one the account has: one
+// enrolled meanwhile (another sign-in, another tab) is never replaced by an enrolment begun before.
+var ErrAppEnrolled = &Error{Code: ECONFLICT,
+	Message: "An authenticator app was enrolled for this account meanwhile: use its code (to enrol another, remove it first)."}
 
 // Audit actions of the local accounts' authenticator apps.
 const (

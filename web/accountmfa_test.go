@@ -193,3 +193,36 @@ func TestRequiredAdminMFAEnrolsAtSignIn(t *testing.T) {
 		t.Fatal("after reset-mfa the sign-in does not enrol again")
 	}
 }
+
+// An enrolment started at sign-in before the account had an app cannot replace the app the
+// account enrolled meanwhile: else whoever knows only the password, having started a sign-in
+// then, would enrol their own app over the owner's and sign in without the owner's code.
+func TestEnrolmentCannotReplaceAnAppEnrolledMeanwhile(t *testing.T) {
+	e := newTestEnv(t)
+	e.app.svc.RequireAdminMFA = true
+	thief, owner := e.client(), e.client()
+	e.signIn(thief, "reader", testPassword, "/audit")
+	_, doc := e.get(thief, "/signin/mfa")
+	thiefSecret := doc.Find("[data-testid=totp-secret]").Text()
+	e.signIn(owner, "reader", testPassword, "/audit")
+	_, doc = e.get(owner, "/signin/mfa")
+	ownerSecret := doc.Find("[data-testid=totp-secret]").Text()
+	if thiefSecret == "" || ownerSecret == "" || thiefSecret == ownerSecret {
+		t.Fatalf("secrets %q %q", thiefSecret, ownerSecret)
+	}
+	if resp, _ := e.postForm(owner, "/signin/mfa", url.Values{"code": {code(t, ownerSecret, e.now)}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the owner enrols: %d", resp.StatusCode)
+	}
+	resp, doc := e.postForm(thief, "/signin/mfa", url.Values{"code": {code(t, thiefSecret, e.now)}})
+	if resp.StatusCode == http.StatusSeeOther || sessionCookieSet(resp) || !strings.Contains(doc.Text(), "enrolled") {
+		t.Fatalf("an enrolment started before replaced the owner's app: %d %q", resp.StatusCode, doc.Find("main").Text())
+	}
+	if resp, _ := e.get(thief, "/users"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the thief has a session: %d", resp.StatusCode)
+	}
+	// The owner's app still signs in.
+	e.now = e.now.Add(time.Minute)
+	if resp := e.signInWithCode(e.client(), "reader", code(t, ownerSecret, e.now)); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the owner's app after the attempt: %d", resp.StatusCode)
+	}
+}

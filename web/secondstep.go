@@ -100,6 +100,11 @@ func (s *Server) secondStep(w http.ResponseWriter, r *http.Request) {
 		handlers.SetRetryAfter(w, err)
 		s.renderSecondStep(w, r, handlers.StatusFor(err), p, mfa.ErrorMessage(err))
 		return
+	case mfa.ECONFLICT: // an app was enrolled since this sign-in began: it asks for that app's code now
+		s.log.WarnContext(r.Context(), "sign-in enrolment refused: an authenticator app was enrolled meanwhile", "account", p.Account, "remote", ip)
+		s.pending.clear(w)
+		s.signInFailed(w, r, http.StatusConflict, p.Next, mfa.ErrorMessage(err))
+		return
 	default:
 		s.h.ErrorPage(w, r, err)
 		return

@@ -33,12 +33,19 @@ func (d *DB) SetAccountTOTP(ctx context.Context, name, secret string, at time.Ti
 		}
 		// updated_at is the password's time (the accounts list's "password changed"): an
 		// authenticator has its own, totp_enrolled_at.
-		tag, err := tx.Exec(ctx, "UPDATE accounts SET totp_secret = $1, totp_enrolled_at = $2, totp_last_step = 0 WHERE lower(name) = lower($3)",
+		tag, err := tx.Exec(ctx, "UPDATE accounts SET totp_secret = $1, totp_enrolled_at = $2, totp_last_step = 0 WHERE lower(name) = lower($3) AND ($1 = '' OR totp_secret = '')",
 			secret, enrolled, name)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM accounts WHERE lower(name) = lower($1))", name).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return mfa.ErrAppEnrolled
+			}
 			return mfa.Errorf(mfa.ENOTFOUND, "no account named %q", name)
 		}
 		if secret == "" {

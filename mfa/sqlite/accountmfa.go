@@ -32,12 +32,19 @@ func (d *DB) SetAccountTOTP(ctx context.Context, name, secret string, at time.Ti
 		}
 		// updated_at is the password's time (the accounts list's "password changed"): an
 		// authenticator has its own, totp_enrolled_at.
-		res, err := tx.ExecContext(ctx, "UPDATE accounts SET totp_secret = ?, totp_enrolled_at = ?, totp_last_step = 0 WHERE name = ?",
-			secret, enrolled, name)
+		res, err := tx.ExecContext(ctx, "UPDATE accounts SET totp_secret = ?, totp_enrolled_at = ?, totp_last_step = 0 WHERE name = ? AND (? = '' OR totp_secret = '')",
+			secret, enrolled, name, secret)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
+			var exists bool
+			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM accounts WHERE name = ?)", name).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return mfa.ErrAppEnrolled
+			}
 			return mfa.Errorf(mfa.ENOTFOUND, "no account named %q", name)
 		}
 		if secret == "" {

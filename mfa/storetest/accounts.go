@@ -64,6 +64,23 @@ func testAccountsAndSessions(t *testing.T, open Opener) {
 			t.Fatalf("password changed at %v after an authenticator change (%v), want %v", a.UpdatedAt, err, T0.Add(time.Hour))
 		}
 	}
+	// Enrolling never replaces an app (the one enrolled meanwhile by another sign-in): removing
+	// it comes first.
+	if err := db.SetAccountTOTP(ctx, "Helen", "JBSWY3DPEHPK3PXP", T0); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetAccountTOTP(ctx, "HELEN", "KRSXG5CTMVRXEZLU", T0); mfa.ErrorCode(err) != mfa.ECONFLICT {
+		t.Fatalf("enrolling over an app: %v", err)
+	}
+	if s, _, err := db.AccountTOTP(ctx, "helen"); s != "JBSWY3DPEHPK3PXP" || err != nil {
+		t.Fatalf("the app after an enrolment over it: %q %v", s, err)
+	}
+	if err := db.SetAccountTOTP(ctx, "nobody", "KRSXG5CTMVRXEZLU", T0); mfa.ErrorCode(err) != mfa.ENOTFOUND {
+		t.Fatalf("enrolling nobody: %v", err)
+	}
+	if err := db.SetAccountTOTP(ctx, "Helen", "", T0); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.UpdateAccountPassword(ctx, "nobody", "x", T0); mfa.ErrorCode(err) != mfa.ENOTFOUND {
 		t.Fatalf("password of nobody: %v", err)
 	}
