@@ -113,8 +113,19 @@ type migration struct {
 	name    string
 }
 
-// embeddedMigrations lists the migrations from the baseline on, in version order.
-func embeddedMigrations() ([]migration, error) { return migrationsIn("migrations") }
+// embeddedMigrations lists the migrations from the baseline on, in version order. One numbered
+// below the baseline (written on a branch from before it) would run before the baseline's tables
+// exist: refused, with the number to take instead.
+func embeddedMigrations() ([]migration, error) {
+	all, err := migrationsIn("migrations")
+	if err != nil {
+		return nil, err
+	}
+	if all[0].version != baselineVersion {
+		return nil, fmt.Errorf("migration %s is numbered below the baseline (%d): number it %d or above", path.Base(all[0].name), baselineVersion, baselineVersion+1)
+	}
+	return all, nil
+}
 
 // legacyMigrations lists the migrations before the baseline, in version order.
 func legacyMigrations() ([]migration, error) { return migrationsIn("migrations/legacy") }
