@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -22,6 +23,16 @@ type TrustedIPs struct {
 	SkipForFederatedIntranet bool     `json:"skipForFederatedIntranet"`
 	SkipForRanges            bool     `json:"skipForRanges"`
 	Ranges                   []string `json:"ranges"` // IPv4 CIDR ranges, normalized
+}
+
+// MarshalJSON writes no ranges as [] rather than null: "ranges" is a list (SPEC §5), whichever
+// path left the slice nil (an empty save, a document stored that way before).
+func (t TrustedIPs) MarshalJSON() ([]byte, error) {
+	type plain TrustedIPs
+	if t.Ranges == nil {
+		t.Ranges = []string{}
+	}
+	return json.Marshal(plain(t))
 }
 
 // VerificationOptions are the methods users may verify with.
