@@ -23,6 +23,14 @@ var SystemActor = Actor{Name: "mfaportal", Method: "system"}
 // MinAuditKeyLen is the shortest audit key accepted, in bytes.
 const MinAuditKeyLen = 32
 
+// ErrAuditMarkedLegacy refuses a log marked as chained the legacy way (SHA-256, no key) although
+// the id of the key it was chained with is kept beside it: the chain was recomputed without the
+// key and the mark changed back, so that it would verify, or be re-chained under the key with the
+// forgery in it.
+var ErrAuditMarkedLegacy = &Error{Code: EINVALID, Message: "the audit log is marked as chained with plain SHA-256 although it was chained " +
+	"with the audit key (the key's id is kept beside it): its chain was recomputed without the key. It is not re-chained; " +
+	"compare it with the audit stream (mfaportal audit verify --against FILE) to find the records changed"}
+
 // AuditKeyID identifies an audit key without revealing it (an HMAC of a fixed text under it): a
 // store keeps it beside its log, to refuse a second key even before the log has a record.
 func AuditKeyID(key []byte) string {

@@ -79,6 +79,13 @@ func (c *cli) verifyAudit(ctx context.Context, data, against string) error {
 		return err
 	}
 	svc := newService(db)
+	if chain != mfa.AuditChainHMAC {
+		if id, err := db.Meta(ctx, "audit_key_id"); err != nil {
+			return err
+		} else if id != "" {
+			return mfa.Errorf(mfa.EINVALID, "the audit log has been tampered with: %s", mfa.ErrorMessage(mfa.ErrAuditMarkedLegacy))
+		}
+	}
 	if chain == mfa.AuditChainHMAC {
 		if c.databaseURL() != "" && c.getenv("MFAPORTAL_AUDIT_KEY") == "" {
 			return mfa.Errorf(mfa.EINVALID, "the audit log is chained with the audit key: give it in MFAPORTAL_AUDIT_KEY")

@@ -93,15 +93,18 @@ func TestAuditVerifyIntact(t *testing.T) {
 	}
 }
 
+// legacySHA256 is a record's hash in the chain of the versions before the audit key: what anyone
+// with the database can recompute.
+func legacySHA256(r *mfa.AuditRecord) string {
+	b, _ := json.Marshal([]any{r.Seq, r.Time.UnixMilli(), r.ActorName, string(r.ActorRole), r.ActorMethod, r.Action, r.Target,
+		r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome, r.PrevHash})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 // Each way issue 12 found `audit verify` saying "intact" is now reported as tampering, naming the
 // first bad record, with exit code 1 (never an internal error).
 func TestAuditVerifyFindsTampering(t *testing.T) {
-	legacySHA256 := func(r *mfa.AuditRecord) string {
-		b, _ := json.Marshal([]any{r.Seq, r.Time.UnixMilli(), r.ActorName, string(r.ActorRole), r.ActorMethod, r.Action, r.Target,
-			r.Before, r.After, r.Source, r.Reason, r.ClientIP, r.Outcome, r.PrevHash})
-		sum := sha256.Sum256(b)
-		return hex.EncodeToString(sum[:])
-	}
 	tests := []struct {
 		name     string
 		tamper   func(t *testing.T, data string)
@@ -341,5 +344,47 @@ func TestAuditVerifyWithoutTheRightKey(t *testing.T) {
 		if code != 1 || !strings.Contains(out, "MFAPORTAL_AUDIT_KEY: expected at least 32 bytes") || strings.Contains(out, "internal error") {
 			t.Fatalf("%v with a key written wrong: %d %q", args, code, out)
 		}
+	}
+}
+
+// A keyed log downgraded: the chain recomputed with plain SHA-256 (a record forged) and the log
+// marked as chained the legacy way again. The id of the key it was chained with, kept beside it,
+// shows it was keyed: verify reports tampering, and opening the store refuses to re-chain it
+// (which would have sealed the forgery under the key, recorded as "the old chain was intact").
+func TestAuditDowngradeToSHA256IsTampering(t *testing.T) {
+	data, _ := auditFolder(t, 6)
+	db, err := sql.Open("sqlite", filepath.Join(data, "mfaportal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec("DROP TRIGGER audit_no_update")
+	prev := ""
+	for seq := 1; seq <= 6; seq++ {
+		r := readRecord(t, db, seq)
+		r.PrevHash = prev
+		if seq == 3 {
+			r.After = "Enforced"
+		}
+		r.Hash = legacySHA256(r)
+		if _, err := db.Exec("UPDATE audit SET after = ?, prev_hash = ?, hash = ? WHERE seq = ?", r.After, r.PrevHash, r.Hash, seq); err != nil {
+			t.Fatal(err)
+		}
+		prev = r.Hash
+	}
+	if _, err := db.Exec("UPDATE meta SET value = '' WHERE key = 'audit_chain'"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if code, out := verify(t, data, ""); code != 1 || !strings.Contains(out, "tampered") || !strings.Contains(out, "plain SHA-256") {
+		t.Fatalf("verify: %d %q", code, out)
+	}
+	if code, _, errs := runCLI(t, "", "accounts", "list", "--data", data); code != 1 || !strings.Contains(errs, "plain SHA-256") {
+		t.Fatalf("opening the store: %d %q", code, errs)
+	}
+	if _, out, _ := runCLI(t, "", "audit", "export", "--action", "audit.rechain", "--data", data); strings.Contains(out, "audit.rechain") {
+		t.Fatalf("the forgery was re-chained: %q", out)
+	}
+	if code, out := verify(t, data, ""); code != 1 || !strings.Contains(out, "tampered") {
+		t.Fatalf("verify after opening: %d %q", code, out)
 	}
 }

@@ -85,6 +85,8 @@ func (d *DB) UseAuditKey(ctx context.Context, key []byte, now time.Time) (int64,
 			if err := checkHead(ctx, tx, key); err != nil {
 				return err
 			}
+		} else if id != "" {
+			return mfa.ErrAuditMarkedLegacy
 		} else {
 			var err error
 			if rechained, err = rechain(ctx, tx, key, now); err != nil {

@@ -70,6 +70,14 @@ func testAuditKeyRechains(t *testing.T, open TwinOpener) {
 	if got := verifyChain(t, a, auditKey1); got != 4 {
 		t.Errorf("%d records, want 4", got)
 	}
+	// The keyed log marked as legacy again (its chain recomputed without the key) is not
+	// re-chained: that would seal whatever was forged under the key.
+	if err := a.SetMeta(ctx, "audit_chain", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.UseAuditKey(ctx, auditKey1, T0); err != mfa.ErrAuditMarkedLegacy || n != 0 {
+		t.Errorf("a keyed log marked as legacy: re-chained %d (%v)", n, err)
+	}
 }
 
 // On an empty log, the first key used is the log's: a replica given another is refused before
