@@ -47,25 +47,14 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 	if page.Total == 0 {
 		return page, nil
 	}
-	q, args := lq.pageSQL(classes)
-	if q == "" {
-		return page, nil
-	}
-	rows, err := d.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var got []row
-	for rows.Next() {
-		r, err := scanUser(rows)
-		if err != nil {
+	for _, pq := range lq.pageQueries(classes) {
+		if got, err = d.pageRows(ctx, got, pq); err != nil {
 			return nil, err
 		}
-		got = append(got, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+		if len(got) > f.Limit {
+			break
+		}
 	}
 	more := len(got) > f.Limit
 	if more {
@@ -94,6 +83,23 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 		}
 	}
 	return page, nil
+}
+
+// pageRows appends the users that pq reads to got.
+func (d *DB) pageRows(ctx context.Context, got []row, pq pageQuery) ([]row, error) {
+	rows, err := d.db.QueryContext(ctx, pq.sql, pq.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, r)
+	}
+	return got, rows.Err()
 }
 
 // classCount is a class and how many users (matches of the search) it has.
@@ -282,9 +288,6 @@ func probeByKey(id string) string {
 	on = append(on, "s.state = ?", "s.sort_key = t.sort_key", "s.id = "+id)
 	return " CROSS JOIN users s INDEXED BY users_by_filters_name ON " + strings.Join(on, " AND ")
 }
-
-// probeByID joins each term row t to its user's row (where the state is not known beforehand).
-const probeByID = " CROSS JOIN users s ON s.id = t.user_id"
 
 // searchWhere is the condition of a search on user_terms t: a prefix index's first column, or the
 // range of the terms.
