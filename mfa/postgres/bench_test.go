@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -165,13 +166,82 @@ func BenchmarkFindUsersSweep(b *testing.B) {
 	storetest.BenchFindUsersSweep(b, db, prefixes)
 }
 
-// BenchmarkBulk verifies and applies a file of one row per user (run with -benchtime 1x).
+// BenchmarkBulk verifies and applies a file of one row per user (storetest.BenchBulk, as
+// mfa/sqlite's; run with -benchtime 1x), each run on a copy of the demo directory; apply-cpu-s is
+// this process's CPU time and the database server's, all its processes.
 func BenchmarkBulk(b *testing.B) {
 	n := storetest.BenchUsers(b)
-	for b.Loop() {
-		b.StopTimer()
+	var cpu func() time.Duration
+	storetest.BenchBulk(b, n, func() storetest.Store {
 		db := benchDB(b, n)
-		b.StartTimer()
-		storetest.BenchBulk(b, db, n, mfa.BulkRunner{BatchSize: 30000, BatchTime: 2 * time.Second})
+		cpu = serverCPU(b, db)
+		return db
+	}, func() time.Duration { return cpu() })
+}
+
+// serverCPU is the CPU time of this process and of the whole database server db is on (read from
+// /proc: the server runs on this machine): the postmaster's own, its children's that have ended
+// (the kernel adds them to the postmaster's when it reaps them) and its running children's.
+func serverCPU(b *testing.B, db *DB) func() time.Duration {
+	var backend int
+	if err := db.pool.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+		b.Fatal(err)
 	}
+	postmaster := procField(b, backend, 3) // stat's fourth field: the parent's pid
+	ticks := func(pid int, fields ...int) time.Duration {
+		var t int
+		for _, f := range fields {
+			t += procField(b, pid, f)
+		}
+		return time.Duration(t) * (time.Second / 100) // USER_HZ
+	}
+	return func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		total := time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + ticks(postmaster, 13, 14, 15, 16)
+		stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+		for _, stat := range stats {
+			if f, ok := statFields(stat); ok && f[3] == strconv.Itoa(postmaster) {
+				u, _ := strconv.Atoi(f[13])
+				s, _ := strconv.Atoi(f[14])
+				total += time.Duration(u+s) * (time.Second / 100)
+			}
+		}
+		return total
+	}
+}
+
+// statFields are the fields of a /proc/PID/stat file, numbered from 0 (pid), the command's name
+// (which may hold spaces) as one.
+func statFields(path string) ([]string, bool) {
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false // ended meanwhile
+	}
+	s := string(body)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return nil, false
+	}
+	return append([]string{strings.Fields(s[:end])[0], s[:end+1]}, strings.Fields(s[end+1:])...), true
+}
+
+// procField is field i of /proc/pid/stat as a number.
+func procField(b *testing.B, pid, i int) int {
+	f, ok := statFields(fmt.Sprintf("/proc/%d/stat", pid))
+	if !ok {
+		b.Fatalf("the database server's process %d: not found in /proc", pid)
+	}
+	n, err := strconv.Atoi(f[i])
+	if err != nil {
+		b.Fatalf("/proc/%d/stat field %d: %q", pid, i, f[i])
+	}
+	return n
+}
+
+// BenchmarkFindUsersRepeat requests each filter of MFAPORTAL_BENCH_FILTERS 15 times
+// (storetest.BenchRepeat): the slow combinations of BenchmarkFindUsersCombinations on their own.
+func BenchmarkFindUsersRepeat(b *testing.B) {
+	db, cpu := oneConn(b, benchDB(b, storetest.BenchUsers(b)))
+	storetest.BenchRepeat(b, db, storetest.RepeatFilters(benchLimit(b)), cpu)
 }

@@ -3,11 +3,8 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +52,7 @@ func BenchmarkMigrateFromDataFolder(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // the peak from here
+		storetest.ResetPeakRSS() // the peak from here
 		b.StartTimer()
 		rep, err := db.MigrateFrom(ctx, dumpSource{dump}, key, func(t TableCopy) { b.Logf("%-20s %9d rows %7.1f s", t.Table, t.Rows, t.Took.Seconds()) })
 		if err != nil {
@@ -72,7 +69,7 @@ func BenchmarkMigrateFromDataFolder(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(peakRSS(), "peak-rss-MB")
+	b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
 }
 
 // makeDataFolder seeds n demo users into a new data folder at path and runs a bulk update of one
@@ -106,21 +103,4 @@ func makeDataFolder(b *testing.B, path string, n int, key []byte) {
 		b.Fatal(err)
 	}
 	b.Logf("made a data folder of %d users and a bulk update of as many rows in %s", n, time.Since(start).Round(time.Second))
-}
-
-// peakRSS is the process's peak resident set (VmHWM) in MB.
-func peakRSS() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	body, _ := io.ReadAll(f)
-	for _, line := range strings.Split(string(body), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }

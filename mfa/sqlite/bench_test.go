@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mfaportal/mfaportal/mfa"
+	"github.com/mfaportal/mfaportal/mfa/storetest"
 )
 
 // Benchmarks of the users page over the embedded directory (docs/PERFORMANCE.md).
@@ -133,26 +134,7 @@ func BenchmarkSeed(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "users/s")
-	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
-}
-
-// resetPeakRSS starts a new peak resident set (Linux's clear_refs "5"), so that a step is measured
-// without what the benchmark did before it (seeding the cached directory, say).
-func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSSMB is the process's peak resident set (VmHWM), in MB; 0 where /proc is missing.
-func peakRSSMB() float64 {
-	body, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
+	b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
 }
 
 // benchFilter is the SQL condition of a view and status over users, for setting up deep cursors.
@@ -226,7 +208,7 @@ func timed(b *testing.B, fn func() (*mfa.UserPage, error)) {
 	}
 	reportPercentiles(b, durs)
 	b.ReportMetric(float64(last.Total), "matches")
-	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
+	b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
 }
 
 func reportPercentiles(b *testing.B, durs []time.Duration) {
@@ -392,7 +374,7 @@ func BenchmarkFindUsersSweep(b *testing.B) {
 	b.ReportMetric(float64(sum)/float64(len(durs))/1e6, "mean-ms")
 	reportPercentiles(b, durs)
 	b.ReportMetric(float64(len(durs))/float64(b.N), "queries/op")
-	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
+	b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
 	b.Logf("slowest: %s for view=%s status=%s q=%q", worst.d.Round(time.Microsecond), worst.f.View, worst.f.Status, worst.f.Query)
 }
 
@@ -426,5 +408,5 @@ func BenchmarkFindUsersParallel(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
+	b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
 }

@@ -58,7 +58,7 @@ func benchSearches(b *testing.B, db *DB) []string {
 func BenchmarkFindUsersCombinations(b *testing.B) {
 	db := benchDB(b, benchUsers(b))
 	storetest.BenchCombinations(b, db, storetest.Combinations(benchSearches(b, db), benchLimit(b)), cpuTime)
-	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
+	b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
 }
 
 // BenchmarkFindUsersDeepCombinations is BenchmarkFindUsersCombinations for the page 90 % of the
@@ -66,7 +66,14 @@ func BenchmarkFindUsersCombinations(b *testing.B) {
 func BenchmarkFindUsersDeepCombinations(b *testing.B) {
 	db := benchDB(b, benchUsers(b))
 	storetest.BenchCombinations(b, db, storetest.DeepCombinations(b, db, []string{"", "s", "el"}, benchLimit(b)), cpuTime)
-	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
+	b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
+}
+
+// BenchmarkFindUsersRepeat requests each filter of MFAPORTAL_BENCH_FILTERS 15 times
+// (storetest.BenchRepeat): the slow combinations of BenchmarkFindUsersCombinations on their own.
+func BenchmarkFindUsersRepeat(b *testing.B) {
+	db := benchDB(b, benchUsers(b))
+	storetest.BenchRepeat(b, db, storetest.RepeatFilters(benchLimit(b)), cpuTime)
 }
 
 // BenchmarkMigrate opens a copy of MFAPORTAL_BENCH_MIGRATE_FROM (a data folder's mfaportal.db
@@ -81,7 +88,7 @@ func BenchmarkMigrate(b *testing.B) {
 		b.StopTimer()
 		path := filepath.Join(b.TempDir(), "mfaportal.db")
 		copyFile(b, from, path)
-		resetPeakRSS()
+		storetest.ResetPeakRSS()
 		migrationTimed = func(name string, d time.Duration) { b.Logf("%s: %s", name, d.Round(time.Millisecond)) }
 		b.StartTimer()
 		start := time.Now()
@@ -92,7 +99,7 @@ func BenchmarkMigrate(b *testing.B) {
 		b.ReportMetric(time.Since(start).Seconds(), "s")
 		b.StopTimer()
 		migrationTimed = nil
-		b.ReportMetric(peakRSSMB(), "peak-rss-MB")
+		b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
 		db.Close()
 		if st, err := os.Stat(path); err == nil {
 			b.ReportMetric(float64(st.Size())/1e6, "db-MB")

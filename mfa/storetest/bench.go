@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -175,50 +174,4 @@ func BenchFindUsersSweep(b *testing.B, db Store, prefixes []string) {
 	ReportPercentiles(b, durs)
 	b.ReportMetric(float64(len(durs))/float64(b.N), "queries/op")
 	b.Logf("slowest: %s for view=%s status=%s q=%q", worst.Round(time.Microsecond), worstF.View, worstF.Status, worstF.Query)
-}
-
-// BulkFile is a bulk update file with one row per user of a demo directory of n, every row a
-// change (Disabled → Enabled → Enforced → Disabled).
-func BulkFile(n int) []byte {
-	var file bytes.Buffer
-	file.WriteString("Username,MFA Status\r\n")
-	next := map[mfa.State]string{mfa.StateDisabled: "Enabled", mfa.StateEnabled: "Enforced", mfa.StateEnforced: "Disabled"}
-	for u := range mfa.DemoUsers(n) {
-		fmt.Fprintf(&file, "%s,%s\r\n", u.UPN, next[u.State])
-	}
-	return file.Bytes()
-}
-
-// BenchBulk verifies and applies a bulk file of one row per user of db (a demo directory of n) with
-// runner's settings, and reports verify-s, apply-s and rows/s.
-func BenchBulk(b *testing.B, db Store, n int, runner mfa.BulkRunner) {
-	ctx := context.Background()
-	file := BulkFile(n)
-	svc := mfa.MustNewService(mfa.Deps{Directory: db, Accounts: db, Audit: db, Settings: db, Jobs: db})
-	actor := mfa.Actor{Name: "bench", Role: mfa.RoleGlobalAdmin, Method: "cli"}
-	start := time.Now()
-	job, err := svc.CreateBulkJob(ctx, actor, "bench.csv", bytes.NewReader(file), mfa.DefaultCSVLimits, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	verify := time.Since(start)
-	if job.Counts.Errors != 0 || job.Total != n {
-		b.Fatalf("plan %+v", job.Counts)
-	}
-	if _, err := svc.StartBulkJob(ctx, actor, job.ID, ""); err != nil {
-		b.Fatal(err)
-	}
-	runner.Service = svc
-	start = time.Now()
-	if err := runner.RunJob(ctx, job.ID); err != nil {
-		b.Fatal(err)
-	}
-	apply := time.Since(start)
-	done, _ := db.FindJob(ctx, job.ID)
-	if done.Status != mfa.JobDone || done.Changed != n {
-		b.Fatalf("job %+v", done)
-	}
-	b.ReportMetric(verify.Seconds(), "verify-s")
-	b.ReportMetric(apply.Seconds(), "apply-s")
-	b.ReportMetric(float64(n)/apply.Seconds(), "rows/s")
 }
