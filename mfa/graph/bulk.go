@@ -239,12 +239,14 @@ func (d *Directory) storeRows(ctx context.Context, rows []*bulkRow, errs []error
 	}
 	// The outcomes are stored: the notes of writes sent are answered. A row without an outcome
 	// keeps its note for the next read.
+	var answered []string
 	for _, row := range rows {
 		if row.marked && row.done {
-			if err := d.db.DeleteMeta(ctx, unsureKey(row.upn)); err != nil {
-				return nil, err
-			}
+			answered = append(answered, unsureKey(row.upn))
 		}
+	}
+	if err := d.db.DeleteMeta(ctx, answered...); err != nil {
+		return nil, err
 	}
 	return users, nil
 }

@@ -36,5 +36,5 @@ type Store interface {
 	// job after a stop knows them.
 	Meta(ctx context.Context, key string) (string, error)
 	SetMeta(ctx context.Context, key, value string) error
-	DeleteMeta(ctx context.Context, key string) error
+	DeleteMeta(ctx context.Context, keys ...string) error
 }

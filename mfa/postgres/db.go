@@ -204,9 +204,12 @@ func (d *DB) SetMeta(ctx context.Context, key, value string) error {
 	return err
 }
 
-// DeleteMeta removes a value of the meta table (none is fine).
-func (d *DB) DeleteMeta(ctx context.Context, key string) error {
-	_, err := d.pool.Exec(ctx, "DELETE FROM meta WHERE key = $1", key)
+// DeleteMeta removes values of the meta table (those not there are fine), in one statement.
+func (d *DB) DeleteMeta(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := d.pool.Exec(ctx, "DELETE FROM meta WHERE key = ANY($1)", keys)
 	return err
 }
 

@@ -193,10 +193,25 @@ func (d *DB) SetMeta(ctx context.Context, key, value string) error {
 	return err
 }
 
-// DeleteMeta removes a value of the meta table (none is fine).
-func (d *DB) DeleteMeta(ctx context.Context, key string) error {
-	_, err := d.db.ExecContext(ctx, "DELETE FROM meta WHERE key = ?", key)
-	return err
+// DeleteMeta removes values of the meta table (those not there are fine), in one transaction.
+func (d *DB) DeleteMeta(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		for len(keys) > 0 {
+			n := min(len(keys), 500) // well under SQLite's limit of bound values
+			args := make([]any, n)
+			for i, k := range keys[:n] {
+				args[i] = k
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key IN (?"+strings.Repeat(", ?", n-1)+")", args...); err != nil {
+				return err
+			}
+			keys = keys[n:]
+		}
+		return nil
+	})
 }
 
 func isUniqueViolation(err error) bool {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -156,5 +157,23 @@ func testMeta(t *testing.T, open Opener) {
 	db.SetMeta(ctx, "directory", "graph")
 	if v, err := db.Meta(ctx, "directory"); err != nil || v != "graph" {
 		t.Fatalf("set twice: %q %v", v, err)
+	}
+	// Several removed at once, those not there ignored; 600 at once (more than one SQL statement's
+	// share of bound values).
+	var many []string
+	for i := range 600 {
+		many = append(many, fmt.Sprintf("k%d", i))
+		db.SetMeta(ctx, many[i], "v")
+	}
+	if err := db.DeleteMeta(ctx, append(many[:599:599], "directory", "missing")...); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"k0": "", "k598": "", "directory": "", "k599": "v"} {
+		if v, err := db.Meta(ctx, k); err != nil || v != want {
+			t.Errorf("%s after DeleteMeta: %q %v, want %q", k, v, err, want)
+		}
+	}
+	if err := db.DeleteMeta(ctx); err != nil {
+		t.Errorf("nothing to delete: %v", err)
 	}
 }

@@ -57,6 +57,8 @@ type Store interface {
 	// Meta and SetMeta keep the portal's own small values.
 	Meta(ctx context.Context, key string) (string, error)
 	SetMeta(ctx context.Context, key, value string) error
+	// DeleteMeta removes values (those not there are fine).
+	DeleteMeta(ctx context.Context, keys ...string) error
 }
 
 // Opener opens an empty store for a test; the store is closed when the test ends.
