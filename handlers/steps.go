@@ -33,12 +33,15 @@ func withParam(u, k, v string) string {
 }
 
 func parseStep(s string) (step string, action mfa.Action, err error) {
-	if s == "manage" {
+	switch s {
+	case "manage":
 		return s, "", nil
+	case string(mfa.ActionExempt): // Disable for a while (SPEC §10)
+		return s, mfa.ActionExempt, nil
 	}
 	a, err := mfa.ParseAction(s)
 	if err != nil {
-		return "", "", mfa.Errorf(mfa.EINVALID, "unknown quick step %q: expected enable, enforce, disable or manage", s)
+		return "", "", mfa.Errorf(mfa.EINVALID, "unknown quick step: expected enable, enforce, disable, exempt or manage")
 	}
 	return string(a), a, nil
 }
@@ -130,6 +133,7 @@ func (h *Handlers) readStepForm(r *http.Request) (*stepForm, error) {
 	}
 	d.CanNotify = action == mfa.ActionEnable && actor.Role.Can(mfa.PermManageSettings) && h.Service.NotifyReady() == nil
 	d.Notify = d.CanNotify && r.PostForm.Get("notify") == "true"
+	d.Hours = strings.TrimSpace(r.PostForm.Get("hours"))
 	d.Options = mfa.ResetOptions{
 		ContactMethods:    r.PostForm.Get("contactMethods") == "true",
 		AppPasswords:      r.PostForm.Get("appPasswords") == "true",
@@ -171,10 +175,12 @@ func (h *Handlers) ConfirmStep(w http.ResponseWriter, r *http.Request) {
 				d.Skipped++
 			}
 		}
-		d.Warnings = mfa.WarningsFor(f.action, f.users)
-		d.MoreNoMethods = warningView(d, "methods", "none")
-		d.MorePrivileged = warningView(d, "privileged", "true")
-		d.MoreCovered = coveredView(d, f.action)
+		if f.action != mfa.ActionExempt {
+			d.Warnings = mfa.WarningsFor(f.action, f.users)
+			d.MoreNoMethods = warningView(d, "methods", "none")
+			d.MorePrivileged = warningView(d, "privileged", "true")
+			d.MoreCovered = coveredView(d, f.action)
+		}
 	}
 	if len(f.users) == 1 && !d.All {
 		d.Single = f.users[0]
@@ -213,10 +219,18 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var results []mfa.UserResult
-	if f.action != "" {
-		results, err = h.Service.ApplyStep(r.Context(), actor, f.action, f.targets, reason, mfa.SourcePage, onError)
-	} else {
+	switch f.action {
+	case mfa.ActionExempt:
+		hours, aerr := strconv.Atoi(truncateStr(f.dialog.Hours, 20))
+		if aerr != nil {
+			err = mfa.FieldErrorf("hours", "The number of hours must be a whole number from 1 to %d.", mfa.MaxExemptionHours)
+			break
+		}
+		results, err = h.Service.ApplyExemptions(r.Context(), actor, hours, f.targets, reason, mfa.SourcePage, onError)
+	case "":
 		results, err = h.Service.ApplyReset(r.Context(), actor, f.dialog.Options, f.targets, reason, mfa.SourcePage, onError)
+	default:
+		results, err = h.Service.ApplyStep(r.Context(), actor, f.action, f.targets, reason, mfa.SourcePage, onError)
 	}
 	if err != nil {
 		// A problem with the whole form (a missing reason, no option chosen): nothing was applied,
@@ -226,7 +240,7 @@ func (h *Handlers) ApplyStep(w http.ResponseWriter, r *http.Request) {
 				h.logInternal(r, err)
 			}
 			d := f.dialog
-			d.Op, d.Error, d.Applicable = op, mfa.ErrorMessage(err), len(f.targets)
+			d.Op, d.Error, d.ErrorField, d.Applicable = op, mfa.ErrorMessage(err), mfa.ErrorField(err), len(f.targets)
 			d.SetupURL = h.setupURL()
 			h.renderReturn(w, r, d.Return, http.StatusBadRequest, templates.Step(d), keptFromDialog(d))
 			return

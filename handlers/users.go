@@ -79,6 +79,9 @@ func (h *Handlers) renderUsersPage(w http.ResponseWriter, r *http.Request, q url
 		ConditionalAccess: h.capabilities().ConditionalAccess,
 		Selected:          kept.upns, AllSelected: kept.all, Changed: kept.changed,
 	}
+	if len(v.Steps) > 0 && h.Service.Exemptions != nil {
+		v.Steps = append(v.Steps, mfa.ActionExempt) // Disable for a while (SPEC §10)
+	}
 	for _, c := range mfa.Choices {
 		if c.Offered(h.capabilities()) {
 			v.Choices = append(v.Choices, templates.ChoiceView{Choice: c, Value: c.Get(&p.filter)})

@@ -20,7 +20,7 @@ func (a Action) Applies(s State) bool {
 		return s == StateDisabled
 	case ActionEnforce:
 		return s == StateEnabled
-	case ActionDisable:
+	case ActionDisable, ActionExempt:
 		return s == StateEnabled || s == StateEnforced
 	}
 	return false
@@ -35,6 +35,8 @@ func (a Action) Label() string {
 		return "Enforce"
 	case ActionDisable:
 		return "Disable"
+	case ActionExempt:
+		return "Disable for a while"
 	}
 	return string(a)
 }

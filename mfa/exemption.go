@@ -54,6 +54,8 @@ type ExemptionRequest struct {
 	Hours  int
 	Reason string
 	Source string
+	// Version is the user's version the admin saw (a quick step's selection); 0: do not check.
+	Version int64
 }
 
 // StartExemption disables a user for req.Hours hours (1–720) and records it (exemption.start).
@@ -94,6 +96,9 @@ func (s *Service) StartExemption(ctx context.Context, actor Actor, req Exemption
 	after, err := s.Directory.UpdateUser(ctx, u.UPN, func(cur *User) (*AuditRecord, error) {
 		if !actor.Role.CanOn(PermChangeState, cur.Privileged) {
 			return nil, Errorf(EFORBIDDEN, "your role (%s) may not change the MFA status of %s, who holds an admin role", actor.Role, cur.UPN)
+		}
+		if req.Version != 0 && cur.Version != req.Version {
+			return nil, staleError(cur, req.Version)
 		}
 		if cur.State != ex.Previous {
 			return nil, Errorf(ECONFLICT, "%s was changed by someone else meanwhile (now %s): reload and try again", cur.UPN, cur.State.Label())

@@ -169,6 +169,7 @@
     enable: function (s) { return s === "disabled"; },
     enforce: function (s) { return s === "enabled"; },
     disable: function (s) { return s === "enabled" || s === "enforced"; },
+    exempt: function (s) { return s === "enabled" || s === "enforced"; }, // Disable for a while
     manage: function () { return true; }
   };
 

@@ -123,7 +123,7 @@ func FormatTime(t time.Time) string {
 
 // StepDialog is the confirmation dialog of a quick step over a selection.
 type StepDialog struct {
-	Step       string // "enable", "enforce", "disable" or "manage"
+	Step       string // "enable", "enforce", "disable", "exempt" (Disable for a while) or "manage"
 	Op         string // one-time id of this confirmation, so a double submit applies once
 	Return     string // the page to go back to
 	Targets    []StepTarget
@@ -135,6 +135,8 @@ type StepDialog struct {
 	Single     *mfa.User // the one user selected, for the dialog's text
 	RequireWhy bool
 	Error      string // a problem with the confirmation itself (e.g. a missing reason)
+	ErrorField string // the field Error belongs to ("hours", "reason"), "" for the whole form
+	Hours      string // Disable for a while: the hours typed
 	Reason     string
 	Options    mfa.ResetOptions
 	// CanNotify offers "Notify users by email" on the enable dialog (mail is configured and the
