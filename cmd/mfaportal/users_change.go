@@ -98,9 +98,16 @@ func (c *cli) userOneLiner(ctx context.Context, sub string, f *oneLinerFlags, re
 		}
 		out = handlers.NewAPIUser(u)
 	case "set":
-		u, changed, err := svc.SetState(ctx, actor, mfa.StateRequest{UPN: upn, To: to, Reason: f.reason, Source: mfa.SourceCLI})
+		before, err := svc.GetUser(ctx, actor, upn)
 		if err != nil {
 			return err
+		}
+		u, changed, err := svc.SetState(ctx, actor, mfa.StateRequest{UPN: upn, To: to, Reason: f.reason, Source: mfa.SourceCLI, Version: before.Version})
+		if err != nil {
+			return err
+		}
+		if changed {
+			c.warnEnforced(to, before)
 		}
 		out = struct {
 			User    handlers.APIUser `json:"user"`
@@ -135,4 +142,20 @@ func cliActor(ctx context.Context, svc *mfa.Service, as string) (mfa.Actor, erro
 		return mfa.Actor{}, err
 	}
 	return mfa.Actor{Name: a.Name, Role: a.Role, Method: "cli"}, nil
+}
+
+// warnEnforced says on stderr what the page's enforce dialog warns of (SPEC §1) once a user is
+// enforced: a user without registered methods loses their non-browser apps; an admin must be able
+// to complete MFA. (The one-liner acts at once, as MSOnline's does; the JSON on stdout is unchanged.)
+func (c *cli) warnEnforced(to mfa.State, before *mfa.User) {
+	if to != mfa.StateEnforced {
+		return
+	}
+	w := mfa.WarningsFor(mfa.ActionEnforce, []*mfa.User{before})
+	if w.NoMethods > 0 {
+		fmt.Fprintf(c.stderr, "warning: %s has no registered verification methods: their non-browser apps stop working until they register and create app passwords\n", before.UPN)
+	}
+	if w.Privileged > 0 {
+		fmt.Fprintf(c.stderr, "warning: %s holds an administrator role: make sure they can complete multi-factor authentication, or they may be locked out of administration\n", before.UPN)
+	}
 }

@@ -81,6 +81,21 @@ func TestUsersOneLiners(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"methods": []`) {
 		t.Fatalf("reset: %d %q %q", code, out, errs)
 	}
+	// Enforcing warns on stderr as the page's dialog does (SPEC §1): ada has no methods now;
+	// boss holds an admin role and has none either.
+	for upn, want := range map[string][]string{"ada@contoso.com": {"no registered verification methods"},
+		"boss@contoso.com": {"no registered verification methods", "administrator role"}} {
+		runCLI(t, "", "users", "set", upn, "--state", "enabled", "--data", data)
+		code, out, errs := runCLI(t, "", "users", "set", upn, "--state", "enforced", "--data", data)
+		for _, w := range want {
+			if code != 0 || !strings.Contains(out, `"perUserMfaState": "enforced"`) || !strings.Contains(errs, "warning: "+upn) || !strings.Contains(errs, w) {
+				t.Errorf("enforce %s: %d %q, stderr %q, want %q", upn, code, out, errs, w)
+			}
+		}
+	}
+	if _, _, errs := runCLI(t, "", "users", "set", "ada@contoso.com", "--state", "disabled", "--data", data); strings.Contains(errs, "warning") {
+		t.Errorf("disabling warned: %q", errs)
+	}
 	code, out, _ = runCLI(t, "", "audit", "export", "--data", data)
 	if code != 0 || !strings.Contains(out, ",aa,authentication-admin,cli,state.enable,ada@contoso.com,Disabled,Enabled,cli,ticket 42,") ||
 		!strings.Contains(out, ",hd,helpdesk,cli,user.reset,ada@contoso.com,") {
