@@ -11,26 +11,28 @@ import (
 )
 
 // parseAuditFilter reads the audit log's filters from URL parameters (dates as YYYY-MM-DD, UTC).
+// Its messages name the parameter, never repeat its value: the audit page shows them, and no
+// page shows text taken from its URL (SPEC §9).
 func parseAuditFilter(q url.Values) (mfa.AuditFilter, error) {
 	f := mfa.AuditFilter{Target: q.Get("target"), Actor: q.Get("actor"), Action: q.Get("action")}
 	if s := q.Get("since"); s != "" {
 		t, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return f, mfa.FieldErrorf("since", "the start date %q is not a date: expected YYYY-MM-DD", truncateStr(s, 30))
+			return f, mfa.FieldErrorf("since", "the start date is not a date: expected YYYY-MM-DD")
 		}
 		f.Since = t
 	}
 	if s := q.Get("until"); s != "" {
 		t, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return f, mfa.FieldErrorf("until", "the end date %q is not a date: expected YYYY-MM-DD", truncateStr(s, 30))
+			return f, mfa.FieldErrorf("until", "the end date is not a date: expected YYYY-MM-DD")
 		}
 		f.Until = t.AddDate(0, 0, 1) // inclusive
 	}
 	if s := q.Get("before"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 {
-			return f, mfa.FieldErrorf("cursor", "the page link is not valid: expected a record number, found %q", truncateStr(s, 30))
+			return f, mfa.FieldErrorf("cursor", "the page link is not valid: expected a record number")
 		}
 		f.Before = n
 	}

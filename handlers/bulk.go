@@ -136,7 +136,7 @@ func (h *Handlers) renderBulkJob(w http.ResponseWriter, r *http.Request, status 
 	if s := q.Get("after"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			h.ErrorPage(w, r, mfa.FieldErrorf("after", "the page link is not valid: expected a row number, found %q", truncateStr(s, 20)))
+			h.ErrorPage(w, r, mfa.FieldErrorf("after", "the page link is not valid: expected a row number"))
 			return
 		}
 		f.AfterSeq = n

@@ -35,3 +35,25 @@ func TestUsersLinkValuesAreNotRepeated(t *testing.T) {
 		t.Errorf("notice %q", n)
 	}
 }
+
+// The audit log's filters and the bulk preview's page link likewise: a bad value is refused by
+// its parameter's name, never repeated on the page.
+func TestAuditAndBulkLinkValuesAreNotRepeated(t *testing.T) {
+	e := newTestEnv(t)
+	e.stepUsers()
+	e.withBulk()
+	c := e.signedIn(mfa.RoleGlobalAdmin)
+	const planted = "call 555 0100" // short: the old messages kept 20 or 30 characters
+	q := url.QueryEscape(planted)
+	for _, param := range []string{"since", "until", "action", "before"} {
+		resp, doc := e.get(c, "/audit?"+param+"="+q)
+		if resp.StatusCode != http.StatusBadRequest || strings.Contains(doc.Find("[role=alert]").Text(), "555 0100") || doc.Find("[role=alert]").Length() == 0 {
+			t.Errorf("/audit?%s=…: %d %q", param, resp.StatusCode, doc.Find("[role=alert]").Text())
+		}
+	}
+	resp, _ := e.upload(c, "users.csv", "Username,MFA Status\nstep.user@contoso.com,Enabled\n")
+	resp, doc := e.get(c, resp.Request.URL.Path+"?after="+q)
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(doc.Text(), "555 0100") || !strings.Contains(doc.Find("[role=alert]").Text(), "row number") {
+		t.Errorf("bulk preview ?after=…: %d %q", resp.StatusCode, doc.Find("[role=alert]").Text())
+	}
+}
