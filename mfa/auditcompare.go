@@ -17,8 +17,11 @@ type AuditComparison struct {
 	Missing, Added, Changed AuditDifferences
 	// Chain is the database's own chain check (nil: intact), FileChain the file's.
 	Chain, FileChain error
-	// FileLast is the sequence number of the file's last record.
-	FileLast int64
+	// FileFirst and FileLast are the sequence numbers of the file's first and last records.
+	FileFirst, FileLast int64
+	// Before counts the database's records older than the file's first: a rotated stream starts
+	// after record 1, and what came before it is in the files rotated away, not compared here.
+	Before int64
 }
 
 // MaxAuditDifferences is how many sequence numbers of each kind of difference are kept.
@@ -53,6 +56,9 @@ func (s *Service) CompareAudit(ctx context.Context, actor Actor, stream io.Reade
 	file := newAuditFileReader(stream, s.AuditKey)
 	c := &AuditComparison{}
 	next := file.next()
+	if next != nil {
+		c.FileFirst = next.Seq
+	}
 	chain := ChainVerifier{Key: s.AuditKey}
 	err := s.Audit.EachAudit(ctx, 0, func(r *AuditRecord) error {
 		c.Database++
@@ -61,6 +67,10 @@ func (s *Service) CompareAudit(ctx context.Context, actor Actor, stream io.Reade
 		}
 		for ; next != nil && next.Seq < r.Seq; next = file.next() {
 			c.Missing.add(next.Seq)
+		}
+		if r.Seq < c.FileFirst {
+			c.Before++ // older than the file (rotated): the chain check above covers it
+			return nil
 		}
 		if next == nil || next.Seq > r.Seq {
 			c.Added.add(r.Seq)

@@ -168,4 +168,8 @@ func printComparison(w io.Writer, file string, c *mfa.AuditComparison, chain str
 	if c.Intact() {
 		fmt.Fprintf(w, "the audit log is intact: %d records, chain verified (%s), the same as the %d records of %s\n", c.Database, chain, c.File, file)
 	}
+	if c.Before > 0 {
+		fmt.Fprintf(w, "records 1 to %d are older than %s, which starts at record %d (a rotated stream): compare them with the files rotated before it\n",
+			c.FileFirst-1, file, c.FileFirst)
+	}
 }

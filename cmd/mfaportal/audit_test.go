@@ -388,3 +388,25 @@ func TestAuditDowngradeToSHA256IsTampering(t *testing.T) {
 		t.Fatalf("verify after opening: %d %q", code, out)
 	}
 }
+
+// A rotated stream (logrotate moved the file away; the portal started a new one) begins after
+// record 1: the records before its first are not compared, and are not reported as added to the
+// database. Deleting the newest records is still found.
+func TestAuditVerifyAgainstARotatedFile(t *testing.T) {
+	data, stream := auditFolder(t, 6)
+	b, err := os.ReadFile(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	rotated := filepath.Join(data, "audit.jsonl.new")
+	os.WriteFile(rotated, []byte(strings.Join(lines[2:], "")), 0o600) // records 3 to 6
+	code, out := verify(t, data, rotated)
+	if code != 0 || !strings.Contains(out, "intact") || !strings.Contains(out, "records 1 to 2") || strings.Contains(out, "TAMPERED") {
+		t.Fatalf("against a rotated file: %d %q", code, out)
+	}
+	tamper(t, data, "DELETE FROM audit WHERE seq = 6")
+	if code, out := verify(t, data, rotated); code != 1 || !strings.Contains(out, "1 record(s) missing from the database") || strings.Contains(out, "added") {
+		t.Fatalf("the newest record deleted, against a rotated file: %d %q", code, out)
+	}
+}
