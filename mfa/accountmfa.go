@@ -144,7 +144,7 @@ func (s *Service) EnrolAccountTOTP(ctx context.Context, actor Actor, secret, cod
 // while MFAPORTAL_REQUIRE_ADMIN_MFA is on.
 func (s *Service) RemoveAccountTOTP(ctx context.Context, actor Actor, code string) error {
 	if s.RequireAdminMFA {
-		return Errorf(ECONFLICT, "this portal requires an authenticator app for every local account (MFAPORTAL_REQUIRE_ADMIN_MFA): it cannot be removed, only replaced by `mfaportal accounts reset-mfa`")
+		return Errorf(ECONFLICT, "This portal requires an authenticator app for every local account (MFAPORTAL_REQUIRE_ADMIN_MFA): it cannot be removed. For a lost phone, an administrator runs \"mfaportal accounts reset-mfa NAME\" and you enrol a new one at your next sign-in.")
 	}
 	if err := s.CheckAccountCode(ctx, actor.Name, code); err != nil {
 		return err

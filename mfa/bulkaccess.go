@@ -10,7 +10,7 @@ import (
 // a global admin every job and any other role only the jobs it verified itself. Someone else's job
 // is answered as not found, so that its existence is not revealed either.
 
-// AuditBulkDiscard records a verified file discarded (the wizard's Back, or the API's DELETE).
+// AuditBulkDiscard records a verified file discarded (the wizard's Back).
 const AuditBulkDiscard = "bulk.discard"
 
 // DefaultBulkPlanTTL is how long a verified, unstarted bulk job is kept (--bulk-plan-ttl).

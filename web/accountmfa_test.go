@@ -174,8 +174,10 @@ func TestRequiredAdminMFAEnrolsAtSignIn(t *testing.T) {
 		t.Fatal("a required authenticator offers removal")
 	}
 	e.now = e.now.Add(time.Minute)
-	if resp, _ := e.postForm(c, "/account/security/remove", url.Values{"code": {code(t, secret, e.now)}}); resp.StatusCode != http.StatusConflict {
-		t.Fatalf("removing a required authenticator: %d", resp.StatusCode)
+	if resp, doc := e.postForm(c, "/account/security/remove", url.Values{"code": {code(t, secret, e.now)}}); resp.StatusCode != http.StatusConflict ||
+		!strings.HasPrefix(doc.Find("#code-error").Text(), "This portal requires") || !strings.Contains(doc.Find("#code-error").Text(), "reset-mfa NAME") ||
+		strings.Contains(doc.Find("#code-error").Text(), "`") {
+		t.Fatalf("removing a required authenticator: %d %q", resp.StatusCode, doc.Find("#code-error").Text())
 	}
 	// reset-mfa (the command's service call): audited, sessions end, the next sign-in enrols again.
 	if err := e.app.svc.ResetAccountMFA(context.Background(), mfa.CLIActor, "reader"); err != nil {
