@@ -136,7 +136,11 @@ func (s *SelfService) checkCode(ctx context.Context, c *Challenge, typed, secret
 		if left <= 0 {
 			return 0, &Error{Code: EUNAUTHORIZED, Field: "code", Message: "that code is not right, and that was the last try: request a new code"}
 		}
-		return 0, &Error{Code: EUNAUTHORIZED, Field: "code", Message: fmt.Sprintf("that code is not right: check it and try again (%d tries left)", left)}
+		tries := "tries"
+		if left == 1 {
+			tries = "try"
+		}
+		return 0, &Error{Code: EUNAUTHORIZED, Field: "code", Message: fmt.Sprintf("that code is not right: check it and try again (%d %s left)", left, tries)}
 	}
 	if took, err := s.Store.TakeChallenge(ctx, c.ID); err != nil {
 		return 0, err

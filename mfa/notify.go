@@ -167,10 +167,10 @@ func (s *Service) RegistrationLink() string { return s.SetupURL }
 // NotifyReady answers nil when notify can send, or EUNAVAILABLE saying why not.
 func (s *Service) NotifyReady() error {
 	if s.Mailer == nil {
-		return Errorf(EUNAVAILABLE, "no mail server is configured (MFAPORTAL_SMTP_URL and MFAPORTAL_MAIL_FROM): nothing was sent")
+		return Errorf(EUNAVAILABLE, "no mail server is configured (MFAPORTAL_SMTP_URL and MFAPORTAL_MAIL_FROM)")
 	}
 	if s.SetupURL == "" {
-		return Errorf(EUNAVAILABLE, "no registration link is configured (MFAPORTAL_SETUP_URL): nothing was sent")
+		return Errorf(EUNAVAILABLE, "no registration link is configured (MFAPORTAL_SETUP_URL)")
 	}
 	return nil
 }
@@ -188,7 +188,8 @@ func (s *Service) NotifyUsers(ctx context.Context, actor Actor, upns []string, s
 		return nil, err
 	}
 	if err := s.NotifyReady(); err != nil {
-		return nil, err
+		// Said after a click on notify; the tab itself says only why notify is not offered.
+		return nil, Errorf(EUNAVAILABLE, "%s: nothing was sent", ErrorMessage(err))
 	}
 	if len(upns) > MaxNotifyUsers {
 		return nil, Errorf(EINVALID, "%d users selected: notify sends to at most %d at once", len(upns), MaxNotifyUsers)

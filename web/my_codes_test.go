@@ -42,8 +42,11 @@ func TestEnterCodeSaysWhyTheCodeIsGone(t *testing.T) {
 	if right == wrong {
 		wrong = "111111"
 	}
-	for range mfa.MaxCodeAttempts - 1 {
+	for range mfa.MaxCodeAttempts - 2 {
 		e.postForm(c, "/my/verify", url.Values{"code": {wrong}})
+	}
+	if _, doc := e.postForm(c, "/my/verify", url.Values{"code": {wrong}}); !strings.Contains(doc.Find("#err-code").Text(), "(1 try left)") {
+		t.Errorf("the last but one try: %q", doc.Find("#err-code").Text())
 	}
 	resp, doc = e.postForm(c, "/my/verify", url.Values{"code": {wrong}})
 	if msg := doc.Find("[role=alert]").Text(); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(msg, "last try") {
