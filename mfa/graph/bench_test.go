@@ -126,11 +126,12 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// burst watches a run's quota on the emulator: the time and the count charged (by charged) when
-// the run had spent the first window's burst (the application+tenant bucket, which starts full,
-// under 5 % of the quota). From then on the bucket holds only what it refills, so what the run is
-// charged after it is the rate the run sustains at the quota. A run that never spends the burst is
-// slower than the quota: its rate over the whole run is what it sustains.
+// burst watches a run's pacing: the time and the count charged (by charged) when the run had spent
+// the first window's burst — the portal's own bucket (97 % of the quota, starting full) under 5 %
+// of its size. From then on the portal sends at its pace, so what the run is charged after it is
+// the rate it sustains at the quota. (The emulator's bucket never empties: the portal aims at 97 %
+// of it.) A run that never spends the burst is slower than the quota: its rate over the whole run
+// is what it sustains.
 type burst struct {
 	stop, done chan struct{}
 	at         time.Time
@@ -139,6 +140,7 @@ type burst struct {
 
 func watchBurst(e *env, write bool, charged func(graphemu.Stats) int64) *burst {
 	w := &burst{stop: make(chan struct{}), done: make(chan struct{})}
+	p := e.dir.c.pace
 	go func() {
 		defer close(w.done)
 		tick := time.NewTicker(20 * time.Millisecond)
@@ -149,12 +151,15 @@ func watchBurst(e *env, write bool, charged func(graphemu.Stats) int64) *burst {
 				return
 			case <-tick.C:
 			}
-			units, writes := e.emu.Headroom()
-			left, quota := units, float64(graphemu.ReadUnitsForTenant(e.emu.UserCount()))
+			p.mu.Lock()
+			b := &p.units
 			if write {
-				left, quota = writes, graphemu.DefaultWritesPer150s
+				b = &p.writes
 			}
-			if left < 0.05*quota {
+			b.refill(p.now())
+			spent := b.tokens < 0.05*b.capacity
+			p.mu.Unlock()
+			if spent {
 				w.at, w.charged = time.Now(), charged(e.emu.Stats())
 				return
 			}

@@ -815,33 +815,6 @@ func TestWriteQuota(t *testing.T) {
 	e.mustStatus(patch(), 204)
 }
 
-// Headroom is what is left of the application+tenant buckets, refilled to now: a benchmark
-// subtracts the burst it really spent.
-func TestHeadroom(t *testing.T) {
-	t.Parallel()
-	clock := newFakeClock()
-	e := newEnv(t, Options{Users: 2, Now: clock.Now, Quotas: Quotas{ReadUnitsPer10s: 100, WritesPer150s: 3}})
-	if u, w := e.srv.Headroom(); u != 100 || w != 3 {
-		t.Errorf("nothing charged: headroom %v units, %v writes; want the quotas", u, w)
-	}
-	id := e.srv.UserIDs()[0]
-	for range 2 {
-		e.mustStatus(e.call("PATCH", "/beta/users/"+id+"/authentication/requirements", map[string]string{"perUserMfaState": "enforced"}), 204)
-	}
-	e.mustStatus(e.call("GET", "/v1.0/users/"+id, nil), 200)
-	if u, w := e.srv.Headroom(); u != 97 || w != 1 {
-		t.Errorf("after 2 writes and a read: headroom %v units, %v writes; want 97 and 1", u, w)
-	}
-	clock.Advance(50 * time.Second) // a third of the write window: one write back; the units full again
-	if u, w := e.srv.Headroom(); u != 100 || w != 2 {
-		t.Errorf("50 s later: headroom %v units, %v writes; want 100 and 2", u, w)
-	}
-	off := newEnv(t, Options{Users: 1, Quotas: Quotas{Disabled: true}})
-	if u, w := off.srv.Headroom(); u != 0 || w != 0 {
-		t.Errorf("throttling off: headroom %v, %v", u, w)
-	}
-}
-
 func TestQuotasDisabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{Users: 1, Quotas: Quotas{Disabled: true, ReadUnitsPer10s: 1}})

@@ -204,33 +204,3 @@ func retryAfterHeader(h map[string]string, d time.Duration) {
 	secs := int64(math.Ceil(d.Seconds()))
 	h["Retry-After"] = strconv.FormatInt(max(secs, 1), 10)
 }
-
-// Headroom is what is left now of the application+tenant quotas, in resource units and writes,
-// for the pair that has spent the most (the full quotas when nothing was charged; zero with
-// throttling off). Every bucket starts full, so a run that charged n units has spent
-// quota − headroom of its burst, and n − (quota − headroom) at the quota's rate: benchmarks tell
-// the two apart with it.
-func (s *Server) Headroom() (units, writes float64) {
-	q := &s.quotas
-	if q.disabled {
-		return 0, 0
-	}
-	users := s.UserCount()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	now := s.now()
-	units = float64(orDefault(q.cfg.ReadUnitsPer10s, ReadUnitsForTenant(users)))
-	writes = float64(orDefault(q.cfg.WritesPer150s, DefaultWritesPer150s))
-	for _, m := range q.meters {
-		if m.scope != "Tenant_Application" {
-			continue
-		}
-		m.b.refill(now)
-		if m.limit == "Read" {
-			units = min(units, m.b.tokens)
-		} else {
-			writes = min(writes, m.b.tokens)
-		}
-	}
-	return units, writes
-}
