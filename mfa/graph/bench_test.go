@@ -126,16 +126,17 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// burst watches a run's pacing: the time and the count charged (by charged) when the run had spent
-// the first window's burst — the portal's own bucket (97 % of the quota, starting full) under 5 %
-// of its size. From then on the portal sends at its pace, so what the run is charged after it is
-// the rate it sustains at the quota. (The emulator's bucket never empties: the portal aims at 97 %
+// burst watches a run's pacing: the time, the count charged (by charged) and what was left when the
+// run had spent the first window's burst — the portal's own bucket (97 % of the quota, starting
+// full) under 5 % of its size. From then on the portal sends at its pace, so what the run is
+// charged after it, less what was left, is the rate it sustains at the quota. (The emulator's bucket never empties: the portal aims at 97 %
 // of it.) A run that never spends the burst is slower than the quota: its rate over the whole run
 // is what it sustains.
 type burst struct {
 	stop, done chan struct{}
 	at         time.Time
 	charged    int64
+	left       float64 // what the portal's bucket still held then
 }
 
 func watchBurst(e *env, write bool, charged func(graphemu.Stats) int64) *burst {
@@ -157,10 +158,11 @@ func watchBurst(e *env, write bool, charged func(graphemu.Stats) int64) *burst {
 				b = &p.writes
 			}
 			b.refill(p.now())
+			left := max(b.tokens, 0)
 			spent := b.tokens < 0.05*b.capacity
 			p.mu.Unlock()
 			if spent {
-				w.at, w.charged = time.Now(), charged(e.emu.Stats())
+				w.at, w.charged, w.left = time.Now(), charged(e.emu.Stats()), left
 				return
 			}
 		}
@@ -177,7 +179,7 @@ func (w *burst) rates(b *testing.B, charged int64, start time.Time, elapsed time
 	rate = float64(charged) / elapsed.Seconds() / perSec
 	sustained, spent = rate, !w.at.IsZero()
 	if spent {
-		sustained = float64(charged-w.charged) / start.Add(elapsed).Sub(w.at).Seconds() / perSec
+		sustained = (float64(charged-w.charged) - w.left) / start.Add(elapsed).Sub(w.at).Seconds() / perSec
 	}
 	b.ReportMetric(elapsed.Seconds(), "s")
 	b.ReportMetric(rate, "rate/quota")
