@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -98,5 +100,37 @@ func TestSyncReadsAtOnce(t *testing.T) {
 		if u, err := e.dir.FindUser(context.Background(), g.UPN); err != nil || !u.Privileged {
 			t.Errorf("%s: not an admin in the index: %+v %v", g.UPN, u, err)
 		}
+	}
+}
+
+// A page of users waits for its last steps; while two pages wait out a throttled step's
+// Retry-After, the next page's states are read meanwhile (pageWorkers): the quota is not idle.
+func TestSyncReadsOtherPagesWhileTwoWait(t *testing.T) {
+	e := newEnv(t, graphemu.Options{Users: 3 * pageSize}, nil)
+	ids := e.emu.UserIDs()
+	a, b, c := ids[0], ids[pageSize], ids[2*pageSize] // on pages 1, 2 and 3
+	var mu sync.Mutex
+	calls := map[string]int{}
+	var order []string // the state requests of a, b and c, as they arrive
+	e.emu.SetFaults(graphemu.Faults{Rate429: 1, RetryAfter: 2 * time.Second, Match: func(method, path string) bool {
+		id, ok := strings.CutPrefix(path, "/users/")
+		id, _, _ = strings.Cut(id, "/")
+		if !ok || method != http.MethodGet || (id != a && id != b && id != c) {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		calls[id]++
+		order = append(order, map[string]string{a: "a", b: "b", c: "c"}[id]+strconv.Itoa(calls[id]))
+		return id != c && calls[id] == 1 // a's and b's first request throttled, for 2 s
+	}})
+	e.sync()
+	mu.Lock()
+	defer mu.Unlock()
+	if i := slices.Index(order, "c1"); i < 0 || slices.Index(order, "a2") < i || slices.Index(order, "b2") < i {
+		t.Errorf("page 3 was read only after pages 1 and 2 were done: %v", order)
+	}
+	if n, _ := e.db.CountUsers(context.Background()); n != 3*pageSize {
+		t.Errorf("%d users indexed", n)
 	}
 }

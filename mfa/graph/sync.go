@@ -148,9 +148,12 @@ func (d *Directory) runSync(ctx context.Context, requested bool) {
 	}
 }
 
-// pageWorkers is how many pages of users have their states read at once: the next page's reads
-// start while the last ones of a page finish, so the quota is used throughout.
-const pageWorkers = 2
+// pageWorkers is how many pages of users have their states read at once: the next pages' reads
+// go on while the last ones of a page finish, so the quota is used throughout. A page whose last
+// steps were throttled waits at least a second (Graph's Retry-After is in whole seconds), about
+// as long as reading a page takes at the large tier's quota: with two pages at once the quota was
+// idle a third of the time under 1 % of 429s (68 % of it sustained), hence four.
+const pageWorkers = 4
 
 // fullSync reads every user, state and methods from Graph into the index: users in pages of 999
 // (following @odata.nextLink) and, beside the first pages, the members of the directory roles (who
