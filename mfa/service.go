@@ -236,7 +236,7 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 	if s.Importer == nil {
 		return ImportResult{}, Errorf(EUNAVAILABLE, "this directory cannot import users: users import works on the embedded directory only")
 	}
-	users, cols, err := ParseUserImport(r, lim)
+	imp, err := ParseUserImport(r, lim)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -245,7 +245,7 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 	if actor.Method == "cli" {
 		source = SourceCLI
 	}
-	return s.Importer.ImportUsers(ctx, users, cols, now, func(before, after *User) *AuditRecord {
+	res, err := s.Importer.ImportUsers(ctx, imp.Users, imp.Columns, now, func(before, after *User) *AuditRecord {
 		rec := NewAuditRecord(actor, source, "", now)
 		rec.Action, rec.Target, rec.After = AuditUserImport, after.UPN, describeImported(after)
 		if before != nil {
@@ -256,6 +256,11 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 		}
 		return &rec
 	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	res.Notice = imp.Notice
+	return res, nil
 }
 
 // describeImported is what users import sets on a user, for the audit log.
