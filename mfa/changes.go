@@ -137,6 +137,11 @@ func (s *Service) setState(ctx context.Context, actor Actor, req StateRequest) (
 	if err != nil {
 		return nil, before, false, err
 	}
+	if changed {
+		// The change is made whatever this answers: an exemption left running (the store failed
+		// just now) finds the user changed meanwhile when its time is up and leaves them be.
+		_ = s.endExemptionsOf(ctx, actor, req.Source, []string{after.UPN}, []State{after.State})
+	}
 	return after, before, changed, nil
 }
 

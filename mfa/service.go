@@ -245,7 +245,12 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 	if actor.Method == "cli" {
 		source = SourceCLI
 	}
+	var moved []string // users whose state the file changed: their exemptions end (endExemptionsOf)
+	var movedTo []State
 	res, err := s.Importer.ImportUsers(ctx, imp.Users, imp.Columns, now, func(before, after *User) *AuditRecord {
+		if before != nil && before.State != after.State {
+			moved, movedTo = append(moved, after.UPN), append(movedTo, after.State)
+		}
 		rec := NewAuditRecord(actor, source, "", now)
 		rec.Action, rec.Target, rec.After = AuditUserImport, after.UPN, describeImported(after)
 		if before != nil {
@@ -259,6 +264,8 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 	if err != nil {
 		return ImportResult{}, err
 	}
+	// The import is made whatever this answers (see setState).
+	_ = s.endExemptionsOf(ctx, actor, source, moved, movedTo)
 	res.Notice = imp.Notice
 	return res, nil
 }
