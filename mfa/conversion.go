@@ -33,11 +33,12 @@ func (p *ConversionPreview) ToConvert() int { return p.CoveredEnabled.Total + p.
 // ConversionFileName names the job the move plans, on its pages and in the audit log.
 const ConversionFileName = "move to Conditional Access"
 
-// caReader answers the directory's Conditional Access, EUNAVAILABLE without one.
+// caReader answers the directory's Conditional Access, ENOTFOUND without one: the move's page
+// does not exist for such a directory (not a service briefly unavailable, which 503 would say).
 func (s *Service) caReader() (ConditionalAccessReader, error) {
 	r, ok := s.Directory.(ConditionalAccessReader)
 	if !ok || !s.Capabilities().ConditionalAccess {
-		return nil, Errorf(EUNAVAILABLE, "this directory has no Conditional Access: the move to Conditional Access needs the Microsoft Graph directory")
+		return nil, Errorf(ENOTFOUND, "This directory has no Conditional Access: the move to Conditional Access needs the Microsoft Graph directory.")
 	}
 	return r, nil
 }

@@ -213,8 +213,19 @@ func TestNoCoverageOnEmbedded(t *testing.T) {
 	if !strings.Contains(doc.Find("p.notice").Text(), "not available with this directory") {
 		t.Errorf("notices: %q", doc.Find("p.notice").Text())
 	}
-	if resp, _ := e.get(c, "/conditional-access"); resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("page: %d", resp.StatusCode)
+	// The page does not exist for this directory: 404 saying why (503 read as "try again later").
+	for _, page := range []struct{ method, path string }{{"GET", "/conditional-access"}, {"POST", "/conditional-access/plan"}} {
+		var resp *http.Response
+		var doc *goquery.Document
+		if page.method == "GET" {
+			resp, doc = e.get(c, page.path)
+		} else {
+			resp, doc = e.postForm(c, page.path, nil)
+		}
+		if msg := strings.Join(strings.Fields(doc.Find("main").Text()), " "); resp.StatusCode != http.StatusNotFound ||
+			!strings.Contains(msg, "This directory has no Conditional Access: the move to Conditional Access needs the Microsoft Graph directory.") {
+			t.Errorf("%s %s: %d %q", page.method, page.path, resp.StatusCode, msg)
+		}
 	}
 	var out struct{ Error, Field string }
 	if _, status := e.apiList(c, "coverage=ca", &out); status != 400 || out.Field != "coverage" {
