@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -122,6 +123,9 @@ func TestConversionPage(t *testing.T) {
 	}
 	if resp, doc := e.get(c, loc); resp.StatusCode != 200 || !strings.Contains(doc.Text(), mfa.ConversionFileName) {
 		t.Errorf("verify page: %d", resp.StatusCode)
+	} else if got := strings.Join(strings.Fields(doc.Find(`[data-testid="rows-total"]`).Text()), " "); got != fmt.Sprintf("%d rows in the plan:", enabled+enforced) ||
+		doc.Find(`ol.wizard li`).First().Text() != "Plan the move" {
+		t.Errorf("verify page of a plan from no file: %q, first step %q", got, doc.Find(`ol.wizard li`).First().Text())
 	}
 	// A reason too long is refused next to the button, nothing planned.
 	resp, doc = e.postForm(c, "/conditional-access/plan", map[string][]string{"reason": {strings.Repeat("x", 501)}})

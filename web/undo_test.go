@@ -17,14 +17,17 @@ func TestUndoInTheWizard(t *testing.T) {
 	e.stepUsers()
 	e.withBulk()
 	c := e.signedIn(mfa.RoleGlobalAdmin)
-	resp, _ := e.upload(c, "users.csv", "Username,MFA Status\nstep.user@contoso.com,Enforced\nstep.admin@contoso.com,Disabled\n")
+	resp, doc := e.upload(c, "users.csv", "Username,MFA Status\nstep.user@contoso.com,Enforced\nstep.admin@contoso.com,Disabled\n")
 	jobPath := resp.Request.URL.Path
+	if got := strings.Join(strings.Fields(doc.Find(`[data-testid="rows-total"]`).Text()), " "); got != "2 rows in the file:" {
+		t.Errorf("verify page of a file: %q", got)
+	}
 	if resp, _ := e.postForm(c, jobPath+"/undo", nil); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("undo of a job not started: %d", resp.StatusCode)
 	}
 	e.postForm(c, jobPath+"/start", nil)
 	e.waitJob(c, strings.TrimPrefix(jobPath, "/bulk/"))
-	_, doc := e.get(c, jobPath)
+	_, doc = e.get(c, jobPath)
 	if doc.Find(`[data-testid="undo"]`).Text() != "undo this update" {
 		t.Fatalf("the done page offers no undo: %q", doc.Find("main").Text())
 	}
@@ -42,6 +45,11 @@ func TestUndoInTheWizard(t *testing.T) {
 		doc.Find("[data-count=disable]").Text() != "1" || doc.Find("[data-count=errors]").Text() != "1" ||
 		doc.Find(`[data-testid="include-changed"]`).Length() != 1 {
 		t.Fatalf("undo verify page: %q", strings.Join(strings.Fields(doc.Find("main").Text()), " "))
+	}
+	// Its rows come from no file.
+	if got := strings.Join(strings.Fields(doc.Find(`[data-testid="rows-total"]`).Text()), " "); got != "2 rows in the plan:" ||
+		doc.Find(`ol.wizard li`).First().Text() != "Plan the undo" {
+		t.Errorf("undo verify page: %q, first step %q", got, doc.Find(`ol.wizard li`).First().Text())
 	}
 	// undo this update again (the job page in another tab, a double click): the plan made above,
 	// not one more.
