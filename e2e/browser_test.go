@@ -217,11 +217,11 @@ func waitForURL(part string) chromedp.Action {
 func expected(view mfa.View, status mfa.StatusFilter) int {
 	n := 0
 	users := slices.Collect(mfa.DemoUsers(demoSize))
-	extra, _, err := mfa.ParseUserImport(strings.NewReader(fixtures), mfa.DefaultCSVLimits)
+	extra, err := mfa.ParseUserImport(strings.NewReader(fixtures), mfa.DefaultCSVLimits)
 	if err != nil {
 		panic(err)
 	}
-	for _, iu := range extra {
+	for _, iu := range extra.Users {
 		users = append(users, iu.User)
 	}
 	for _, u := range users {

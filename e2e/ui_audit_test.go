@@ -67,11 +67,23 @@ func TestAuditLogAndTimesInBrowser(t *testing.T) {
 	if code := apiPost(t, ctx, "/api/v1/users/fix.c@contoso.com/reset", `{"contactMethods": true}`); code != 200 {
 		t.Fatalf("reset: %d", code)
 	}
-	var job int
-	run(t, ctx, "bulk job", evalAsync(`fetch("/api/v1/bulk", {method: "POST", credentials: "same-origin",
-		headers: {"Content-Type": "text/csv"}, body: "Username,MFA Status\r\nfix.b@contoso.com,Enforced\r\n"}).then(r => r.status)`, &job))
-	if job != 202 {
-		t.Fatalf("bulk job: %d", job)
+	// The job runs in the background: wait until it is done, so its record is in the log (under a
+	// loaded machine the page was read before the runner had applied the row).
+	var status string
+	run(t, ctx, "bulk job", evalAsync(`(async () => {
+		const r = await fetch("/api/v1/bulk", {method: "POST", credentials: "same-origin",
+			headers: {"Content-Type": "text/csv"}, body: "Username,MFA Status\r\nfix.b@contoso.com,Enforced\r\n"});
+		if (r.status != 202) return "POST " + r.status;
+		const id = (await r.json()).id;
+		for (let i = 0; i < 300; i++) {
+			const j = await (await fetch("/api/v1/bulk/" + id, {credentials: "same-origin"})).json();
+			if (j.status == "done" || j.status == "cancelled") return j.status;
+			await new Promise(ok => setTimeout(ok, 100));
+		}
+		return "still running after 30 s";
+	})()`, &status))
+	if status != "done" {
+		t.Fatalf("bulk job: %s", status)
 	}
 	run(t, ctx, "Tokyo", emulation.SetTimezoneOverride("Asia/Tokyo"), emulate(desktop, false))
 

@@ -88,24 +88,39 @@ func TestDialogsInBrowser(t *testing.T) {
 		if got := texts(t, ctx, "[data-testid=warn-admins] li"); strings.Join(got, ";") != "Ben Fixture (fix.b@contoso.com)" {
 			t.Errorf("admin warning names %q", got)
 		}
-		// Over twenty: twenty names, "and N more" and a link to see them all.
+		// Over twenty, users selected on a page: twenty names, the others behind "and N more" (a
+		// link to the view would list users not selected too).
 		open(t, ctx, s.base+"/users?view=all&status=enabled", "#selection")
 		run(t, ctx, "all on the page", chromedp.Click("input.select-all", chromedp.ByQuery),
 			chromedp.Click(`aside.quick button[data-step=enforce]`, chromedp.ByQuery), chromedp.WaitVisible("#step-dialog", chromedp.ByID))
-		want := enabledWithoutMethods()
-		if n := len(texts(t, ctx, "[data-testid=warn-no-methods] li")); n != mfa.MaxWarningNames {
+		want := enabledWithoutMethods() // all on this page
+		if n := len(texts(t, ctx, "[data-testid=warn-no-methods] > ul.names li")); n != mfa.MaxWarningNames {
 			t.Errorf("%d names, want %d", n, mfa.MaxWarningNames)
 		}
-		if got := text(t, ctx, "[data-testid=warn-no-methods] p:last-child"); !strings.HasPrefix(got, "and "+thousandsOf(want-mfa.MaxWarningNames)+" more") {
+		if got := text(t, ctx, "[data-testid=warn-no-methods] [data-testid=more-names] summary"); got != "and "+thousandsOf(want-mfa.MaxWarningNames)+" more" {
 			t.Errorf("%q, want and %d more", got, want-mfa.MaxWarningNames)
 		}
-		more := eval[[]string](t, ctx, `(() => { const a = document.querySelector("[data-testid=warn-no-methods] a[data-testid=more]"); return [a.getAttribute("href"), a.target] })()`)
-		if more[0] != "/users?methods=none&status=enabled&view=all" || more[1] != "_blank" {
+		run(t, ctx, "show the others", chromedp.Click("[data-testid=warn-no-methods] [data-testid=more-names] summary", chromedp.ByQuery),
+			chromedp.WaitVisible("[data-testid=warn-no-methods] [data-testid=more-names] li", chromedp.ByQuery))
+		if n := len(texts(t, ctx, "[data-testid=warn-no-methods] [data-testid=more-names] li")); n != want-mfa.MaxWarningNames {
+			t.Errorf("%d names behind and more, want %d", n, want-mfa.MaxWarningNames)
+		}
+		if n := len(texts(t, ctx, "[data-testid=warn-no-methods] a[data-testid=more]")); n != 0 {
+			t.Errorf("a page selection links to the view")
+		}
+		// All matching users (pages of 25): "and N more" links to the view, which lists exactly them.
+		open(t, ctx, s.base+"/users?view=all&status=enabled&limit=25", "#selection")
+		run(t, ctx, "all matching", chromedp.Click("input.select-all", chromedp.ByQuery), chromedp.Click("#choose-all", chromedp.ByID),
+			chromedp.Click(`aside.quick button[data-step=enforce]`, chromedp.ByQuery), chromedp.WaitVisible("#step-dialog", chromedp.ByID))
+		more := eval[[]string](t, ctx, `(() => { const a = document.querySelector("[data-testid=warn-no-methods] a[data-testid=more]"); return a ? [a.getAttribute("href"), a.target] : ["", ""] })()`)
+		if more[0] != "/users?limit=25&methods=none&status=enabled&view=all" || more[1] != "_blank" {
 			t.Errorf("the link to the others: %q", more)
 		}
-		open(t, ctx, s.base+more[0], "#summary")
-		if n := summaryCount(t, ctx); n != want {
-			t.Errorf("the link to the others lists %d users, the warning counts %d", n, want)
+		if more[0] != "" {
+			open(t, ctx, s.base+more[0], "#summary")
+			if n := summaryCount(t, ctx); n != want {
+				t.Errorf("the link to the others lists %d users, the warning counts %d", n, want)
+			}
 		}
 	})
 

@@ -101,7 +101,7 @@ func (m *My) VerifyMethod(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, u := userFrom(r)
 	registering := sess.Stage == mfa.NeedRegistration
-	err := m.Codes.Guard(r.Context(), u.UPN, clientAddr(r), func() error {
+	err := m.Codes.GuardCode(r.Context(), u.UPN, clientAddr(r), func() error {
 		_, err := m.Self.VerifyRegistration(r.Context(), sess, u, r.PostForm.Get("code"), clientAddr(r))
 		return err
 	})
@@ -184,7 +184,7 @@ func (m *My) EnterCode(w http.ResponseWriter, r *http.Request) {
 	sess, u := userFrom(r)
 	var device string
 	var maxAge time.Duration
-	err := m.Codes.Guard(r.Context(), u.UPN, clientAddr(r), func() error {
+	err := m.Codes.GuardCode(r.Context(), u.UPN, clientAddr(r), func() error {
 		var err error
 		device, maxAge, err = m.Self.VerifySignInCode(r.Context(), sess, u, r.PostForm.Get("code"), r.PostForm.Get("remember") == "1")
 		return err

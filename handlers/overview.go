@@ -14,7 +14,7 @@ func (h *Handlers) OverviewPage(w http.ResponseWriter, r *http.Request) {
 		h.ErrorPage(w, r, err)
 		return
 	}
-	v := templates.OverviewView{Overview: o, Chart: templates.NewStateChart(o.Days)}
+	v := templates.OverviewView{Overview: o, Chart: templates.NewStateChart(o.Days), ConditionalAccess: h.Service.Capabilities().ConditionalAccess}
 	if list, err := h.Service.ListExemptions(r.Context(), actor); err == nil {
 		v.Exemptions = len(list)
 	}

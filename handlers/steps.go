@@ -176,10 +176,18 @@ func (h *Handlers) ConfirmStep(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if f.action != mfa.ActionExempt {
-			d.Warnings = mfa.WarningsFor(f.action, f.users)
-			d.MoreNoMethods = warningView(d, "methods", "none")
-			d.MorePrivileged = warningView(d, "privileged", "true")
-			d.MoreCovered = coveredView(d, f.action)
+			if d.All {
+				// All matching users: beyond the names shown, a link to the view that lists
+				// exactly those counted (the filter and the warning's condition).
+				d.Warnings = mfa.WarningsFor(f.action, f.users, mfa.MaxWarningNames)
+				d.MoreNoMethods = warningView(d, "methods", "none")
+				d.MorePrivileged = warningView(d, "privileged", "true")
+				d.MoreCovered = coveredView(d, f.action)
+			} else {
+				// Users selected on a page: the view's filter would list others too (the rest of
+				// the view), so the dialog names every one counted (the rest behind "and N more").
+				d.Warnings = mfa.WarningsFor(f.action, f.users, len(f.users))
+			}
 		}
 	}
 	if len(f.users) == 1 && !d.All {

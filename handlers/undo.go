@@ -10,19 +10,30 @@ import (
 )
 
 // BulkUndo is POST /bulk/{id}/undo ("undo this update"): plan a job that returns every user the
-// finished job changed to the state before it, and show its verify page. include=changed also
-// undoes the users changed since by someone else; discard names the undo plan it replaces.
+// finished job changed to the state before it, and show its verify page; when the admin already
+// planned one and has not started it, show that one instead of planning another. include=changed
+// also undoes the users changed since by someone else; discard names the undo plan it replaces.
 func (h *Handlers) BulkUndo(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	r.ParseForm()
 	actor := Actor(r)
-	if old := r.PostForm.Get("discard"); old != "" {
+	include, discard := r.PostForm.Get("include") == "changed", r.PostForm.Get("discard")
+	if !include && discard == "" {
+		if planned, err := h.Service.PlannedUndo(r.Context(), actor, chi.URLParam(r, "id")); err != nil {
+			h.ErrorPage(w, r, err)
+			return
+		} else if planned != nil {
+			http.Redirect(w, r, "/bulk/"+planned.ID, http.StatusSeeOther)
+			return
+		}
+	}
+	if old := discard; old != "" {
 		// The plan being replaced; already gone or started is no reason to stop.
 		if j, err := h.Service.GetBulkJob(r.Context(), actor, old); err == nil && j.UndoOf == chi.URLParam(r, "id") {
 			h.Service.DiscardBulkJob(r.Context(), actor, old)
 		}
 	}
-	job, err := h.Service.PlanUndo(r.Context(), actor, chi.URLParam(r, "id"), r.PostForm.Get("include") == "changed")
+	job, err := h.Service.PlanUndo(r.Context(), actor, chi.URLParam(r, "id"), include)
 	switch c := mfa.ErrorCode(err); {
 	case err == nil:
 		http.Redirect(w, r, "/bulk/"+job.ID, http.StatusSeeOther)

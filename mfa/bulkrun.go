@@ -449,15 +449,23 @@ func (s *Service) applyRows(ctx context.Context, job *Job, rows []BulkRow, onErr
 			}
 			return rec, err
 		})
+		var moved []string // users the batch changed, whose exemptions end (endExemptionsOf)
+		var movedTo []State
 		for k, i := range idx {
 			switch {
 			case k < len(errs) && errs[k] != nil:
 				outcome(&rows[i], false, nil, errs[k])
 			case k < len(users) && users[k] != nil:
 				outcome(&rows[i], changed[k], users[k], nil)
+				if changed[k] {
+					moved, movedTo = append(moved, users[k].UPN), append(movedTo, users[k].State)
+				}
 			case err == nil:
 				outcome(&rows[i], false, nil, Errorf(EINTERNAL, "the directory answered nothing for %s", rows[i].Username))
 			}
+		}
+		if xerr := s.endExemptionsOf(ctx, job.Actor, SourceBulk(job.ID), moved, movedTo); xerr != nil && onError != nil {
+			onError("ending the exemptions of users the bulk update changed", xerr) // see setState
 		}
 		return err
 	}

@@ -137,6 +137,11 @@ func (s *Service) setState(ctx context.Context, actor Actor, req StateRequest) (
 	if err != nil {
 		return nil, before, false, err
 	}
+	if changed {
+		// The change is made whatever this answers: an exemption left running (the store failed
+		// just now) finds the user changed meanwhile when its time is up and leaves them be.
+		_ = s.endExemptionsOf(ctx, actor, req.Source, []string{after.UPN}, []State{after.State})
+	}
 	return after, before, changed, nil
 }
 
@@ -427,23 +432,27 @@ func (s *Service) SelectAll(ctx context.Context, actor Actor, f UserFilter) ([]*
 const MaxWarningNames = 20
 
 // StepWarnings are the enforce dialog's warnings about a selection: how many users each concerns,
-// and the first MaxWarningNames of them, in the selection's order.
+// and the first of them (up to the names WarningsFor was asked for), in the selection's order.
 type StepWarnings struct {
 	NoMethods  int // users without registered methods: their non-browser apps stop working
 	Privileged int // users who hold an admin role
 	// Covered: users whose MFA Conditional Access or security defaults require already (enable and
 	// enforce: Microsoft advises against per-user MFA for them).
 	Covered int
-	// NoMethodsUsers, PrivilegedUsers and CoveredUsers name the first MaxWarningNames users of each
-	// count.
+	// NoMethodsUsers, PrivilegedUsers and CoveredUsers are the first users of each count.
 	NoMethodsUsers  []*User
 	PrivilegedUsers []*User
 	CoveredUsers    []*User
 }
 
 // WarningsFor counts, among the users a step applies to, those without methods and the admins,
-// and for Enable and Enforce those already covered by Conditional Access.
-func WarningsFor(action Action, users []*User) StepWarnings {
+// and for Enable and Enforce those already covered by Conditional Access, keeping the first names
+// users of each (0: MaxWarningNames). A dialog names MaxWarningNames; it asks for all of a
+// selection it lists in full.
+func WarningsFor(action Action, users []*User, names int) StepWarnings {
+	if names <= 0 {
+		names = MaxWarningNames
+	}
 	var w StepWarnings
 	for _, u := range users {
 		if !action.Applies(u.State) {
@@ -451,19 +460,19 @@ func WarningsFor(action Action, users []*User) StepWarnings {
 		}
 		if action != ActionDisable && u.Coverage.Covered() {
 			w.Covered++
-			if len(w.CoveredUsers) < MaxWarningNames {
+			if len(w.CoveredUsers) < names {
 				w.CoveredUsers = append(w.CoveredUsers, u)
 			}
 		}
 		if !u.HasMethods() {
 			w.NoMethods++
-			if len(w.NoMethodsUsers) < MaxWarningNames {
+			if len(w.NoMethodsUsers) < names {
 				w.NoMethodsUsers = append(w.NoMethodsUsers, u)
 			}
 		}
 		if u.Privileged {
 			w.Privileged++
-			if len(w.PrivilegedUsers) < MaxWarningNames {
+			if len(w.PrivilegedUsers) < names {
 				w.PrivilegedUsers = append(w.PrivilegedUsers, u)
 			}
 		}

@@ -33,11 +33,18 @@ func (p *ConversionPreview) ToConvert() int { return p.CoveredEnabled.Total + p.
 // ConversionFileName names the job the move plans, on its pages and in the audit log.
 const ConversionFileName = "move to Conditional Access"
 
-// caReader answers the directory's Conditional Access, EUNAVAILABLE without one.
+// FromFile reports whether the job's rows came from a file (bulk update) rather than from a plan
+// the portal made (an undo, the move to Conditional Access), so that its pages speak of rows in
+// the file or in the plan. (A file uploaded under the name ConversionFileName reads as a plan:
+// still true of it.)
+func (j *Job) FromFile() bool { return !j.IsUndo() && j.FileName != ConversionFileName }
+
+// caReader answers the directory's Conditional Access, ENOTFOUND without one: the move's page
+// does not exist for such a directory (not a service briefly unavailable, which 503 would say).
 func (s *Service) caReader() (ConditionalAccessReader, error) {
 	r, ok := s.Directory.(ConditionalAccessReader)
 	if !ok || !s.Capabilities().ConditionalAccess {
-		return nil, Errorf(EUNAVAILABLE, "this directory has no Conditional Access: the move to Conditional Access needs the Microsoft Graph directory")
+		return nil, Errorf(ENOTFOUND, "This directory has no Conditional Access: the move to Conditional Access needs the Microsoft Graph directory.")
 	}
 	return r, nil
 }

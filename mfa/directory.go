@@ -36,4 +36,5 @@ type ImportRecorder func(before, after *User) *AuditRecord
 // ImportResult counts what an import did.
 type ImportResult struct {
 	Created, Updated int
+	Notice           string // UserImport.Notice: how the file was read, set by Service.ImportUsers
 }

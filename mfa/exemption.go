@@ -212,3 +212,73 @@ func (s *Service) endExemption(ctx context.Context, actor Actor, ex Exemption, s
 	}
 	return u, err
 }
+
+// exemptionScan is how many running exemptions endExemptionsOf reads in one go to find those of a
+// batch of users; with more than that running it asks user by user.
+const exemptionScan = 10_000
+
+// endExemptionsOf ends the exemptions of users an admin has just moved to another state (a quick
+// step, the user page, the API, the CLI, a bulk update, users import): the admin's explicit state
+// decides, so the exemption must not later "return" the user to the state before it (nor, if the
+// admin disabled the user again meanwhile, re-enable them). Each ended exemption is recorded
+// (exemption.end, with the admin as actor and the change's source) before it is removed: a record
+// left for an exemption not removed is harmless (when its time is up it finds the user changed
+// meanwhile and leaves them as they are). upns are the users changed, newState[i] their state now.
+func (s *Service) endExemptionsOf(ctx context.Context, actor Actor, source string, upns []string, newState []State) error {
+	if s.Exemptions == nil || len(upns) == 0 {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx) // the state changes are made: their exemptions end with them
+	running := map[string]Exemption{}
+	if len(upns) == 1 {
+		ex, err := s.Exemptions.FindExemption(ctx, upns[0])
+		if ErrorCode(err) == ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		running[NormalizeUPN(ex.UPN)] = *ex
+	} else {
+		list, err := s.Exemptions.ListExemptions(ctx, time.Time{}, exemptionScan)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return nil
+		}
+		if len(list) == exemptionScan {
+			list = nil // more may be running: look each user up
+			for _, upn := range upns {
+				ex, err := s.Exemptions.FindExemption(ctx, upn)
+				if ErrorCode(err) == ENOTFOUND {
+					continue
+				} else if err != nil {
+					return err
+				}
+				list = append(list, *ex)
+			}
+		}
+		for _, ex := range list {
+			running[NormalizeUPN(ex.UPN)] = ex
+		}
+	}
+	now := s.now()
+	for i, upn := range upns {
+		ex, ok := running[NormalizeUPN(upn)]
+		if !ok {
+			continue
+		}
+		rec := NewAuditRecord(actor, source, "ended by a change of MFA status by "+actor.Name, now)
+		rec.Action, rec.Target = AuditExemptionEnd, ex.UPN
+		rec.Before = fmt.Sprintf("Disabled for a while, until %s, then %s again", ex.Until.UTC().Format(time.RFC3339), ex.Previous.Label())
+		rec.After = newState[i].Label() + " (set by an admin before the time was up)"
+		if err := s.Audit.AppendAudit(ctx, &rec); err != nil {
+			return err
+		}
+		if err := s.Exemptions.RemoveExemption(ctx, ex.UPN); err != nil {
+			return err
+		}
+		delete(running, NormalizeUPN(upn)) // once, should a user be named twice
+	}
+	return nil
+}

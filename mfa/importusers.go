@@ -11,6 +11,19 @@ type ImportColumns struct {
 	State, AccountEnabled, Admin, Methods bool
 }
 
+// UserImport is a `users import` file as read.
+type UserImport struct {
+	Users   []ImportUser
+	Columns ImportColumns
+	// Notice is what the admin should know about how the file was read ("" when nothing): that
+	// its text was not UTF-8 and was read as Windows-1252, a guess they should check.
+	Notice string
+}
+
+// Windows1252ImportNotice is a users import file's Notice when its text was read as Windows-1252.
+const Windows1252ImportNotice = "The file is not UTF-8: it was read as Windows-1252, the encoding Excel's \"CSV (Comma delimited)\" " +
+	"and LibreOffice use by default. Check accented names (users export); saving as \"CSV UTF-8\" avoids the guess."
+
 // ImportUser is one line of a `users import` file.
 type ImportUser struct {
 	Line int
@@ -20,18 +33,17 @@ type ImportUser struct {
 // ParseUserImport reads a `users import` file (SPEC §5): header UserPrincipalName,DisplayName and
 // optionally MFA Status, AccountEnabled, Admin, Methods (space-separated, the first is the default).
 // Every bad line is reported by number in a *LineErrors; with any bad line nothing is returned.
-func ParseUserImport(r io.Reader, lim CSVLimits) ([]ImportUser, ImportColumns, error) {
-	var cols ImportColumns
+func ParseUserImport(r io.Reader, lim CSVLimits) (UserImport, error) {
 	c, err := OpenCSV(r, lim)
 	if err != nil {
-		return nil, cols, err
+		return UserImport{}, err
 	}
 	iUPN, iName := c.Column("UserPrincipalName"), c.Column("DisplayName")
 	if iUPN < 0 || iName < 0 {
-		return nil, cols, Errorf(EINVALID, "the header must name the columns UserPrincipalName and DisplayName (optionally MFA Status, AccountEnabled, Admin, Methods); found %q", truncate(strings.Join(c.Header, string(c.Delimiter)), 200))
+		return UserImport{}, Errorf(EINVALID, "the header must name the columns UserPrincipalName and DisplayName (optionally MFA Status, AccountEnabled, Admin, Methods); found %q", truncate(strings.Join(c.Header, string(c.Delimiter)), 200))
 	}
 	iState, iEnabled, iAdmin, iMethods := c.Column("MFA Status"), c.Column("AccountEnabled"), c.Column("Admin"), c.Column("Methods")
-	cols = ImportColumns{State: iState >= 0, AccountEnabled: iEnabled >= 0, Admin: iAdmin >= 0, Methods: iMethods >= 0}
+	cols := ImportColumns{State: iState >= 0, AccountEnabled: iEnabled >= 0, Admin: iAdmin >= 0, Methods: iMethods >= 0}
 
 	var out []ImportUser
 	var bad LineErrors
@@ -48,7 +60,7 @@ func ParseUserImport(r io.Reader, lim CSVLimits) ([]ImportUser, ImportColumns, e
 			break
 		}
 		if err != nil {
-			return nil, cols, err
+			return UserImport{}, err
 		}
 		u := User{UPN: field(rec, iUPN), DisplayName: field(rec, iName), State: StateDisabled, AccountEnabled: true}
 		if err := ValidateUPN(u.UPN); err != nil {
@@ -94,12 +106,16 @@ func ParseUserImport(r io.Reader, lim CSVLimits) ([]ImportUser, ImportColumns, e
 		out = append(out, ImportUser{Line: rec.Line, User: u})
 	}
 	if bad.Total > 0 {
-		return nil, cols, &bad
+		return UserImport{}, &bad
 	}
 	if len(out) == 0 {
-		return nil, cols, Errorf(EINVALID, "the file has a header but no users")
+		return UserImport{}, Errorf(EINVALID, "the file has a header but no users")
 	}
-	return out, cols, nil
+	imp := UserImport{Users: out, Columns: cols}
+	if c.Transcoded { // known only once every field is read: one field can be the only one not UTF-8
+		imp.Notice = Windows1252ImportNotice
+	}
+	return imp, nil
 }
 
 // ParseMethodList parses a space-separated method list; the first is the default. Duplicates are refused.

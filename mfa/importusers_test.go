@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 func TestParseUserImportGood(t *testing.T) {
@@ -36,15 +38,21 @@ func TestParseUserImportGood(t *testing.T) {
 		{"CRLF with BOM", append([]byte("\xEF\xBB\xBF"), strings.ReplaceAll(file, "\n", "\r\n")...)},
 		{"semicolon", []byte(strings.ReplaceAll(strings.ReplaceAll(file, ",", ";"), "Carl; Jr.", "Carl, Jr."))},
 		{"UTF-16LE tab", utf16File(strings.ReplaceAll(strings.ReplaceAll(file, ",", "\t"), "Carl\t Jr.", "Carl, Jr."), false)},
+		{"Windows-1252", windows1252(t, file)},
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			got, cols, err := ParseUserImport(bytes.NewReader(v.data), CSVLimits{})
+			imp, err := ParseUserImport(bytes.NewReader(v.data), CSVLimits{})
+			got, cols := imp.Users, imp.Columns
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
 			if cols != allCols {
 				t.Errorf("columns = %+v, want %+v", cols, allCols)
+			}
+			// The guess is said (the CLI prints it); a file read as it is says nothing.
+			if wantNotice := v.name == "Windows-1252"; (imp.Notice != "") != wantNotice || wantNotice && imp.Notice != Windows1252ImportNotice {
+				t.Errorf("notice = %q", imp.Notice)
 			}
 			checkImport(t, got, want)
 		})
@@ -89,7 +97,8 @@ func TestParseUserImportColumns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, cols, err := ParseUserImport(strings.NewReader(tt.file), CSVLimits{})
+			imp, err := ParseUserImport(strings.NewReader(tt.file), CSVLimits{})
+			got, cols := imp.Users, imp.Columns
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
@@ -108,7 +117,8 @@ func TestParseUserImportMissingColumns(t *testing.T) {
 		"DisplayName,MFA Status\nAda,Enabled\n",
 		"User Principal Name,Display Name\nada@contoso.com,Ada\n",
 	} {
-		got, _, err := ParseUserImport(strings.NewReader(file), CSVLimits{})
+		imp, err := ParseUserImport(strings.NewReader(file), CSVLimits{})
+		got := imp.Users
 		if err == nil || got != nil {
 			t.Errorf("%q: got %v, %v; want an error and no users", file, got, err)
 			continue
@@ -145,7 +155,8 @@ func TestParseUserImportBadLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, err := ParseUserImport(strings.NewReader(header+good+tt.lines), CSVLimits{})
+			imp, err := ParseUserImport(strings.NewReader(header+good+tt.lines), CSVLimits{})
+			got := imp.Users
 			if got != nil {
 				t.Errorf("got %d users with bad lines; want nothing", len(got))
 			}
@@ -193,7 +204,8 @@ func TestParseUserImportRefused(t *testing.T) {
 		{"row limit", "UserPrincipalName,DisplayName\na@contoso.com,A\nb@contoso.com,B\n", CSVLimits{MaxRows: 1}, ETOOLARGE, "more than 1 rows"},
 	}
 	for _, tt := range tests {
-		got, _, err := ParseUserImport(strings.NewReader(tt.data), tt.lim)
+		imp, err := ParseUserImport(strings.NewReader(tt.data), tt.lim)
+		got := imp.Users
 		if got != nil || err == nil {
 			t.Errorf("%s: got %v, %v; want an error and no users", tt.name, got, err)
 			continue
@@ -366,4 +378,14 @@ func TestValidateUPNAndDisplayName(t *testing.T) {
 	if NormalizeUPN("  Ada@Contoso.COM ") != "ada@contoso.com" {
 		t.Errorf("NormalizeUPN = %q", NormalizeUPN("  Ada@Contoso.COM "))
 	}
+}
+
+// windows1252 is s as Excel's "CSV (Comma delimited)" saves it on Windows.
+func windows1252(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := charmap.Windows1252.NewEncoder().Bytes([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

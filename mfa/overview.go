@@ -18,8 +18,16 @@ type OverviewCounts struct {
 	// Registered users hold methods and were not re-enabled while holding them (User.Registered).
 	Registered    int
 	NotRegistered int
-	// AdminsWithoutMFA hold an admin role and are Disabled (not in per-user MFA).
+	// AdminsWithoutMFA may sign in (sign-in allowed), hold an admin role, are not Enforced and are
+	// not covered by Conditional Access or security defaults (Microsoft Graph): a password alone
+	// signs them in. Disabled admins are not in MFA at all; Enabled ones have not completed
+	// registration (SPEC §1), so their non-browser apps sign in without MFA and their next
+	// sign-in registers whoever holds the password. Enforced admins, and blocked ones, are not
+	// counted.
 	AdminsWithoutMFA int
+	// AdminsDisabled and AdminsEnabled are AdminsWithoutMFA by state (live counts only, 0 in
+	// snapshots): the overview links each to the users page's filter that lists them.
+	AdminsDisabled, AdminsEnabled int
 }
 
 // Total is every user.

@@ -236,7 +236,7 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 	if s.Importer == nil {
 		return ImportResult{}, Errorf(EUNAVAILABLE, "this directory cannot import users: users import works on the embedded directory only")
 	}
-	users, cols, err := ParseUserImport(r, lim)
+	imp, err := ParseUserImport(r, lim)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -245,7 +245,12 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 	if actor.Method == "cli" {
 		source = SourceCLI
 	}
-	return s.Importer.ImportUsers(ctx, users, cols, now, func(before, after *User) *AuditRecord {
+	var moved []string // users whose state the file changed: their exemptions end (endExemptionsOf)
+	var movedTo []State
+	res, err := s.Importer.ImportUsers(ctx, imp.Users, imp.Columns, now, func(before, after *User) *AuditRecord {
+		if before != nil && before.State != after.State {
+			moved, movedTo = append(moved, after.UPN), append(movedTo, after.State)
+		}
 		rec := NewAuditRecord(actor, source, "", now)
 		rec.Action, rec.Target, rec.After = AuditUserImport, after.UPN, describeImported(after)
 		if before != nil {
@@ -256,6 +261,13 @@ func (s *Service) ImportUsers(ctx context.Context, actor Actor, r io.Reader, lim
 		}
 		return &rec
 	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	// The import is made whatever this answers (see setState).
+	_ = s.endExemptionsOf(ctx, actor, source, moved, movedTo)
+	res.Notice = imp.Notice
+	return res, nil
 }
 
 // describeImported is what users import sets on a user, for the audit log.

@@ -98,10 +98,23 @@ func cmpOr[T comparable](v, def T) T {
 // nil (right) or an error other than EUNAUTHORIZED (not decided: busy, store down) takes it back,
 // EUNAUTHORIZED (wrong) keeps it. Guard returns check's error.
 func (t *Throttle) Guard(ctx context.Context, account, address string, check func() error) error {
+	return t.guard(ctx, "failed sign-ins", account, address, check)
+}
+
+// GuardCode is Guard for a one-time code's check: its refusal speaks of codes ("Too many wrong
+// codes"), since the person on a code page has already signed in with their password and a
+// message about sign-ins reads as if the password had been wrong.
+func (t *Throttle) GuardCode(ctx context.Context, account, address string, check func() error) error {
+	return t.guard(ctx, "wrong codes", account, address, check)
+}
+
+// guard is Guard whose refusal says "Too many " + failures.
+func (t *Throttle) guard(ctx context.Context, failures, account, address string, check func() error) error {
 	// The counters are written even when the client goes away meanwhile: a guess is a guess.
 	ctx = context.WithoutCancel(ctx)
 	keys := t.keys(account, address)
-	if err := t.update(ctx, keys, t.reserve); err != nil {
+	reserve := func(cs []ThrottleCounter, now time.Time) error { return t.reserve(cs, now, failures) }
+	if err := t.update(ctx, keys, reserve); err != nil {
 		return err
 	}
 	err := check()
@@ -172,11 +185,11 @@ func (t *Throttle) update(ctx context.Context, keys []string, fn func(cs []Throt
 }
 
 // reserve counts a failure in cs (the account's, then the address's counter), or answers ETOOMANY
-// when they must wait.
-func (t *Throttle) reserve(cs []ThrottleCounter, now time.Time) error {
+// when they must wait, saying "Too many " + failures.
+func (t *Throttle) reserve(cs []ThrottleCounter, now time.Time, failures string) error {
 	if wait := t.wait(cs, now); wait > 0 {
 		return &Error{Code: ETOOMANY, RetryAfter: wait,
-			Message: "Too many failed sign-ins. Try again in " + roundUpWait(wait) + "."}
+			Message: "Too many " + failures + ". Try again in " + roundUpWait(wait) + "."}
 	}
 	for i := range cs {
 		cs[i].Failures++

@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -249,5 +250,22 @@ func TestThrottleForgetsOldCounters(t *testing.T) {
 	tt.try("late", "192.0.2.1", false)
 	if n := len(tt.store.rows); n != 2 {
 		t.Fatalf("%d counters stored after the window, want the last attempt's 2", n)
+	}
+}
+
+// A code's throttle speaks of codes, a password's of sign-ins; both count the same way.
+func TestThrottleRefusalNamesWhatFailed(t *testing.T) {
+	tt := newThrottleTest(t)
+	ctx := context.Background()
+	for i := range 10 {
+		if err := tt.th.GuardCode(ctx, "code:u"+strconv.Itoa(i), "203.0.113.9", func() error { return ErrBadCredentials }); ErrorCode(err) != EUNAUTHORIZED {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	if err := tt.th.GuardCode(ctx, "code:reader", "203.0.113.9", func() error { return nil }); ErrorCode(err) != ETOOMANY || !strings.HasPrefix(ErrorMessage(err), "Too many wrong codes. Try again in ") {
+		t.Errorf("a code's refusal: %v", err)
+	}
+	if err := tt.th.Guard(ctx, "reader", "203.0.113.9", func() error { return nil }); ErrorCode(err) != ETOOMANY || !strings.HasPrefix(ErrorMessage(err), "Too many failed sign-ins. Try again in ") {
+		t.Errorf("a password's refusal: %v", err)
 	}
 }

@@ -96,6 +96,31 @@ func (s *Service) PlanUndo(ctx context.Context, actor Actor, id string, includeC
 	return job, nil
 }
 
+// undoPlanSearch is how many of the newest jobs PlannedUndo looks through. A plan expires after
+// the plan TTL (a day by default), so the one an admin made minutes ago is among them unless
+// hundreds of jobs were planned since; one not found only means another plan, which is harmless
+// (the second undo to run finds its users changed since and skips them).
+const undoPlanSearch = 500
+
+// PlannedUndo returns the undo of the job id that actor planned and has not started (nor let
+// expire), the newest if several; nil when there is none. A second "undo this update" leads to
+// it rather than planning one more. Errors: EFORBIDDEN.
+func (s *Service) PlannedUndo(ctx context.Context, actor Actor, id string) (*Job, error) {
+	if err := actor.Require(PermBulkUpdate); err != nil {
+		return nil, err
+	}
+	jobs, err := s.Jobs.ListJobs(ctx, undoPlanSearch)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs { // newest first
+		if j.UndoOf == id && j.Status == JobPlanned && !s.planExpired(j) && ownsJob(actor, j) {
+			return j, nil
+		}
+	}
+	return nil, nil
+}
+
 // planUndoRow plans one undo row: row.From holds the state the update left the user in, row.To the
 // state before it.
 func planUndoRow(actor Actor, row *BulkRow, users map[string]PlanUser, includeChanged bool) {

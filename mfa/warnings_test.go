@@ -16,7 +16,7 @@ func TestWarningsForNamesTheFirstUsers(t *testing.T) {
 		users = append(users, u)
 	}
 	users = append(users, &User{UPN: "disabled@contoso.com", State: StateDisabled, Privileged: true}) // enforce does not apply
-	w := WarningsFor(ActionEnforce, users)
+	w := WarningsFor(ActionEnforce, users, 0)
 	if w.NoMethods != 20 || w.Privileged != 3 {
 		t.Fatalf("counts: %d without methods, %d admins", w.NoMethods, w.Privileged)
 	}
@@ -27,7 +27,11 @@ func TestWarningsForNamesTheFirstUsers(t *testing.T) {
 		t.Errorf("admins named: %d", len(w.PrivilegedUsers))
 	}
 	users = append(users, users...)
-	if w := WarningsFor(ActionEnforce, users); w.NoMethods != 40 || len(w.NoMethodsUsers) != MaxWarningNames {
+	if w := WarningsFor(ActionEnforce, users, 0); w.NoMethods != 40 || len(w.NoMethodsUsers) != MaxWarningNames {
 		t.Errorf("over twenty: %d counted, %d named", w.NoMethods, len(w.NoMethodsUsers))
+	}
+	// Asked for every name (a page selection, listed in full).
+	if w := WarningsFor(ActionEnforce, users, len(users)); w.NoMethods != 40 || len(w.NoMethodsUsers) != 40 || len(w.PrivilegedUsers) != 6 {
+		t.Errorf("all names: %d counted, %d named, %d admins named", w.NoMethods, len(w.NoMethodsUsers), len(w.PrivilegedUsers))
 	}
 }

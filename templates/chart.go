@@ -113,4 +113,25 @@ type OverviewView struct {
 	Overview   *mfa.Overview
 	Chart      StateChart
 	Exemptions int // users disabled for a while
+	// ConditionalAccess: the directory knows Conditional Access coverage, which the admins
+	// without MFA leave out (and their links filter out).
+	ConditionalAccess bool
+}
+
+// AdminsWithoutMFAWho says who the admins without MFA are, up to their states (the links).
+func (v OverviewView) AdminsWithoutMFAWho() string {
+	if v.ConditionalAccess {
+		return "may sign in, hold an admin role, are not required to use MFA by Conditional Access or security defaults, and are"
+	}
+	return "may sign in, hold an admin role and are"
+}
+
+// AdminsWithoutMFALink is the users page listing exactly the admins without MFA in state
+// (mfa.OverviewCounts.AdminsWithoutMFA): sign-in allowed, admins, in state, not covered.
+func (v OverviewView) AdminsWithoutMFALink(state mfa.State) string {
+	link := "/users?view=allowed&privileged=true&status=" + string(state)
+	if v.ConditionalAccess {
+		link += "&coverage=none"
+	}
+	return link
 }

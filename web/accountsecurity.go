@@ -85,7 +85,7 @@ func (s *Server) accountCodeAction(w http.ResponseWriter, r *http.Request, do fu
 		return
 	}
 	code := r.PostForm.Get("code")
-	err := s.throttle.Guard(r.Context(), "code:"+actor.Name, clientIP(r), func() error { return do(code) })
+	err := s.throttle.GuardCode(r.Context(), "code:"+actor.Name, clientIP(r), func() error { return do(code) })
 	switch mfa.ErrorCode(err) {
 	case "":
 		s.enrolling.clear(w)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -122,6 +123,9 @@ func TestConversionPage(t *testing.T) {
 	}
 	if resp, doc := e.get(c, loc); resp.StatusCode != 200 || !strings.Contains(doc.Text(), mfa.ConversionFileName) {
 		t.Errorf("verify page: %d", resp.StatusCode)
+	} else if got := strings.Join(strings.Fields(doc.Find(`[data-testid="rows-total"]`).Text()), " "); got != fmt.Sprintf("%d rows in the plan:", enabled+enforced) ||
+		doc.Find(`ol.wizard li`).First().Text() != "Plan the move" {
+		t.Errorf("verify page of a plan from no file: %q, first step %q", got, doc.Find(`ol.wizard li`).First().Text())
 	}
 	// A reason too long is refused next to the button, nothing planned.
 	resp, doc = e.postForm(c, "/conditional-access/plan", map[string][]string{"reason": {strings.Repeat("x", 501)}})
@@ -213,8 +217,19 @@ func TestNoCoverageOnEmbedded(t *testing.T) {
 	if !strings.Contains(doc.Find("p.notice").Text(), "not available with this directory") {
 		t.Errorf("notices: %q", doc.Find("p.notice").Text())
 	}
-	if resp, _ := e.get(c, "/conditional-access"); resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("page: %d", resp.StatusCode)
+	// The page does not exist for this directory: 404 saying why (503 read as "try again later").
+	for _, page := range []struct{ method, path string }{{"GET", "/conditional-access"}, {"POST", "/conditional-access/plan"}} {
+		var resp *http.Response
+		var doc *goquery.Document
+		if page.method == "GET" {
+			resp, doc = e.get(c, page.path)
+		} else {
+			resp, doc = e.postForm(c, page.path, nil)
+		}
+		if msg := strings.Join(strings.Fields(doc.Find("main").Text()), " "); resp.StatusCode != http.StatusNotFound ||
+			!strings.Contains(msg, "This directory has no Conditional Access: the move to Conditional Access needs the Microsoft Graph directory.") {
+			t.Errorf("%s %s: %d %q", page.method, page.path, resp.StatusCode, msg)
+		}
 	}
 	var out struct{ Error, Field string }
 	if _, status := e.apiList(c, "coverage=ca", &out); status != 400 || out.Field != "coverage" {

@@ -56,6 +56,12 @@ func TestEnterCodeSaysWhyTheCodeIsGone(t *testing.T) {
 	if doc.Find("form[action='/my/verify/method'] button").Length() == 0 {
 		t.Errorf("no way to get another code: %q", strings.Join(strings.Fields(doc.Find("main").Text()), " "))
 	}
+	// A try more, at once: the throttle answers, in words of codes (the password was right; a
+	// message about failed sign-ins read as if it had not been).
+	resp, doc = e.postForm(c, "/my/verify", url.Values{"code": {wrong}})
+	if msg := doc.Find("[role=alert]").Text(); resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(msg, "Too many wrong codes") || strings.Contains(msg, "sign-ins") {
+		t.Errorf("throttled: %d, alert %q", resp.StatusCode, msg)
+	}
 
 	// An authenticator code used once already (the one that registered the app): said so, and
 	// the page keeps asking for the app's next code. (After the throttle's window: the wrong

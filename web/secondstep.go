@@ -87,7 +87,7 @@ func (s *Server) secondStep(w http.ResponseWriter, r *http.Request) {
 	}
 	code, ip := r.PostForm.Get("code"), clientIP(r)
 	actor := mfa.Actor{Name: p.Account, Role: p.Role, Method: "local", IP: ip}
-	err := s.throttle.Guard(r.Context(), "code:"+p.Account, ip, func() error {
+	err := s.throttle.GuardCode(r.Context(), "code:"+p.Account, ip, func() error {
 		if p.Enrol {
 			return s.svc.EnrolAccountTOTP(r.Context(), actor, p.Secret, code)
 		}

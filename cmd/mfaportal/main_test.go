@@ -52,6 +52,21 @@ func TestUsersImportExport(t *testing.T) {
 	if code, _, errs = runCLI(t, "", "users", "import", "--data", data); code != 2 {
 		t.Fatalf("import without a file: %d %q", code, errs)
 	}
+
+	// Excel's default "CSV (Comma delimited)" on Windows: read as Windows-1252, and said so.
+	excel := filepath.Join(data, "excel.csv")
+	os.WriteFile(excel, []byte("UserPrincipalName;DisplayName\r\nelodie@contoso.com;\xC9lodie Lef\xE8vre\r\n"), 0o600)
+	code, out, errs = runCLI(t, "", "users", "import", excel, "--data", data)
+	if code != 0 || !strings.Contains(out, "1 created") || !strings.Contains(out, "read as Windows-1252") {
+		t.Fatalf("Windows-1252 import: %d %q %q", code, out, errs)
+	}
+	if _, out, _ = runCLI(t, "", "users", "export", "--data", data); !strings.Contains(out, "elodie@contoso.com,Disabled,Élodie Lefèvre") {
+		t.Errorf("Windows-1252 import, exported:\n%s", out)
+	}
+	// A UTF-8 file says nothing of encodings.
+	if _, out, _ = runCLI(t, "", "users", "import", file, "--data", data); strings.Contains(out, "Windows-1252") {
+		t.Errorf("UTF-8 import: %q", out)
+	}
 }
 
 func TestAccounts(t *testing.T) {

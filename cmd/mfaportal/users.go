@@ -58,6 +58,9 @@ func (c *cli) users(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if res.Notice != "" { // as bulk verify says it: the encoding was a guess to check
+			fmt.Fprintln(c.stdout, res.Notice)
+		}
 		fmt.Fprintf(c.stdout, "imported %s: %d created, %d updated\n", rest[0], res.Created, res.Updated)
 		return nil
 	case "export":

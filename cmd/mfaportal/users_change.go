@@ -151,7 +151,7 @@ func (c *cli) warnEnforced(to mfa.State, before *mfa.User) {
 	if to != mfa.StateEnforced {
 		return
 	}
-	w := mfa.WarningsFor(mfa.ActionEnforce, []*mfa.User{before})
+	w := mfa.WarningsFor(mfa.ActionEnforce, []*mfa.User{before}, 1)
 	if w.NoMethods > 0 {
 		fmt.Fprintf(c.stderr, "warning: %s has no registered verification methods: their non-browser apps stop working until they register and create app passwords\n", before.UPN)
 	}

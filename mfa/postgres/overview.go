@@ -11,7 +11,8 @@ import (
 var _ mfa.OverviewStore = (*DB)(nil)
 
 // CountOverview counts the users from the kept counts: by state, registered (holding methods,
-// less those re-enabled with them: a partial index of only them) and admins still Disabled.
+// less those re-enabled with them: a partial index of only them) and admins without MFA
+// (mfa.OverviewCounts) by state.
 func (d *DB) CountOverview(ctx context.Context) (mfa.OverviewCounts, error) {
 	var c mfa.OverviewCounts
 	var reenabled int
@@ -20,10 +21,12 @@ func (d *DB) CountOverview(ctx context.Context) (mfa.OverviewCounts, error) {
 			COALESCE(sum(n) FILTER (WHERE state = 'enforced'), 0)::bigint,
 			COALESCE(sum(n) FILTER (WHERE state = 'disabled'), 0)::bigint,
 			COALESCE(sum(n) FILTER (WHERE methods_class <> 0), 0)::bigint,
-			COALESCE(sum(n) FILTER (WHERE privileged AND state = 'disabled'), 0)::bigint,
+			COALESCE(sum(n) FILTER (WHERE account_enabled AND privileged AND NOT ca_covered AND state = 'disabled'), 0)::bigint,
+			COALESCE(sum(n) FILTER (WHERE account_enabled AND privileged AND NOT ca_covered AND state = 'enabled'), 0)::bigint,
 			(SELECT count(*) FROM users WHERE reenabled_with_methods AND methods <> '')
-		FROM user_counts`).Scan(&c.Enabled, &c.Enforced, &c.Disabled, &c.Registered, &c.AdminsWithoutMFA, &reenabled)
+		FROM user_counts`).Scan(&c.Enabled, &c.Enforced, &c.Disabled, &c.Registered, &c.AdminsDisabled, &c.AdminsEnabled, &reenabled)
 	c.Registered -= reenabled
+	c.AdminsWithoutMFA = c.AdminsDisabled + c.AdminsEnabled
 	c.NotRegistered = c.Total() - c.Registered
 	return c, err
 }

@@ -196,17 +196,10 @@ func findRefs(ctx context.Context, q querier, refs []mfa.UserRef) ([]*row, error
 func (d *DB) UpdateUsers(ctx context.Context, refs []mfa.UserRef, fn func(i int, u *mfa.User) (*mfa.AuditRecord, error)) ([]*mfa.User, []error, error) {
 	users := make([]*mfa.User, len(refs))
 	errs := make([]error, len(refs))
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.inTxOn(ctx, d.bulk, func(tx *sql.Tx) error {
 		if err := checkFence(ctx, tx); err != nil {
 			return err
 		}
-		// A batch reads and writes pages all over users, its indexes and the audit log's: with a
-		// larger page cache for its transaction, each is read once and written once at the
-		// commit instead of being spilled and read again. Given back afterwards.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", batchCacheKiB)); err != nil {
-			return err
-		}
-		defer tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", cacheKiB))
 		found, err := findRefs(ctx, tx, refs)
 		if err != nil {
 			return err
@@ -732,7 +725,7 @@ func (d *DB) RecordOutcomes(ctx context.Context, id string, rows []mfa.BulkRow, 
 		}
 		seqs[g] = append(seqs[g], r.Seq)
 	}
-	return d.inTx(ctx, func(tx *sql.Tx) error {
+	return d.inTxOn(ctx, d.bulk, func(tx *sql.Tx) error {
 		if err := checkFence(ctx, tx); err != nil {
 			return err
 		}

@@ -35,6 +35,7 @@ var migrations embed.FS
 // DB is the open store.
 type DB struct {
 	db   *sql.DB
+	bulk *sql.DB // one connection for bulk update's writes (bulkPool)
 	Path string
 
 	auditMu   sync.RWMutex
@@ -86,20 +87,58 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	d := &DB{db: db, Path: abs}
-	if err := d.migrate(ctx); err != nil {
+	bulk, err := bulkPool(abs, q)
+	if err != nil {
 		db.Close()
+		return nil, err
+	}
+	d := &DB{db: db, bulk: bulk, Path: abs}
+	if err := d.migrate(ctx); err != nil {
+		d.Close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
 	if d.chain, err = d.Meta(ctx, "audit_chain"); err != nil {
-		db.Close()
+		d.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
+// bulkPool is the one connection bulk update writes through (UpdateUsers, RecordOutcomes), with a
+// page cache of batchCacheKiB kept from one batch to the next. A batch of a large job touches
+// pages all over the state's index and the audit log's by user; SQLite empties a connection's
+// cache whenever another connection has written since, and shrinking the cache frees its pages:
+// with the cache raised per batch on any pooled connection, every batch read them all again from
+// the file (at 1,000,000 rows, a third of the job's CPU time went to reading pages and to
+// allocating and freeing them: docs/PERFORMANCE.md). Closed after a minute unused, which gives
+// the cache's memory back.
+func bulkPool(abs string, q url.Values) (*sql.DB, error) {
+	bq := url.Values{}
+	for _, p := range q["_pragma"] {
+		if !strings.HasPrefix(p, "cache_size(") {
+			bq.Add("_pragma", p)
+		}
+	}
+	bq.Add("_pragma", fmt.Sprintf("cache_size(-%d)", batchCacheKiB))
+	bq.Set("_txlock", q.Get("_txlock"))
+	db, err := sql.Open("sqlite", "file:"+abs+"?"+bq.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(time.Minute)
+	return db, nil
+}
+
 // Close closes the store.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	err := d.bulk.Close()
+	if err2 := d.db.Close(); err2 != nil {
+		err = err2
+	}
+	return err
+}
 
 // Ping answers nil when the store can be read.
 func (d *DB) Ping(ctx context.Context) error {
@@ -162,7 +201,12 @@ func migrationsIn(dir string) ([]migration, error) {
 
 // inTx runs fn in an immediate transaction, committing if it returns nil.
 func (d *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	return d.inTxOn(ctx, d.db, fn)
+}
+
+// inTxOn is inTx on the pool db (d.db or d.bulk).
+func (d *DB) inTxOn(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

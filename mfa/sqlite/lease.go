@@ -11,11 +11,14 @@ import (
 
 var _ mfa.LeaseStore = (*DB)(nil)
 
+// Leases are written through the bulk connection (bulkPool): renewed every few seconds while a bulk
+// job runs, from any other connection they would empty its page cache each time.
+
 // AcquireLease takes or renews a lease (one machine: its clock is every holder's).
 func (d *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (mfa.Lease, bool, error) {
 	l := mfa.Lease{Name: name, Holder: holder}
 	ok := false
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.inTxOn(ctx, d.bulk, func(tx *sql.Tx) error {
 		now := time.Now()
 		var cur string
 		var epoch, expires int64
@@ -46,7 +49,7 @@ func (d *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Dur
 // RenewLease extends a held lease; ECONFLICT once it has moved on.
 func (d *DB) RenewLease(ctx context.Context, l mfa.Lease, ttl time.Duration) error {
 	now := time.Now()
-	res, err := d.db.ExecContext(ctx, "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND epoch = ? AND expires_at >= ?",
+	res, err := d.bulk.ExecContext(ctx, "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND epoch = ? AND expires_at >= ?",
 		now.Add(ttl).UnixMilli(), l.Name, l.Holder, l.Epoch, now.UnixMilli())
 	if err != nil {
 		return err
@@ -59,7 +62,7 @@ func (d *DB) RenewLease(ctx context.Context, l mfa.Lease, ttl time.Duration) err
 
 // ReleaseLease ends a held lease now.
 func (d *DB) ReleaseLease(ctx context.Context, l mfa.Lease) error {
-	_, err := d.db.ExecContext(ctx, "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ? AND epoch = ?", l.Name, l.Holder, l.Epoch)
+	_, err := d.bulk.ExecContext(ctx, "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ? AND epoch = ?", l.Name, l.Holder, l.Epoch)
 	return err
 }
 

@@ -70,8 +70,12 @@ func testExemptions(t *testing.T, open Opener) {
 	if got := stateOfUser(t, db, "enf@contoso.com"); got != mfa.StateDisabled {
 		t.Errorf("enf before its 48 hours: %s", got)
 	}
-	// Someone enables ena meanwhile; ending it early leaves ena as it is.
-	if _, _, err := svc2.SetState(ctx, admin, mfa.StateRequest{UPN: "ena@contoso.com", To: mfa.StateEnabled}); err != nil {
+	// ena is changed meanwhile by something other than an admin's change of state (the Graph
+	// sync reads it); ending it early leaves ena as it is.
+	if _, err := db.UpdateUser(ctx, "ena@contoso.com", func(u *mfa.User) (*mfa.AuditRecord, error) {
+		u.State = mfa.StateEnabled
+		return &mfa.AuditRecord{Action: mfa.AuditEnable, Target: u.UPN, Source: mfa.SourceSync}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc2.EndExemption(ctx, helpdesk, "ena@contoso.com", mfa.SourcePage); mfa.ErrorCode(err) != mfa.EFORBIDDEN {
@@ -108,5 +112,86 @@ func testExemptions(t *testing.T, open Opener) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// An admin's explicit change of state ends a running exemption, by every path (one user's change
+// as the page, API and CLI make it, a quick step, a bulk update in batches, users import), each
+// recorded as exemption.end with the admin as actor: when the time is up the user keeps what the
+// admin set. A step that changes nothing (Disable on the exempted, Disabled user) leaves it.
+func testExemptionEndedByStateChange(t *testing.T, open Opener) {
+	db := open(t)
+	svc := newService(t, db)
+	ctx := context.Background()
+	now := T0
+	svc.Now = func() time.Time { return now }
+	svc.Exemptions = db
+	in := "UserPrincipalName,DisplayName,MFA Status\n"
+	users := []string{"one", "step", "bulk", "bulk2", "import", "kept", "other"}
+	for _, n := range users {
+		in += n + "@contoso.com," + n + ",Enforced\n"
+	}
+	if _, err := svc.ImportUsers(ctx, mfa.CLIActor, strings.NewReader(in), mfa.DefaultCSVLimits); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range users[:6] {
+		if _, _, err := svc.StartExemption(ctx, admin, mfa.ExemptionRequest{UPN: n + "@contoso.com", Hours: 2, Source: mfa.SourcePage}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(time.Minute)
+	if _, _, err := svc.SetState(ctx, admin, mfa.StateRequest{UPN: "one@contoso.com", To: mfa.StateEnabled, Source: mfa.SourceAPI}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.ApplyStep(ctx, authAdm, mfa.ActionEnable, []mfa.Target{{UPN: "step@contoso.com"}}, "", mfa.SourcePage, nil)
+	if err != nil || res[0].Outcome != mfa.OutcomeChanged {
+		t.Fatalf("step: %+v %v", res, err)
+	}
+	if res, err := svc.ApplyStep(ctx, admin, mfa.ActionDisable, []mfa.Target{{UPN: "kept@contoso.com"}}, "", mfa.SourcePage, nil); err != nil || res[0].Outcome != mfa.OutcomeUnchanged {
+		t.Fatalf("disable of the Disabled user: %+v %v", res, err)
+	}
+	// In batches of two: bulk and other in one (other has no exemption), bulk2 alone.
+	job, _ := planFile(t, svc, admin, "Username,MFA Status\nbulk@contoso.com,Enforced\nother@contoso.com,Disabled\nbulk2@contoso.com,Enabled\n")
+	if _, err := svc.StartBulkJob(ctx, admin, job.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if done := runJob(t, svc, job.ID); done.Changed != 3 {
+		t.Fatalf("bulk: %+v", done)
+	}
+	if _, err := svc.ImportUsers(ctx, mfa.CLIActor, strings.NewReader("UserPrincipalName,DisplayName,MFA Status\nimport@contoso.com,import,Enabled\n"), mfa.DefaultCSVLimits); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := svc.ListExemptions(ctx, reader)
+	if len(list) != 1 || list[0].UPN != "kept@contoso.com" {
+		t.Errorf("exemptions running: %+v, want kept's only", list)
+	}
+	// The time is up: the chores end kept's, and leave the others as the admins set them.
+	now = T0.Add(2*time.Hour + time.Minute)
+	chores := &mfa.Chores{Service: svc, OnError: func(msg string, err error) { t.Errorf("%s: %v", msg, err) }}
+	chores.Round(ctx)
+	for upn, want := range map[string]mfa.State{"one": mfa.StateEnabled, "step": mfa.StateEnabled, "bulk": mfa.StateEnforced,
+		"bulk2": mfa.StateEnabled, "import": mfa.StateEnabled, "kept": mfa.StateEnforced, "other": mfa.StateDisabled} {
+		if got := stateOfUser(t, db, upn+"@contoso.com"); got != want {
+			t.Errorf("%s after the time is up: %s, want %s", upn, got, want)
+		}
+	}
+	var got []string
+	db.EachAudit(ctx, 0, func(r *mfa.AuditRecord) error {
+		if r.Action == mfa.AuditExemptionEnd {
+			got = append(got, r.Target+": "+r.Before+" → "+r.After+" by "+r.ActorName+" ("+r.Source+"; "+r.Reason+")")
+		}
+		return nil
+	})
+	until := "until 2026-11-24T14:00:00Z, then Enforced again"
+	want := []string{
+		"one@contoso.com: Disabled for a while, " + until + " → Enabled (set by an admin before the time was up) by alice (api; ended by a change of MFA status by alice)",
+		"step@contoso.com: Disabled for a while, " + until + " → Enabled (set by an admin before the time was up) by aaron (page; ended by a change of MFA status by aaron)",
+		"bulk@contoso.com: Disabled for a while, " + until + " → Enforced (set by an admin before the time was up) by alice (" + mfa.SourceBulk(job.ID) + "; ended by a change of MFA status by alice)",
+		"bulk2@contoso.com: Disabled for a while, " + until + " → Enabled (set by an admin before the time was up) by alice (" + mfa.SourceBulk(job.ID) + "; ended by a change of MFA status by alice)",
+		"import@contoso.com: Disabled for a while, " + until + " → Enabled (set by an admin before the time was up) by " + mfa.CLIActor.Name + " (cli; ended by a change of MFA status by " + mfa.CLIActor.Name + ")",
+		"kept@contoso.com: Disabled → Enforced by mfaportal (exemption; time is up (exemption by alice))",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("exemption.end records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -101,6 +101,7 @@ func Run(t *testing.T, open Opener) {
 		{"EnabledAtOnEveryWriter", testEnabledAtOnEveryWriter},
 		{"AwaitingRegistrationBadCursor", testAwaitingRegistrationBadCursor},
 		{"Exemptions", testExemptions},
+		{"ExemptionEndedByStateChange", testExemptionEndedByStateChange},
 		{"UndoBulkUpdate", testUndoBulkUpdate},
 		{"NotifyTemplate", testNotifyTemplate},
 		{"Overview", testOverview},
