@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,5 +187,25 @@ func TestCommandsThatChangeUsersRefuseAGraphDataFolder(t *testing.T) {
 		if code != 1 || !strings.Contains(errs, "never Graph") {
 			t.Errorf("%v: %d %q", args, code, errs)
 		}
+	}
+}
+
+// serve on a port already in use says so in one line and exits 1: not "An internal error
+// occurred" followed by a detail.
+func TestServeOnAPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	addr := l.Addr().String()
+	data := t.TempDir()
+	code, out, errs := runCLI(t, "", "serve", "--addr", addr, "--data", data)
+	if want := "mfaportal: cannot listen on " + addr + ": address already in use\n"; code != 1 || errs != want || out != "" {
+		t.Errorf("exit %d, stderr %q, want %q (stdout %q)", code, errs, want, out)
+	}
+	// Nothing was made: the first account's password is still to be shown by the first serve.
+	if files, _ := os.ReadDir(data); len(files) != 0 {
+		t.Errorf("the data folder holds %d files", len(files))
 	}
 }

@@ -118,6 +118,22 @@ func (c *cli) exitCode(err error) int {
 
 var errFlagUsage = errors.New("bad flags")
 
+// listenError says in one line why serve cannot listen on addr ("cannot listen on
+// 127.0.0.1:8080: address already in use"): a port in use or not allowed is the admin's to fix,
+// not an internal error with its detail.
+func listenError(addr string, err error) error {
+	cause := err
+	var se *os.SyscallError
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &se):
+		cause = se.Err
+	case errors.As(err, &oe):
+		cause = oe.Err
+	}
+	return mfa.Errorf(mfa.EUNAVAILABLE, "cannot listen on %s: %v", addr, cause)
+}
+
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -152,6 +168,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	// The address first: a port in use stops serve before it changes anything (a new data
+	// folder's demo tenant and first account, shown once, would be made for nothing). Requests
+	// arriving meanwhile wait in the listen queue until the server serves.
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return listenError(cfg.Addr, err)
+	}
+	defer l.Close() // on the way out before serving; the server closes it once it serves
 	db, err := c.openStore(ctx, cfg.Data)
 	if err != nil {
 		return err
@@ -222,10 +246,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		MetricsToken:    c.getenv("MFAPORTAL_METRICS_TOKEN"), // a variable only, never a flag (ps)
 		Self:            self,
 	}, svc, db, ready, log)
-	if err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
