@@ -271,7 +271,7 @@ type userWriter struct {
 
 	deferred bool
 	users    map[countKey]int
-	prefixes map[prefixKey]int
+	moves    map[countMove]map[string]int // per move of class, how many users moved under each prefix
 
 	held     []any // narrowColumns values a held write, in order
 	heldIDs  map[int64]bool
@@ -335,6 +335,11 @@ type prefixKey struct {
 	countKey
 }
 
+// countMove is a user's move from one class to another. A batch's users make few distinct moves
+// (a bulk update: a handful), so its prefix counts are added up per move and prefix, one map
+// update per prefix of a user, and turned into prefix_counts' changes in finish.
+type countMove struct{ from, to countKey }
+
 func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.User) error {
 	// Every change says when the user became Enabled: the time of a change of state is the time its
 	// state was set (or read, from Graph).
@@ -347,7 +352,7 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 		if _, err := w.tx.ExecContext(ctx, "UPDATE counts_deferred SET deferred = 1 WHERE id = 1"); err != nil {
 			return err
 		}
-		w.deferred, w.users, w.prefixes = true, map[countKey]int{}, map[prefixKey]int{}
+		w.deferred, w.users, w.moves = true, map[countKey]int{}, map[countMove]map[string]int{}
 	}
 	from, to := countKeyOf(before), countKeyOf(after)
 	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
@@ -367,10 +372,14 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 	if w.deferred && from != to {
 		w.users[from]--
 		w.users[to]++
+		m := w.moves[countMove{from, to}]
+		if m == nil {
+			m = map[string]int{}
+			w.moves[countMove{from, to}] = m
+		}
 		_, terms := termRows(after)
 		for _, p := range countedPrefixes(terms) {
-			w.prefixes[prefixKey{p, from}]--
-			w.prefixes[prefixKey{p, to}]++
+			m[p]++
 		}
 	}
 	if w.batch {
@@ -422,19 +431,26 @@ func (w *userWriter) finish(ctx context.Context) error {
 			}
 		}
 	}
+	prefixes := map[prefixKey]int{}
+	for mv, m := range w.moves {
+		for p, n := range m {
+			prefixes[prefixKey{p, mv.from}] -= n
+			prefixes[prefixKey{p, mv.to}] += n
+		}
+	}
 	up, err := w.tx.PrepareContext(ctx, `INSERT INTO prefix_counts (prefix, account_enabled, privileged, methods_class, ca_covered, state, n) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (prefix, account_enabled, privileged, methods_class, ca_covered, state) DO UPDATE SET n = n + excluded.n`)
 	if err != nil {
 		return err
 	}
 	defer up.Close()
-	for _, k := range sortedKeys(w.prefixes, func(a, b prefixKey) int {
+	for _, k := range sortedKeys(prefixes, func(a, b prefixKey) int {
 		if c := strings.Compare(a.prefix, b.prefix); c != 0 {
 			return c
 		}
 		return compareCountKeys(a.countKey, b.countKey)
 	}) {
-		if d := w.prefixes[k]; d != 0 {
+		if d := prefixes[k]; d != 0 {
 			if _, err := up.ExecContext(ctx, k.prefix, boolInt(k.enabled), boolInt(k.privileged), int(k.methods), boolInt(k.covered), string(k.state), d); err != nil {
 				return err
 			}

@@ -60,6 +60,19 @@ const (
 	batchCacheKiB = 96 * 1024
 )
 
+// Checkpoints (pages in the write-ahead log that start one, PRAGMA wal_autocheckpoint): a commit
+// on the pool's connections checkpoints from 10,000 pages (40 MB) on, one of the bulk connection
+// from bulkCheckpointPages (400 MB: four to five batches of a large job, whose pages overlap). A
+// commit of another writer during a job (a sign-in) may then run that larger checkpoint itself
+// (at 1,000,000 rows about 0.3 s of CPU each), as it may wait for a batch. Once checkpointed, the
+// log is cut back to walLimitBytes (PRAGMA journal_size_limit) rather than keeping the size it grew
+// to.
+const (
+	checkpointPages     = 10000
+	bulkCheckpointPages = 100000
+	walLimitBytes       = 64 << 20
+)
+
 // Open opens (creating if needed) the store at path and applies pending migrations. Writers use
 // immediate transactions so that a read-then-write never fails with "database is locked".
 func Open(ctx context.Context, path string) (*DB, error) {
@@ -72,7 +85,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// Statement journals (triggers, multi-row updates) in memory rather than in temporary files,
 	// and fewer, larger checkpoints: both matter for bulk updates.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	q.Add("_pragma", "wal_autocheckpoint(10000)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", checkpointPages))
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walLimitBytes))
 	q.Add("_txlock", "immediate")
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -112,14 +126,19 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // the file (at 1,000,000 rows, a third of the job's CPU time went to reading pages and to
 // allocating and freeing them: docs/PERFORMANCE.md). Closed after a minute unused, which gives
 // the cache's memory back.
+//
+// Its commits also checkpoint less often (bulkCheckpointPages): each batch writes the same pages
+// of those indexes to the write-ahead log again, and a checkpoint copies a page to the file once
+// however many batches wrote it since the last one.
 func bulkPool(abs string, q url.Values) (*sql.DB, error) {
 	bq := url.Values{}
 	for _, p := range q["_pragma"] {
-		if !strings.HasPrefix(p, "cache_size(") {
+		if !strings.HasPrefix(p, "cache_size(") && !strings.HasPrefix(p, "wal_autocheckpoint(") {
 			bq.Add("_pragma", p)
 		}
 	}
 	bq.Add("_pragma", fmt.Sprintf("cache_size(-%d)", batchCacheKiB))
+	bq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", bulkCheckpointPages))
 	bq.Set("_txlock", q.Get("_txlock"))
 	db, err := sql.Open("sqlite", "file:"+abs+"?"+bq.Encode())
 	if err != nil {
