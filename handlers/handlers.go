@@ -6,6 +6,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -73,19 +74,51 @@ func Render(ctx context.Context, w http.ResponseWriter, status int, c templ.Comp
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := c.Render(ctx, w); err != nil && log != nil {
+		if errors.Is(ctx.Err(), context.Canceled) { // the client went away meanwhile
+			log.InfoContext(ctx, "client closed the request", "err", err)
+			return
+		}
 		log.ErrorContext(ctx, "render", "err", err)
 	}
 }
 
 // logInternal logs internal errors with detail; others are the user's input and are not logged.
 func (h *Handlers) logInternal(r *http.Request, err error) {
-	if mfa.ErrorCode(err) == mfa.EINTERNAL && h.Log != nil {
-		h.Log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path)
+	if mfa.ErrorCode(err) != mfa.EINTERNAL || h.Log == nil {
+		return
 	}
+	if ClientGone(r) {
+		h.Log.InfoContext(r.Context(), "client closed the request", "err", err, "path", r.URL.Path)
+		return
+	}
+	h.Log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path)
+}
+
+// StatusClientClosed is the status a request is logged with when its client went away before it
+// was answered (nginx's 499): not a server error, and nothing reaches the client.
+const StatusClientClosed = 499
+
+// ClientGone reports whether the request's client went away (the connection closed, which
+// cancels the request's context): an internal error then is most likely the store or the
+// directory giving up on the abandoned request's work, not a fault of the server.
+func ClientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
+
+// abandoned answers a request whose client went away with StatusClientClosed when err is an
+// internal error, logging it as such; it reports whether it did.
+func (h *Handlers) abandoned(w http.ResponseWriter, r *http.Request, err error) bool {
+	if mfa.ErrorCode(err) != mfa.EINTERNAL || !ClientGone(r) {
+		return false
+	}
+	h.logInternal(r, err)
+	w.WriteHeader(StatusClientClosed)
+	return true
 }
 
 // ErrorPage renders an error as a page: the user's message, or a generic one for internal errors.
 func (h *Handlers) ErrorPage(w http.ResponseWriter, r *http.Request, err error) {
+	if h.abandoned(w, r, err) {
+		return
+	}
 	h.logInternal(r, err)
 	SetRetryAfter(w, err)
 	status := StatusFor(err)
@@ -127,6 +160,9 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // APIErrorResponse writes err as SPEC §5's error JSON with the status of its code.
 func (h *Handlers) APIErrorResponse(w http.ResponseWriter, r *http.Request, err error) {
+	if h.abandoned(w, r, err) {
+		return
+	}
 	h.logInternal(r, err)
 	SetRetryAfter(w, err)
 	WriteJSON(w, StatusFor(err), APIError{Error: mfa.ErrorMessage(err), Field: mfa.ErrorField(err)})

@@ -102,6 +102,13 @@ func (m *My) render(w http.ResponseWriter, r *http.Request, status int, c templ.
 // Error renders an error on a user's page: the user's message, a generic one for internal errors
 // (logged with detail).
 func (m *My) Error(w http.ResponseWriter, r *http.Request, err error) {
+	if mfa.ErrorCode(err) == mfa.EINTERNAL && ClientGone(r) { // not a server error: see Handlers.abandoned
+		if m.Log != nil {
+			m.Log.InfoContext(r.Context(), "client closed the request", "err", err, "route", routePattern(r))
+		}
+		w.WriteHeader(StatusClientClosed)
+		return
+	}
 	if mfa.ErrorCode(err) == mfa.EINTERNAL && m.Log != nil {
 		// The route's pattern, not the path: a setup link's path holds its secret.
 		m.Log.ErrorContext(r.Context(), "internal error", "err", err, "route", routePattern(r))

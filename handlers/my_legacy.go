@@ -44,6 +44,10 @@ func (m *My) Legacy(w http.ResponseWriter, r *http.Request) {
 		m.legacyChallenge(w, mfa.ErrorMessage(err))
 		return
 	default:
+		if mfa.ErrorCode(err) == mfa.EINTERNAL && ClientGone(r) {
+			m.Error(w, r, err) // logged as the client's leaving, not as a server error
+			return
+		}
 		SetRetryAfter(w, err)
 		if mfa.ErrorCode(err) == mfa.EINTERNAL && m.Log != nil {
 			m.Log.ErrorContext(r.Context(), "internal error", "err", err, "route", routePattern(r))

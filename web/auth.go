@@ -22,7 +22,9 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 		}
 		sess, err := s.sessions.Get(r, SessionCookie)
 		if err != nil {
-			s.log.ErrorContext(r.Context(), "session store", "err", err)
+			if !handlers.ClientGone(r) { // else ErrorPage logs the client's leaving
+				s.log.ErrorContext(r.Context(), "session store", "err", err)
+			}
 			s.h.ErrorPage(w, r, err)
 			return
 		}
