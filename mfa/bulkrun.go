@@ -383,6 +383,20 @@ func (r *BulkRunner) RunJob(ctx context.Context, id string) error {
 	}
 }
 
+// BatchSizer is implemented by directories whose bulk batches are best sized otherwise than the
+// embedded directory's (serve's BatchSize and BatchTime): a store where a batch's transaction holds
+// up no one but the writers of its own users, and a batch costs a fixed amount on top of its rows.
+type BatchSizer interface {
+	BulkBatch() (size int, took time.Duration)
+}
+
+// SizeBatchesFor sets BatchSize and BatchTime from dir if it is a BatchSizer.
+func (r *BulkRunner) SizeBatchesFor(dir any) {
+	if s, ok := dir.(BatchSizer); ok {
+		r.BatchSize, r.BatchTime = s.BulkBatch()
+	}
+}
+
 // minBatch is the smallest batch BatchTime makes.
 const minBatch = 100
 

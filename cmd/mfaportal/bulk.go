@@ -98,6 +98,7 @@ func (c *cli) bulk(ctx context.Context, args []string) error {
 	}
 	runner := mfa.NewBulkRunner(svc, func(msg string, err error) { fmt.Fprintf(c.stderr, "%s: %v\n", msg, err) })
 	runner.BatchSize, runner.BatchTime, runner.LiveProgress = 30000, 2*time.Second, true // as serve does
+	runner.SizeBatchesFor(db)
 	done := make(chan error, 1)
 	go func() { done <- runner.RunJob(ctx, job.ID) }()
 	tick := time.NewTicker(time.Second)

@@ -28,6 +28,7 @@ func startLeasedWork(ctx context.Context, cfg config, db store, svc *mfa.Service
 	// sign-in, a quick step) up for long. The progress bar moves during a batch all the same (mfa's
 	// live progress).
 	runner.BatchSize, runner.BatchTime = 30000, 2*time.Second
+	runner.SizeBatchesFor(db) // PostgreSQL's own (mfa/postgres: BulkBatch)
 	runner.LiveProgress = true
 	if graphDir != nil {
 		// Larger batches keep Graph's $batch requests flowing between the runner's steps; the

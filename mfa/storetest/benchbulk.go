@@ -78,6 +78,7 @@ func BenchBulk(b *testing.B, n int, fresh func() Store, cpu func() time.Duration
 		start, cpu0 = time.Now(), cpu()
 		// As serve runs it (cmd/mfaportal/leased.go).
 		runner := &mfa.BulkRunner{Service: svc, BatchSize: 30000, BatchTime: 2 * time.Second, LiveProgress: true}
+		runner.SizeBatchesFor(db)
 		if err := runner.RunJob(ctx, job.ID); err != nil {
 			b.Fatal(err)
 		}
