@@ -30,10 +30,8 @@ func scanJob(sc pgx.Row) (*mfa.Job, error) {
 	return &j, nil
 }
 
-var bulkRowColumns = []string{"job_id", "seq", "line", "username", "from_state", "to_state", "action", "error", "warnings", "user_id"}
-
-// CreateJob stores a planned job and its rows in one transaction, the rows by COPY as they are
-// planned.
+// CreateJob stores a planned job and its rows in one transaction, the rows by one COPY as they are
+// planned (rowCopy).
 func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mfa.BulkRow) error) error) error {
 	return d.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO bulk_jobs (id, status, file_name, actor, actor_role, actor_method, client_ip,
@@ -43,25 +41,15 @@ func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mf
 			toMillis(j.CreatedAt), toMillis(j.UpdatedAt)); err != nil {
 			return err
 		}
-		written := 0
-		err := write(func(rows []mfa.BulkRow) error {
-			written += len(rows)
-			i := 0
-			_, err := tx.CopyFrom(ctx, pgx.Identifier{"bulk_rows"}, bulkRowColumns, pgx.CopyFromFunc(func() ([]any, error) {
-				if i == len(rows) {
-					return nil, nil
-				}
-				r := &rows[i]
-				i++
-				return []any{j.ID, r.Seq, r.Line, r.Username, string(r.From), string(r.To), string(r.Action),
-					r.Error, mfa.EncodeWarnings(r.Warnings), parseID(r.UserID)}, nil
-			}))
-			return err
-		})
+		rows := startRowCopy(ctx, tx, j.ID)
+		err := write(rows.add)
+		if end := rows.finish(); err == nil {
+			err = end
+		}
 		if err != nil {
 			return err
 		}
-		if err := analyzeRows(ctx, tx, written); err != nil {
+		if err := analyzeRows(ctx, tx, rows.n); err != nil {
 			return err
 		}
 		c := j.Counts
