@@ -42,7 +42,7 @@ func (d *DB) LookupForPlan(ctx context.Context, keys []string) (map[string]mfa.P
 	for _, k := range keys {
 		index[k] = k
 	}
-	err := queryIn(ctx, d.db, "SELECT upn_key, id, state, privileged, methods <> '' FROM users WHERE upn_key IN (?)", keys,
+	err := queryIn(ctx, d.plan, "SELECT upn_key, id, state, privileged, methods <> '' FROM users WHERE upn_key IN (?)", keys,
 		func(rows *sql.Rows) error {
 			var key, state sql.RawBytes
 			var id int64
@@ -553,6 +553,10 @@ const planRowsPerInsert = 100
 
 // CreateJob stores a planned job and its rows in one transaction.
 func (d *DB) CreateJob(ctx context.Context, j *mfa.Job, write func(add func([]mfa.BulkRow) error) error) error {
+	defer func() { // the plan's look-ups are done: their caches go (planPool)
+		d.plan.SetMaxIdleConns(0)
+		d.plan.SetMaxIdleConns(2)
+	}()
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		insertSQL := func(n int) string {
 			return `INSERT INTO bulk_rows (job_id, seq, line, username, from_state, to_state, action, error, warnings, user_id) VALUES ` +

@@ -36,6 +36,7 @@ var migrations embed.FS
 type DB struct {
 	db   *sql.DB
 	bulk *sql.DB // one connection for bulk update's writes (bulkPool)
+	plan *sql.DB // bulk update's look-ups while planning (planPool)
 	Path string
 
 	auditMu   sync.RWMutex
@@ -52,12 +53,13 @@ var (
 	_ mfa.SessionStore = (*DB)(nil)
 )
 
-// Page cache sizes in KiB: of each connection, and of a bulk update batch's transaction
-// (UpdateUsers), for which 96 MiB took a million-row job from 149 s to 69–75 s
-// (docs/PERFORMANCE.md).
+// Page cache sizes in KiB: of each pooled connection, of bulk update's connection (bulkPool: 96 MiB
+// took a million-row job from 149 s to 69–75 s in session 2, docs/PERFORMANCE.md) and of the
+// plan's look-ups (planPool). SQLite's allocator holds a 4 KiB page of cache in about 8 KiB.
 const (
 	cacheKiB      = 8000
 	batchCacheKiB = 96 * 1024
+	planCacheKiB  = 32 * 1024
 )
 
 // Checkpoints (pages in the write-ahead log that start one, PRAGMA wal_autocheckpoint): a commit
@@ -101,12 +103,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	bulk, err := bulkPool(abs, q)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	d := &DB{db: db, bulk: bulk, Path: abs}
+	d := &DB{db: db, bulk: bulkPool(abs, q), plan: planPool(abs, q), Path: abs}
 	if err := d.migrate(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
@@ -130,33 +127,47 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // Its commits also checkpoint less often (bulkCheckpointPages): each batch writes the same pages
 // of those indexes to the write-ahead log again, and a checkpoint copies a page to the file once
 // however many batches wrote it since the last one.
-func bulkPool(abs string, q url.Values) (*sql.DB, error) {
-	bq := url.Values{}
-	for _, p := range q["_pragma"] {
-		if !strings.HasPrefix(p, "cache_size(") && !strings.HasPrefix(p, "wal_autocheckpoint(") {
-			bq.Add("_pragma", p)
-		}
-	}
-	bq.Add("_pragma", fmt.Sprintf("cache_size(-%d)", batchCacheKiB))
-	bq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", bulkCheckpointPages))
-	bq.Set("_txlock", q.Get("_txlock"))
-	db, err := sql.Open("sqlite", "file:"+abs+"?"+bq.Encode())
-	if err != nil {
-		return nil, err
-	}
+func bulkPool(abs string, q url.Values) *sql.DB {
+	db := pool(abs, q, batchCacheKiB, bulkCheckpointPages)
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(time.Minute)
-	return db, nil
+	return db
+}
+
+// planPool serves the look-ups of planning a bulk file (LookupForPlan, two at a time in mfa), with
+// a page cache of planCacheKiB each: a large file's users are looked up all over the user-name
+// index (37 MB at 1,000,000 users), which the pool's 8 MB caches read again from the file at
+// nearly every look-up. Its connections are closed once a plan is stored (CreateJob), which gives
+// the memory back before the job is applied.
+func planPool(abs string, q url.Values) *sql.DB {
+	db := pool(abs, q, planCacheKiB, checkpointPages)
+	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(2)
+	db.SetConnMaxIdleTime(time.Minute)
+	return db
+}
+
+// pool opens another pool on the file at abs, with the pragmas of q but its own page cache and
+// checkpoint size. sql.Open connects lazily: nothing is opened until the pool is used.
+func pool(abs string, q url.Values, cacheKiB, checkpoint int) *sql.DB {
+	pq := url.Values{}
+	// The cache size first: SQLite sizes the cache's first allocation from it.
+	pq.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
+	for _, p := range q["_pragma"] {
+		if !strings.HasPrefix(p, "cache_size(") && !strings.HasPrefix(p, "wal_autocheckpoint(") {
+			pq.Add("_pragma", p)
+		}
+	}
+	pq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", checkpoint))
+	pq.Set("_txlock", q.Get("_txlock"))
+	db, _ := sql.Open("sqlite", "file:"+abs+"?"+pq.Encode()) // fails only for an unknown driver
+	return db
 }
 
 // Close closes the store.
 func (d *DB) Close() error {
-	err := d.bulk.Close()
-	if err2 := d.db.Close(); err2 != nil {
-		err = err2
-	}
-	return err
+	return errors.Join(d.plan.Close(), d.bulk.Close(), d.db.Close())
 }
 
 // Ping answers nil when the store can be read.
