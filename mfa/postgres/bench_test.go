@@ -239,8 +239,9 @@ func procField(b *testing.B, pid, i int) int {
 	return n
 }
 
-// BenchmarkFindUsersRepeat requests each filter of MFAPORTAL_BENCH_FILTERS 15 times
-// (storetest.BenchRepeat): the slow combinations of BenchmarkFindUsersCombinations on their own.
+// BenchmarkFindUsersRepeat requests each filter of MFAPORTAL_BENCH_FILTERS MFAPORTAL_BENCH_REPEAT
+// times (storetest.BenchRepeat): the slow combinations of BenchmarkFindUsersCombinations on their
+// own, each with its p50, p95 and maximum.
 func BenchmarkFindUsersRepeat(b *testing.B) {
 	db, cpu := oneConn(b, benchDB(b, storetest.BenchUsers(b)))
 	storetest.BenchRepeat(b, db, storetest.RepeatFilters(benchLimit(b)), cpu)

@@ -69,8 +69,9 @@ func BenchmarkFindUsersDeepCombinations(b *testing.B) {
 	b.ReportMetric(storetest.PeakRSSMB(), "peak-rss-MB")
 }
 
-// BenchmarkFindUsersRepeat requests each filter of MFAPORTAL_BENCH_FILTERS 15 times
-// (storetest.BenchRepeat): the slow combinations of BenchmarkFindUsersCombinations on their own.
+// BenchmarkFindUsersRepeat requests each filter of MFAPORTAL_BENCH_FILTERS MFAPORTAL_BENCH_REPEAT
+// times (storetest.BenchRepeat): the slow combinations of BenchmarkFindUsersCombinations on their
+// own, each with its p50, p95 and maximum.
 func BenchmarkFindUsersRepeat(b *testing.B) {
 	db := benchDB(b, benchUsers(b))
 	storetest.BenchRepeat(b, db, storetest.RepeatFilters(benchLimit(b)), cpuTime)

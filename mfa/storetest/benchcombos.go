@@ -75,14 +75,15 @@ func reportPcts(b *testing.B, prefix string, durs []time.Duration) {
 	b.ReportMetric(float64(durs[len(durs)-1])/1e6, prefix+"max-ms")
 }
 
-// logSlowest logs the ten combinations with the longest times.
+// logSlowest logs the fifteen combinations with the longest times (the ones to ask again with
+// BenchRepeat: its MFAPORTAL_BENCH_FILTERS takes these lines as they are).
 func logSlowest(b *testing.B, filters []mfa.UserFilter, worst []time.Duration) {
 	idx := make([]int, len(filters))
 	for i := range idx {
 		idx[i] = i
 	}
 	slices.SortFunc(idx, func(x, y int) int { return int(worst[y] - worst[x]) })
-	for _, i := range idx[:min(10, len(idx))] {
+	for _, i := range idx[:min(15, len(idx))] {
 		f := filters[i]
 		b.Logf("%7.2f ms  view=%s status=%s privileged=%s methods=%s sort=%s order=%s q=%q after=%t before=%t", float64(worst[i])/1e6,
 			f.View, f.Status, f.Privileged, f.Methods, f.Sort, f.Order, f.Query, f.After != "", f.Before != "")
