@@ -27,10 +27,10 @@ func (h *Handlers) BulkUndo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if old := discard; old != "" {
+	if discard != "" {
 		// The plan being replaced; already gone or started is no reason to stop.
-		if j, err := h.Service.GetBulkJob(r.Context(), actor, old); err == nil && j.UndoOf == chi.URLParam(r, "id") {
-			h.Service.DiscardBulkJob(r.Context(), actor, old)
+		if j, err := h.Service.GetBulkJob(r.Context(), actor, discard); err == nil && j.UndoOf == chi.URLParam(r, "id") {
+			h.Service.DiscardBulkJob(r.Context(), actor, discard)
 		}
 	}
 	job, err := h.Service.PlanUndo(r.Context(), actor, chi.URLParam(r, "id"), include)
