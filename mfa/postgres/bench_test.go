@@ -169,14 +169,48 @@ func BenchmarkFindUsersSweep(b *testing.B) {
 // BenchmarkBulk verifies and applies a file of one row per user (storetest.BenchBulk, as
 // mfa/sqlite's; run with -benchtime 1x), each run on a copy of the demo directory; apply-cpu-s is
 // this process's CPU time and the database server's, all its processes.
+//
+// With MFAPORTAL_BENCH_LONG_PREFIXES=1 every prefix of five to twelve characters matching
+// longPrefixMatches users or more is counted first (up to maxLongPrefixes, the most common first),
+// as if each had been searched for: a state change then moves its user's counts under those too.
 func BenchmarkBulk(b *testing.B) {
 	n := storetest.BenchUsers(b)
 	var cpu func() time.Duration
 	storetest.BenchBulk(b, n, func() storetest.Store {
 		db := benchDB(b, n)
+		if os.Getenv("MFAPORTAL_BENCH_LONG_PREFIXES") != "" {
+			listCommonLongPrefixes(b, db)
+		}
 		cpu = serverCPU(b, db)
 		return db
 	}, func() time.Duration { return cpu() })
+}
+
+// listCommonLongPrefixes counts every long prefix matching longPrefixMatches users or more.
+func listCommonLongPrefixes(b *testing.B, db *DB) {
+	ctx := context.Background()
+	start := time.Now()
+	rows, err := db.pool.Query(ctx, `SELECT left(term, k) FROM user_terms, generate_series(5, 12) k
+		WHERE lcp < k AND length(term) >= k GROUP BY 1 HAVING count(*) >= $1 ORDER BY count(*) DESC, 1 LIMIT $2`,
+		longPrefixMatches, maxLongPrefixes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prefixes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range prefixes {
+		if err := db.countLongPrefix(ctx, p); err != nil {
+			b.Fatalf("count %q: %v", p, err)
+		}
+	}
+	var terms int64
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM user_terms t JOIN long_prefixes p
+		ON p.head = left(t.term, 5) AND starts_with(t.term, p.prefix) AND length(p.prefix) > t.lcp`).Scan(&terms); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("counted %d long prefixes in %s: %d terms count under them", len(prefixes), time.Since(start).Round(time.Millisecond), terms)
 }
 
 // serverCPU is the CPU time of this process and of the whole database server db is on (read from

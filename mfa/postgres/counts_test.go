@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mfaportal/mfaportal/mfa"
 	"github.com/mfaportal/mfaportal/mfa/storetest"
 )
@@ -50,8 +52,14 @@ func checkCounts(t *testing.T, db *DB) {
 	same("user_counts", table("SELECT "+cls+", n FROM user_counts"), table("SELECT "+cls+", count(*) FROM users GROUP BY 1"))
 	same("prefix_counts",
 		table("SELECT prefix || ' ' || "+cls+", n FROM prefix_counts"),
+		// From scratch, not by term_prefixes: a term counts its user under its first one to four
+		// characters and under the listed long prefixes it starts with, past the characters it
+		// shares with the user's previous term.
 		table(`SELECT p || ' ' || concat_ws(' ', u.account_enabled, u.privileged, u.methods_class, u.ca_covered, u.state), count(*)
-			FROM user_terms t JOIN users u ON u.id = t.user_id, term_prefixes(t.term, t.lcp) p WHERE t.lcp < 4 GROUP BY 1`))
+			FROM user_terms t JOIN users u ON u.id = t.user_id, LATERAL (
+				SELECT left(t.term, k) FROM generate_series(1, 4) k WHERE k > t.lcp AND k <= length(t.term)
+				UNION ALL SELECT l.prefix FROM long_prefixes l WHERE starts_with(t.term, l.prefix) AND length(l.prefix) > t.lcp) x (p)
+			GROUP BY 1`))
 	var stale int
 	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM user_terms t JOIN users u ON u.id = t.user_id
 		WHERE (t.sort_key, t.upn_key, t.account_enabled, t.privileged, t.methods_class, t.ca_covered) IS DISTINCT FROM
@@ -100,6 +108,9 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 	if _, err := db.SeedUsers(ctx, slices.Values(all), storetest.T0, nil); err != nil {
 		t.Fatal(err)
 	}
+	checkCounts(t, db)
+	// Long prefixes counted from here on (longprefix.go): every writer below keeps them too.
+	listLongPrefixes(t, db)
 	checkCounts(t, db)
 
 	imp := []mfa.ImportUser{
@@ -175,6 +186,41 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, db)
+}
+
+// listLongPrefixes counts, as long prefixes, the most common prefixes of five, six and eight
+// characters of db's terms, a whole term, a prefix of a user name that shares four characters with
+// a first name (lcp 4), and one no term has yet (the import below adds it).
+func listLongPrefixes(t *testing.T, db *DB) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := db.pool.Query(ctx, `SELECT p FROM (
+			SELECT left(term, k) AS p, k, count(*) AS n FROM user_terms, (VALUES (5), (6), (8)) v (k)
+			WHERE lcp < k AND length(term) >= k GROUP BY 1, 2) x
+		ORDER BY row_number() OVER (PARTITION BY k ORDER BY n DESC, p) LIMIT 6`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefixes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whole, shared string
+	if err := db.pool.QueryRow(ctx, "SELECT term FROM user_terms WHERE length(term) > 5 AND lcp = 0 ORDER BY term LIMIT 1").Scan(&whole); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.pool.QueryRow(ctx, "SELECT left(term, 7) FROM user_terms WHERE lcp = 4 AND length(term) >= 7 ORDER BY term LIMIT 1").Scan(&shared); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(prefixes, whole, shared, "nouvelle") {
+		if err := db.countLongPrefix(ctx, p); err != nil {
+			t.Fatalf("count %q: %v", p, err)
+		}
+	}
+	var n int
+	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM long_prefixes").Scan(&n); err != nil || n != len(prefixes)+3 {
+		t.Fatalf("%d long prefixes listed, want %d (%v)", n, len(prefixes)+3, err)
+	}
 }
 
 // For every set of method types, in both orders the list may take, the class PostgreSQL computes

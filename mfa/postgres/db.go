@@ -34,6 +34,9 @@ type DB struct {
 	auditKey  []byte // the audit chain's key (UseAuditKey); nil: the legacy SHA-256 chain, in tests
 	audited   atomic.Bool
 	onAudited atomic.Pointer[func()]
+
+	longPrefixMin   int             // longPrefixMatches if 0; lowered by tests
+	longPrefixTries longPrefixTries // when counting a long search's prefix last failed
 }
 
 var (

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -21,7 +22,8 @@ import (
 // in the sort's order (findpage.go): users_by_filters_name or _upn without a search,
 // user_terms_by_prefixN (and _upn) for a search of one to four characters, the state of each
 // candidate looked up when the filter needs it and its class has users in other states. A longer
-// search takes its range of terms, counts it and keeps the page after the cursor. Sorted by
+// search takes its range of terms, counts it and keeps the page after the cursor (or, with a status
+// filter, reads its total from prefix_counts where that counts it: longprefix.go). Sorted by
 // status, the states are walked one after the other, as far as the page needs. The page's users
 // are then read by id. So no request scans or sorts the directory (docs/PERFORMANCE.md).
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
@@ -32,7 +34,7 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 	page := &mfa.UserPage{}
 	var keys []pageKey
 	if lq.source() == fromRange {
-		if page.Total, keys, err = d.rangePage(ctx, lq); err != nil {
+		if page.Total, keys, err = d.longSearch(ctx, lq); err != nil {
 			return nil, err
 		}
 	} else {
@@ -78,6 +80,50 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 		}
 	}
 	return page, nil
+}
+
+// longSearch reads the total and the page's keys of a search longer than the prefix indexes. In
+// one state, when its prefix is counted (longprefix.go), the total is read from prefix_counts and
+// the page probes the sorted matches; otherwise the range of terms is read (rangePage), and a
+// prefix matching many users is counted from then on.
+func (d *DB) longSearch(ctx context.Context, q *listQuery) (int, []pageKey, error) {
+	if !q.valid {
+		total, _, keys, err := d.rangePage(ctx, q)
+		return total, keys, err
+	}
+	if q.f.Status != mfa.StatusAny {
+		classes, err := d.readClasses(ctx, q)
+		if err != nil {
+			return 0, nil, err
+		}
+		counted := len(classes) > 0 // a long prefix has counts only once listed
+		if !counted {
+			if counted, err = d.isLongPrefix(ctx, q.term); err != nil {
+				return 0, nil, err
+			}
+			// None in the view, or listed since the counts were read: they are read again.
+			if counted {
+				if classes, err = d.readClasses(ctx, q); err != nil {
+					return 0, nil, err
+				}
+			}
+		}
+		if counted {
+			total := q.total(classes)
+			if total == 0 {
+				return 0, nil, nil
+			}
+			keys, err := d.countedPage(ctx, q, classes)
+			return total, keys, err
+		}
+	}
+	total, matches, keys, err := d.rangePage(ctx, q)
+	if err == nil && matches >= cmp.Or(d.longPrefixMin, longPrefixMatches) {
+		// Its error leaves this search on this path (tried again after longPrefixRetry): the
+		// writers were busy for longer than the count may hold them off, or the request ended.
+		_ = d.countLongPrefix(ctx, q.term)
+	}
+	return total, keys, err
 }
 
 // pageKey is a row of a page as its keys are read: its state (sorted by status), key and id.
