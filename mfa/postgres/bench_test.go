@@ -171,7 +171,7 @@ func BenchmarkFindUsersSweep(b *testing.B) {
 // this process's CPU time and the database server's, all its processes.
 //
 // With MFAPORTAL_BENCH_LONG_PREFIXES=1 every prefix of five to twelve characters matching
-// longPrefixMatches users or more is counted first (up to maxLongPrefixes, the most common first),
+// mfa.LongPrefixMatches users or more is counted first (up to mfa.MaxLongPrefixes, the most common first),
 // as if each had been searched for: a state change then moves its user's counts under those too.
 func BenchmarkBulk(b *testing.B) {
 	n := storetest.BenchUsers(b)
@@ -186,13 +186,13 @@ func BenchmarkBulk(b *testing.B) {
 	}, func() time.Duration { return cpu() })
 }
 
-// listCommonLongPrefixes counts every long prefix matching longPrefixMatches users or more.
+// listCommonLongPrefixes counts every long prefix matching mfa.LongPrefixMatches users or more.
 func listCommonLongPrefixes(b *testing.B, db *DB) {
 	ctx := context.Background()
 	start := time.Now()
 	rows, err := db.pool.Query(ctx, `SELECT left(term, k) FROM user_terms, generate_series(5, 12) k
 		WHERE lcp < k AND length(term) >= k GROUP BY 1 HAVING count(*) >= $1 ORDER BY count(*) DESC, 1 LIMIT $2`,
-		longPrefixMatches, maxLongPrefixes)
+		mfa.LongPrefixMatches, mfa.MaxLongPrefixes)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -35,8 +35,8 @@ type DB struct {
 	audited   atomic.Bool
 	onAudited atomic.Pointer[func()]
 
-	longPrefixMin   int             // longPrefixMatches if 0; lowered by tests
-	longPrefixTries longPrefixTries // when counting a long search's prefix last failed
+	longPrefixMin   int                 // mfa.LongPrefixMatches if 0; lowered by tests
+	longPrefixTries mfa.LongPrefixTries // when counting a long search's prefix last failed
 }
 
 var (

@@ -118,8 +118,8 @@ func (d *DB) longSearch(ctx context.Context, q *listQuery) (int, []pageKey, erro
 		}
 	}
 	total, matches, keys, err := d.rangePage(ctx, q)
-	if err == nil && matches >= cmp.Or(d.longPrefixMin, longPrefixMatches) {
-		// Its error leaves this search on this path (tried again after longPrefixRetry): the
+	if err == nil && matches >= cmp.Or(d.longPrefixMin, mfa.LongPrefixMatches) {
+		// Its error leaves this search on this path (tried again after mfa.LongPrefixRetry): the
 		// writers were busy for longer than the count may hold them off, or the request ended.
 		_ = d.countLongPrefix(ctx, q.term)
 	}

@@ -39,7 +39,7 @@ var (
 		"exemptions", "overview_days", "signin_throttle", "meta"}
 	derived   = []string{"user_terms", "user_counts", "prefix_counts"}
 	notCopied = []string{"sessions", "user_sessions", "user_challenges", "leases", "step_results", "work_requests",
-		"counts_deferred", "schema_migrations"}
+		"counts_deferred", "schema_migrations", "long_prefixes"}
 )
 
 // conditionalAccessTable is the embedded store's table of the tenant's Conditional Access summary,

@@ -272,6 +272,7 @@ type userWriter struct {
 	deferred bool
 	users    map[countKey]int
 	moves    map[countMove]map[string]int // per move of class, how many users moved under each prefix
+	long     map[string][]string          // the long prefixes counted (long_prefixes), by their first five characters
 
 	held     []any // narrowColumns values a held write, in order
 	heldIDs  map[int64]bool
@@ -353,6 +354,11 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 			return err
 		}
 		w.deferred, w.users, w.moves = true, map[countKey]int{}, map[countMove]map[string]int{}
+		// No other writer lists one before this transaction ends.
+		var err error
+		if w.long, err = readLongPrefixes(ctx, w.tx); err != nil {
+			return err
+		}
 	}
 	from, to := countKeyOf(before), countKeyOf(after)
 	if before.UPN != after.UPN || before.DisplayName != after.DisplayName || before.AccountEnabled != after.AccountEnabled ||
@@ -378,7 +384,7 @@ func (w *userWriter) write(ctx context.Context, id int64, before, after *mfa.Use
 			w.moves[countMove{from, to}] = m
 		}
 		_, terms := termRows(after)
-		for _, p := range countedPrefixes(terms) {
+		for _, p := range countedPrefixes(terms, w.long) {
 			m[p]++
 		}
 	}
@@ -486,13 +492,21 @@ func sortedKeys[K comparable](m map[K]int, cmp func(a, b K) int) []K {
 }
 
 // countedPrefixes returns the prefixes under which prefix_counts counts a user with these terms
-// (sorted, with their lcp, as termRows returns them): what the triggers on user_terms compute.
-func countedPrefixes(terms []termRow) []string {
+// (sorted, with their lcp, as termRows returns them), long the long prefixes counted by their first
+// five characters: what the triggers on user_terms compute.
+func countedPrefixes(terms []termRow, long map[string][]string) []string {
 	var out []string
 	for _, t := range terms {
 		for k := t.lcp + 1; k <= countedPrefix; k++ {
 			if p, ok := firstRunes(t.term, k); ok {
 				out = append(out, p)
+			}
+		}
+		if head, ok := firstRunes(t.term, countedPrefix+1); ok {
+			for _, p := range long[head] {
+				if strings.HasPrefix(t.term, p) && utf8.RuneCountInString(p) > t.lcp {
+					out = append(out, p)
+				}
 			}
 		}
 	}

@@ -39,6 +39,10 @@ func copyFile(b *testing.B, from, to string) {
 // on a fresh copy of the directory.
 //
 //	MFAPORTAL_BENCH_USERS=1000000 go test -run XXX -bench 'Bulk$' -benchtime 1x -timeout 30m ./mfa/sqlite/
+//
+// With MFAPORTAL_BENCH_LONG_PREFIXES=1 every prefix of five to twelve characters matching
+// mfa.LongPrefixMatches users or more is counted first (up to mfa.MaxLongPrefixes, the most common
+// first), as if each had been searched for; without it, none is (the copy's are dropped).
 func BenchmarkBulk(b *testing.B) {
 	n := benchUsers(b)
 	cached := benchDB(b, n)
@@ -51,8 +55,47 @@ func BenchmarkBulk(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { db.Close() })
+		listCommonLongPrefixes(b, db, os.Getenv("MFAPORTAL_BENCH_LONG_PREFIXES") != "")
 		return db
 	}, cpuTime)
+}
+
+// listCommonLongPrefixes drops the long prefixes the copy counts (the benchmarks of the users
+// page list some in the cached directory) and, if common, counts every one matching
+// mfa.LongPrefixMatches users or more.
+func listCommonLongPrefixes(b *testing.B, db *DB, common bool) {
+	ctx := context.Background()
+	for _, q := range []string{"DELETE FROM prefix_counts WHERE length(prefix) > 4", "DELETE FROM long_prefixes"} {
+		if _, err := db.db.ExecContext(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if !common {
+		return
+	}
+	start := time.Now()
+	rows, err := db.db.QueryContext(ctx, `SELECT substr(term, 1, k.k) AS p FROM user_terms,
+			(SELECT 5 AS k UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10 UNION ALL SELECT 11 UNION ALL SELECT 12) k
+		WHERE lcp < k.k AND length(term) >= k.k GROUP BY p HAVING COUNT(*) >= ? ORDER BY COUNT(*) DESC, p LIMIT ?`,
+		mfa.LongPrefixMatches, mfa.MaxLongPrefixes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var prefixes []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			b.Fatal(err)
+		}
+		prefixes = append(prefixes, p)
+	}
+	rows.Close()
+	for _, p := range prefixes {
+		if err := db.countLongPrefix(ctx, p); err != nil {
+			b.Fatalf("count %q: %v", p, err)
+		}
+	}
+	b.Logf("counted %d long prefixes in %s", len(prefixes), time.Since(start).Round(time.Millisecond))
 }
 
 // BenchmarkBulkVerify is the verify step alone (planning a file with one row per user, and storing

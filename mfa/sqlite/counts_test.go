@@ -51,9 +51,15 @@ func checkCounts(t *testing.T, db *DB) {
 		table("SELECT "+cls+", COUNT(*) FROM users GROUP BY 1"))
 	same("prefix_counts",
 		table("SELECT prefix || ' ' || "+cls+", n FROM prefix_counts"),
-		table(`SELECT substr(t.term, 1, k.k) || ' ' || u.account_enabled || ' ' || u.privileged || ' ' || u.methods_class || ' ' || u.ca_covered || ' ' || u.state, COUNT(*)
-			FROM user_terms t JOIN users u ON u.id = t.user_id, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
-			WHERE t.lcp < k.k AND length(t.term) >= k.k GROUP BY 1`))
+		// A term counts its user under its first one to four characters and under the listed long
+		// prefixes it starts with, past the characters it shares with the user's previous term.
+		table(`SELECT p || ' ' || u.account_enabled || ' ' || u.privileged || ' ' || u.methods_class || ' ' || u.ca_covered || ' ' || u.state, COUNT(*)
+			FROM (SELECT t.user_id, substr(t.term, 1, k.k) AS p
+					FROM user_terms t, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) k
+					WHERE t.lcp < k.k AND length(t.term) >= k.k
+				UNION ALL SELECT t.user_id, l.prefix FROM user_terms t, long_prefixes l
+					WHERE substr(t.term, 1, length(l.prefix)) = l.prefix AND length(l.prefix) > t.lcp) x
+			JOIN users u ON u.id = x.user_id GROUP BY 1`))
 	// The terms hold their user's keys and filters (the probes of FindUsers find users by them),
 	// and methods_class is the class of the methods.
 	var stale, badClass int
@@ -97,6 +103,9 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 	if _, err := db.SeedUsers(ctx, slices.Values(extraUsers()), t0, nil); err != nil {
 		t.Fatal(err)
 	}
+	checkCounts(t, db)
+	// Long prefixes counted from here on (longprefix.go): every writer below keeps them too.
+	listLongPrefixes(t, db)
 	checkCounts(t, db)
 
 	imp := []mfa.ImportUser{
@@ -192,4 +201,44 @@ func TestCountsFollowEveryWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, db)
+}
+
+// listLongPrefixes counts, as long prefixes, the most common prefixes of five, six and eight
+// characters of db's terms, a whole term, a prefix of a user name that shares four characters with
+// a first name (lcp 4), and one no term has yet (the import adds it).
+func listLongPrefixes(t *testing.T, db *DB) {
+	t.Helper()
+	ctx := context.Background()
+	var prefixes []string
+	for _, k := range []int{5, 6, 8} {
+		rows, err := db.db.QueryContext(ctx, `SELECT substr(term, 1, ?) AS p FROM user_terms WHERE lcp < ? AND length(term) >= ?
+			GROUP BY p ORDER BY COUNT(*) DESC, p LIMIT 2`, k, k, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				t.Fatal(err)
+			}
+			prefixes = append(prefixes, p)
+		}
+		rows.Close()
+	}
+	var whole, shared string
+	if err := db.db.QueryRowContext(ctx, "SELECT term FROM user_terms WHERE length(term) > 5 AND lcp = 0 ORDER BY term LIMIT 1").Scan(&whole); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.db.QueryRowContext(ctx, "SELECT substr(term, 1, 7) FROM user_terms WHERE lcp = 4 AND length(term) >= 7 ORDER BY term LIMIT 1").Scan(&shared); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(prefixes, whole, shared, "nouvelle") {
+		if err := db.countLongPrefix(ctx, p); err != nil {
+			t.Fatalf("count %q: %v", p, err)
+		}
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM long_prefixes").Scan(&n); err != nil || n != len(prefixes)+3 {
+		t.Fatalf("%d long prefixes listed, want %d (%v)", n, len(prefixes)+3, err)
+	}
 }

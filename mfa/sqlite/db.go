@@ -44,6 +44,9 @@ type DB struct {
 	chain     string // the meta table's audit_chain: how the log is chained
 	audited   atomic.Bool
 	onAudited atomic.Pointer[func()]
+
+	longPrefixMin   int                 // mfa.LongPrefixMatches if 0; lowered by tests
+	longPrefixTries mfa.LongPrefixTries // when counting a long search's prefix last failed
 }
 
 var (

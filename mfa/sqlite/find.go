@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -23,7 +24,8 @@ import (
 // none of the indexes but the first: a filter on it is checked for each candidate by probing
 // users_by_filters_name with its whole key, or its row by id. A longer search takes the range of its
 // terms in user_terms (one row per user: lcp < length) and sorts its matches after the cursor,
-// keeping only the page. In every case the page's users are then read by id, so no request scans
+// keeping only the page; its total is counted over that range, or read from prefix_counts where
+// that counts it (a long prefix matching many users: longprefix.go). In every case the page's users are then read by id, so no request scans
 // or sorts the directory (docs/PERFORMANCE.md, TestFindUsersPlans).
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
 	lq, err := newListQuery(f)
@@ -31,8 +33,15 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 		return nil, err
 	}
 	page := &mfa.UserPage{}
+	counted := lq.countedByClass()
+	if !counted && lq.short {
+		// A long search whose prefix is counted (longprefix.go).
+		if counted, err = d.isLongPrefix(ctx, lq.term); err != nil {
+			return nil, err
+		}
+	}
 	var classes []classCount
-	if lq.countedByClass() {
+	if counted {
 		q, args := lq.classesSQL()
 		if classes, err = readClasses(ctx, d.db, q, args); err != nil {
 			return nil, err
@@ -42,6 +51,11 @@ func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, er
 		q, args := lq.countSQL()
 		if err := d.db.QueryRowContext(ctx, q, args...).Scan(&page.Total); err != nil {
 			return nil, err
+		}
+		if lq.short && page.Total >= cmp.Or(d.longPrefixMin, mfa.LongPrefixMatches) {
+			// Its error leaves this search on this path (tried again after mfa.LongPrefixRetry):
+			// the writers were busy for longer than the count may wait, or the request ended.
+			_ = d.countLongPrefix(ctx, lq.term)
 		}
 	}
 	if page.Total == 0 {
