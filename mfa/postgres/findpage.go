@@ -233,7 +233,8 @@ func (q *listQuery) candidatesSQL(take int, a *args) string {
 	where := append(q.rangeWhere(a), q.cursorWhere("t."+key, "t.user_id", q.cur, a)...)
 	cols := dimCols("t.")
 	cols = cols[:strings.LastIndex(cols, ", ")] // the class's columns, without the state
-	limit := " OFFSET 0"                        // keeps the sorted matches a subquery of their own, probed in their order
+	// OFFSET 0 keeps the sorted matches a subquery of their own, probed in their order.
+	limit := " OFFSET 0"
 	if take > 0 {
 		limit = " LIMIT " + a.add(take)
 	}

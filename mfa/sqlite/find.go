@@ -25,8 +25,9 @@ import (
 // users_by_filters_name with its whole key, or its row by id. A longer search takes the range of its
 // terms in user_terms (one row per user: lcp < length) and sorts its matches after the cursor,
 // keeping only the page; its total is counted over that range, or read from prefix_counts where
-// that counts it (a long prefix matching many users: longprefix.go). In every case the page's users are then read by id, so no request scans
-// or sorts the directory (docs/PERFORMANCE.md, TestFindUsersPlans).
+// that counts it (a long prefix matching many users: longprefix.go). In every case the page's
+// users are then read by id, so no request scans or sorts the directory (docs/PERFORMANCE.md,
+// TestFindUsersPlans).
 func (d *DB) FindUsers(ctx context.Context, f mfa.UserFilter) (*mfa.UserPage, error) {
 	lq, err := newListQuery(f)
 	if err != nil {
