@@ -5,6 +5,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"strings"
+	"time"
 )
 
 // DemoDomain is the domain of the demo tenant's user names.
@@ -27,6 +28,26 @@ Jensen Johansson Kaplan Kim Kowalski Larsen Laurent Lefèvre Li López Martin Me
 Nguyen Nielsen Novák O'Brien Okafor Olsen Park Patel Pereira Petrov Popescu Quinn Ramírez Rossi Russo Sánchez Santos
 Sato Schmidt Schneider Silva Smith Sørensen Suzuki Svensson Tanaka Thompson Wagner Walsh Wang Weber Williams Wilson
 Wójcik Yamamoto Yilmaz Zhang Zimmermann`)
+
+// DemoTenant is DemoUsers as a fresh data folder gets it, seeded at now: its Enabled users were
+// enabled over the 90 days before (from a few hours to 90 days ago, spread evenly), so that the
+// registration tab shows them oldest first with how long ago, as a real tenant would, rather than
+// all enabled at the moment of seeding.
+func DemoTenant(n int, now time.Time) iter.Seq[User] {
+	return func(yield func(User) bool) {
+		i := 0
+		for u := range DemoUsers(n) {
+			if u.State == StateEnabled {
+				// 7919 is prime to the 2,160 hours of 90 days: every hour is taken in turn.
+				u.EnabledAt = now.Add(-time.Duration(3+(i*7919)%(90*24)) * time.Hour)
+			}
+			i++
+			if !yield(u) {
+				return
+			}
+		}
+	}
+}
 
 // DemoUsers yields a deterministic demo tenant of n users: realistic names (with accents), every
 // state, some registered methods, about 2 % admins and 8 % sign-in blocked users.

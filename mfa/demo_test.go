@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDemoUsersDeterministic(t *testing.T) {
@@ -153,5 +154,29 @@ func TestDemoNames(t *testing.T) {
 		if got := asciiLocal(tt.in); got != tt.want {
 			t.Errorf("asciiLocal(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// The demo tenant seeded into a fresh data folder has its Enabled users enabled over the 90 days
+// before it was seeded, at many different times; the others are not Enabled since any time.
+func TestDemoTenantEnabledOverTime(t *testing.T) {
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	seen := map[time.Time]bool{}
+	enabled := 0
+	for u := range DemoTenant(300, now) {
+		if u.State != StateEnabled {
+			if !u.EnabledAt.IsZero() {
+				t.Errorf("%s (%s): enabled at %v", u.UPN, u.State, u.EnabledAt)
+			}
+			continue
+		}
+		enabled++
+		seen[u.EnabledAt] = true
+		if age := now.Sub(u.EnabledAt); age < time.Hour || age > 90*24*time.Hour {
+			t.Errorf("%s: enabled %v before the seed", u.UPN, age)
+		}
+	}
+	if enabled < 50 || len(seen) != enabled {
+		t.Errorf("%d Enabled users at %d different times", enabled, len(seen))
 	}
 }

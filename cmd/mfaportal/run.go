@@ -277,7 +277,8 @@ func seedDemo(ctx context.Context, db store, n int, log *slog.Logger) error {
 	}
 	start := time.Now()
 	log.Info("seeding the demo tenant", "users", n)
-	_, err := db.SeedUsers(ctx, mfa.DemoUsers(n), time.Now(), func(done int) {
+	now := time.Now()
+	_, err := db.SeedUsers(ctx, mfa.DemoTenant(n, now), now, func(done int) {
 		if n >= 100000 && done%100000 == 0 {
 			log.Info("seeding the demo tenant", "done", done, "of", n)
 		}
