@@ -75,6 +75,13 @@ func setupLinkFor(t *testing.T, admin context.Context, base, upn string) string 
 	if !strings.HasPrefix(link, base+"/my/setup/") {
 		t.Fatalf("setup link %q", link)
 	}
+	// A reload asks for the user's page again rather than making another link (which would end
+	// this one: the callers go on with it).
+	var at string
+	run(t, admin, "reload", chromedp.Reload(), chromedp.WaitVisible("h2", chromedp.ByQuery), chromedp.Location(&at))
+	if at != base+"/users/"+upn || strings.Contains(text(t, admin, "main"), link) {
+		t.Fatalf("after a reload at %s the setup link is shown again, or the page is another", at)
+	}
 	return link
 }
 

@@ -1,4 +1,5 @@
 // mfaportal's page behaviour: no framework, no inline script (the CSP forbids it).
+// - a page showing a secret once is not posted again by a reload;
 // - times are shown in the reader's time zone;
 // - the filters apply on an explicit choice (Enter, apply, a click, leaving the control);
 // - server-rendered dialogs open as modals; closing one keeps the page and returns the focus;
@@ -7,6 +8,14 @@
 // - the users table's rows are one tab stop, walked with the arrow keys.
 (function () {
   "use strict";
+
+  // A secret shown once (an API token, an app password, a setup link) is the answer to a POST: the
+  // address becomes that of the page it belongs to, so that reloading asks for the page again
+  // rather than posting again, which would make another secret (and end the setup link just given).
+  var once = document.querySelector("[data-shown-once]");
+  if (once && window.history && history.replaceState) {
+    history.replaceState(null, "", once.getAttribute("data-shown-once"));
+  }
 
   // Times: the server writes each instant in UTC ("2026-12-01 14:05 UTC") in <time datetime data-local>;
   // show it in the reader's own time zone, keeping the UTC text as the element's title.

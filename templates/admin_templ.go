@@ -535,7 +535,7 @@ func Tokens(p Page, v TokensView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.Created != nil {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<div class=\"notice ok\" role=\"status\" data-testid=\"created\"><p>Created the token <strong>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<div class=\"notice ok\" role=\"status\" data-testid=\"created\" data-shown-once=\"/tokens\"><p>Created the token <strong>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
