@@ -30,7 +30,8 @@ func (d *DB) isLongPrefix(ctx context.Context, prefix string) (bool, error) {
 // (a SHARE lock: they take ROW EXCLUSIVE), so that no change is counted twice or lost: those
 // before it are in the count, those after it are counted by their triggers, which see the listed
 // prefix. Waiting for the lock is bounded by mfa.LongPrefixWait, well under deadlock_timeout, so
-// that of a writer and this it is always this that gives up; counting by mfa.LongPrefixCountTime.
+// that of a writer and this it is always this that gives up (a vacuum of either table, whose lock
+// conflicts with SHARE too, is waited for as briefly); counting by mfa.LongPrefixCountTime.
 func (d *DB) countLongPrefix(ctx context.Context, prefix string) error {
 	now := time.Now()
 	if !d.longPrefixTries.MayTry(prefix, now) {
