@@ -104,19 +104,22 @@ const StatusClientClosed = 499
 func ClientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
 
 // abandoned answers a request whose client went away with StatusClientClosed when err is an
-// internal error, logging it as such; it reports whether it did.
-func (h *Handlers) abandoned(w http.ResponseWriter, r *http.Request, err error) bool {
+// internal error, logging it as such (with where: the path, or a route's pattern where the path
+// holds a secret); it reports whether it did.
+func abandoned(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, where ...any) bool {
 	if mfa.ErrorCode(err) != mfa.EINTERNAL || !ClientGone(r) {
 		return false
 	}
-	h.logInternal(r, err)
+	if log != nil {
+		log.InfoContext(r.Context(), "client closed the request", append([]any{"err", err}, where...)...)
+	}
 	w.WriteHeader(StatusClientClosed)
 	return true
 }
 
 // ErrorPage renders an error as a page: the user's message, or a generic one for internal errors.
 func (h *Handlers) ErrorPage(w http.ResponseWriter, r *http.Request, err error) {
-	if h.abandoned(w, r, err) {
+	if abandoned(w, r, h.Log, err, "path", r.URL.Path) {
 		return
 	}
 	h.logInternal(r, err)
@@ -160,7 +163,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // APIErrorResponse writes err as SPEC §5's error JSON with the status of its code.
 func (h *Handlers) APIErrorResponse(w http.ResponseWriter, r *http.Request, err error) {
-	if h.abandoned(w, r, err) {
+	if abandoned(w, r, h.Log, err, "path", r.URL.Path) {
 		return
 	}
 	h.logInternal(r, err)

@@ -102,11 +102,7 @@ func (m *My) render(w http.ResponseWriter, r *http.Request, status int, c templ.
 // Error renders an error on a user's page: the user's message, a generic one for internal errors
 // (logged with detail).
 func (m *My) Error(w http.ResponseWriter, r *http.Request, err error) {
-	if mfa.ErrorCode(err) == mfa.EINTERNAL && ClientGone(r) { // not a server error: see Handlers.abandoned
-		if m.Log != nil {
-			m.Log.InfoContext(r.Context(), "client closed the request", "err", err, "route", routePattern(r))
-		}
-		w.WriteHeader(StatusClientClosed)
+	if abandoned(w, r, m.Log, err, "route", routePattern(r)) { // not a server error
 		return
 	}
 	if mfa.ErrorCode(err) == mfa.EINTERNAL && m.Log != nil {

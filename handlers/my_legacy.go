@@ -44,8 +44,7 @@ func (m *My) Legacy(w http.ResponseWriter, r *http.Request) {
 		m.legacyChallenge(w, mfa.ErrorMessage(err))
 		return
 	default:
-		if mfa.ErrorCode(err) == mfa.EINTERNAL && ClientGone(r) {
-			m.Error(w, r, err) // logged as the client's leaving, not as a server error
+		if abandoned(w, r, m.Log, err, "route", routePattern(r)) { // the client's leaving, not a server error
 			return
 		}
 		SetRetryAfter(w, err)

@@ -92,23 +92,15 @@ func (d *DB) longSearch(ctx context.Context, q *listQuery) (int, []pageKey, erro
 		return total, keys, err
 	}
 	if q.f.Status != mfa.StatusAny {
-		classes, err := d.readClasses(ctx, q)
+		counted, err := d.isLongPrefix(ctx, q.term)
 		if err != nil {
 			return 0, nil, err
 		}
-		counted := len(classes) > 0 // a long prefix has counts only once listed
-		if !counted {
-			if counted, err = d.isLongPrefix(ctx, q.term); err != nil {
+		if counted { // listed with its counts, in one transaction: they are all there
+			classes, err := d.readClasses(ctx, q)
+			if err != nil {
 				return 0, nil, err
 			}
-			// None in the view, or listed since the counts were read: they are read again.
-			if counted {
-				if classes, err = d.readClasses(ctx, q); err != nil {
-					return 0, nil, err
-				}
-			}
-		}
-		if counted {
 			total := q.total(classes)
 			if total == 0 {
 				return 0, nil, nil
